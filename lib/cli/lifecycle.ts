@@ -1,0 +1,270 @@
+/**
+ * Running commands: `start`, `run`, `stop`, `kill`, `wait`, `logs`, `exec`, `pause`,
+ * `unpause`, `restart`, and the hidden `container cleanup` the monitor calls on exit.
+ * Thin: parse flags, call the library, print, set the exit status.
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { createContainer } from "../container/create.ts";
+import type { Container } from "../container/container.ts";
+import { startContainer } from "../container/lifecycle/start.ts";
+import {
+  killContainer,
+  killForRemoval,
+  pauseContainer,
+  stopContainer,
+  unpauseContainer,
+} from "../container/lifecycle/stop.ts";
+import { waitForContainer } from "../container/lifecycle/wait.ts";
+import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
+import { syncContainer } from "../container/lifecycle/sync.ts";
+import { followLog, readLogs } from "../container/logs.ts";
+import { removeContainer } from "../container/remove.ts";
+import { readExitRecord } from "../oci/exitfile.ts";
+import { ContainerStateError, DenopodError, InvalidArgError } from "../errors.ts";
+import { parseSignal } from "../util/signals.ts";
+import { parseTimeInput } from "../util/humanize.ts";
+import type { Runtime } from "../runtime.ts";
+import { collect, exitStatus, parseWholeNumber, println, withRuntime } from "./common.ts";
+import { forEachTarget } from "./containers.ts";
+import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
+
+/** True while the container's process has not ended (exit file absent, row present). */
+async function stillRunning(runtime: Runtime, ctr: Container): Promise<boolean> {
+  if (await readExitRecord(runtime.paths.exitsDir, ctr.id)) return false;
+  const record = runtime.containers.get(ctr.id);
+  if (!record) return false;
+  return record.state.status === "running" || record.state.status === "paused" ||
+    record.state.status === "stopping";
+}
+
+/**
+ * Starts `ctr` and, attached, streams its output live until it exits; returns its exit code
+ * (attached) or undefined (detached). With `autoRemove`, an attached run removes the container.
+ */
+async function startAndAttach(
+  runtime: Runtime,
+  ctr: Container,
+  attach: boolean,
+  autoRemove: boolean,
+): Promise<number | undefined> {
+  const log = attach ? await Deno.open(runtime.paths.logPath(ctr.id), { read: true }) : undefined;
+  try {
+    let offset: number;
+    try {
+      offset = await ctr.withLock(() => startContainer(ctr));
+    } catch (err) {
+      if (autoRemove) await removeQuietly(ctr);
+      throw err;
+    }
+    if (!log) return undefined;
+    await followLog(log, { follow: true, timestamps: false, offset }, {
+      stdout: Deno.stdout,
+      stderr: Deno.stderr,
+    }, () => stillRunning(runtime, ctr));
+    const code = await exitCodeOf(runtime, ctr);
+    if (autoRemove) await removeQuietly(ctr);
+    return code;
+  } finally {
+    log?.close();
+  }
+}
+
+async function exitCodeOf(runtime: Runtime, ctr: Container): Promise<number> {
+  const record = await readExitRecord(runtime.paths.exitsDir, ctr.id);
+  if (record) return record.exitCode;
+  return await waitForContainer(runtime, ctr.id);
+}
+
+async function removeQuietly(ctr: Container): Promise<void> {
+  try {
+    await removeContainer(ctr, { force: true, stop: killForRemoval });
+  } catch (err) {
+    if (!(err instanceof DenopodError)) throw err;
+  }
+}
+
+/** Registers the running commands on `program`. */
+export function registerLifecycleCommands(program: Command): void {
+  withCreateFlags(
+    program.command("run").description("create and start a container, attached unless -d")
+      .argument("<image>").argument("[command...]").passThroughOptions()
+      .option("-d, --detach", "run in the background and print the container ID"),
+  ).action(async function (image, command, flags) {
+    await withRuntime(this, async (runtime) => {
+      const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
+      const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true);
+      if (code === undefined) println(ctr.id);
+      else exitStatus.code = code;
+    });
+  });
+
+  program.command("start").description("start containers")
+    .argument("<names...>")
+    .option("-a, --attach", "attach to the container's output and return its exit code")
+    .action(async function (names, flags) {
+      await withRuntime(this, async (runtime) => {
+        if (flags.attach) {
+          if (names.length !== 1) {
+            throw new InvalidArgError("you cannot start and attach multiple containers at once");
+          }
+          const ctr = runtime.lookupContainer(names[0]);
+          exitStatus.code = (await startAndAttach(runtime, ctr, true, ctr.config.autoRemove)) ?? 0;
+          return;
+        }
+        await forEachTarget(names, async (name) => {
+          const ctr = runtime.lookupContainer(name);
+          await ctr.withLock(() => startContainer(ctr));
+          println(name);
+        });
+      });
+    });
+
+  program.command("stop").description(
+    "stop containers: stop signal, then SIGKILL after the timeout",
+  )
+    .argument("[names...]")
+    .option("-t, --time <seconds>", "seconds to wait before SIGKILL", parseWholeNumber("--time"))
+    .option("-a, --all", "stop all running containers")
+    .action(async function (names, flags) {
+      await withRuntime(this, async (runtime) => {
+        const targets = flags.all
+          ? runtime.allContainers().filter((c) => c.state.status === "running").map((c) => c.id)
+          : names;
+        if (targets.length === 0 && !flags.all) {
+          throw new InvalidArgError("you must provide at least one name or id");
+        }
+        await forEachTarget(targets, async (name) => {
+          await stopContainer(runtime.lookupContainer(name), { timeout: flags.time });
+          println(name);
+        });
+      });
+    });
+
+  program.command("kill").description("send a signal to running containers")
+    .argument("<names...>")
+    .option("-s, --signal <signal>", "signal to send", "KILL")
+    .action(async function (names, flags) {
+      await withRuntime(this, async (runtime) => {
+        const signal = parseSignal(flags.signal);
+        await forEachTarget(names, async (name) => {
+          await killContainer(runtime.lookupContainer(name), signal);
+          println(name);
+        });
+      });
+    });
+
+  program.command("wait").description("wait for containers to exit and print their exit codes")
+    .argument("<names...>")
+    .action(async function (names) {
+      await withRuntime(this, async (runtime) => {
+        await forEachTarget(names, async (name) => {
+          println(String(await waitForContainer(runtime, name)));
+        });
+      });
+    });
+
+  program.command("logs").description("show a container's output")
+    .argument("<name>")
+    .option("-f, --follow", "keep following the output while the container runs")
+    .option("-t, --timestamps", "show timestamps")
+    .option(
+      "--since <time>",
+      "show output since a time (RFC 3339, unix seconds, or a duration like 10m)",
+    )
+    .option("--tail <n>", "show only the last n lines", parseWholeNumber("--tail"))
+    .action(async function (name, flags) {
+      await withRuntime(this, async (runtime) => {
+        const ctr = runtime.lookupContainer(name);
+        const since = flags.since === undefined ? undefined : parseTimeInput(flags.since);
+        await readLogs(
+          runtime.paths.logPath(ctr.id),
+          {
+            follow: flags.follow === true,
+            timestamps: flags.timestamps === true,
+            since,
+            tail: flags.tail,
+          },
+          { stdout: Deno.stdout, stderr: Deno.stderr },
+          () => stillRunning(runtime, ctr),
+        );
+      });
+    });
+
+  program.command("exec").description("run a command in a running container")
+    .argument("<name>").argument("<command...>").passThroughOptions()
+    .option("-e, --env <KEY=VALUE>", "set an environment variable", collect, [] as string[])
+    .option("-w, --workdir <dir>", "working directory")
+    .option("-u, --user <user>", "user[:group] to run as")
+    .action(async function (name, command, flags) {
+      await withRuntime(this, async (runtime) => {
+        const ctr = runtime.lookupContainer(name);
+        await ctr.withLock(async () => {
+          await syncContainer(ctr);
+          if (ctr.state.status !== "running") {
+            throw new ContainerStateError(
+              `can only create exec sessions on running containers: container state improper`,
+            );
+          }
+        });
+        const env = [
+          ...ctr.config.env,
+          ...flags.env.map((e) => e.includes("=") ? e : `${e}=${Deno.env.get(e) ?? ""}`),
+        ];
+        const result = await runtime.oci.runc.exec(ctr.id, {
+          args: command,
+          env,
+          cwd: flags.workdir ?? ctr.config.workdir,
+          user: flags.user,
+        }, "inherit");
+        exitStatus.code = result.exitCode;
+      });
+    });
+
+  program.command("pause").description("pause running containers")
+    .argument("<names...>")
+    .action(async function (names) {
+      await withRuntime(this, async (runtime) => {
+        await forEachTarget(names, async (name) => {
+          await pauseContainer(runtime.lookupContainer(name));
+          println(name);
+        });
+      });
+    });
+
+  program.command("unpause").description("unpause paused containers")
+    .argument("<names...>")
+    .action(async function (names) {
+      await withRuntime(this, async (runtime) => {
+        await forEachTarget(names, async (name) => {
+          await unpauseContainer(runtime.lookupContainer(name));
+          println(name);
+        });
+      });
+    });
+
+  program.command("restart").description("stop, then start containers")
+    .argument("<names...>")
+    .option("-t, --time <seconds>", "seconds to wait before SIGKILL", parseWholeNumber("--time"))
+    .action(async function (names, flags) {
+      await withRuntime(this, async (runtime) => {
+        await forEachTarget(names, async (name) => {
+          const ctr = runtime.lookupContainer(name);
+          if (ctr.state.status === "running" || ctr.state.status === "created") {
+            await stopContainer(ctr, { timeout: flags.time });
+          }
+          await ctr.withLock(() => startContainer(ctr));
+          println(name);
+        });
+      });
+    });
+
+  const cleanup = new Command("cleanup")
+    .description("finish an exited container (run by its monitor)")
+    .argument("<id>")
+    .action(async function (id) {
+      await withRuntime(this, (runtime) => cleanupContainer(runtime, id));
+    });
+  program.command("container").description("manage containers")
+    .addCommand(cleanup, { hidden: true });
+}

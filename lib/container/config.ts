@@ -1,0 +1,102 @@
+/**
+ * What a container is (its config, fixed at create) and what it is doing (its state, changed by
+ * every lifecycle step). Both are stored as JSON in the `containers` table.
+ * @module
+ */
+import type { ContainerStatus } from "./status.ts";
+
+/**
+ * Network mode. `private` (the default) and `none` both give the container its own network
+ * namespace with loopback only (denopod has no bridge networking); `private` keeps the host's
+ * usable resolvers in `resolv.conf` for when one is added, `none` writes an empty one. `host`
+ * shares the host's namespace.
+ */
+export type NetworkMode = "private" | "none" | "host";
+
+/** A bind mount asked for with `-v SRC:DST[:ro]`. */
+export interface VolumeSpec {
+  source: string;
+  destination: string;
+  readonly: boolean;
+}
+
+/** The container's configuration: set once by `create`, never changed afterwards. */
+export interface ContainerConfig {
+  id: string;
+  name: string;
+  imageId: string;
+  /** The image reference the user gave, normalised (`localhost/busybox:latest`). */
+  imageName: string;
+  /** The full process command line (entrypoint + command). */
+  command: string[];
+  /** Entrypoint and command separately, for `inspect`. */
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  hostname: string;
+  labels: Record<string, string>;
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  addHosts: string[];
+  noHosts: boolean;
+  network: NetworkMode;
+  shmSize: number;
+  volumes: VolumeSpec[];
+  /** Signal number sent by `stop`. */
+  stopSignal: number;
+  /** Seconds `stop` waits before SIGKILL. */
+  stopTimeout: number;
+  /** `--rm`: remove the container when it exits. */
+  autoRemove: boolean;
+  /** ISO-8601 creation time. */
+  created: string;
+}
+
+/** The container's mutable state. */
+export interface ContainerState {
+  status: ContainerStatus;
+  /** PID of the container's init process, 0 when none. */
+  pid: number;
+  /** PID of the monitor (conmon or built-in), 0 when none. */
+  monitorPid: number;
+  /** Which monitor holds the running container. */
+  monitor: "conmon" | "builtin" | "";
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+  /** The merged rootfs is mounted (by a start, or by `mount`). */
+  mounted: boolean;
+  /** How many `mount` users hold the rootfs (a running container counts as one more). */
+  mountCount: number;
+  mountpoint: string;
+  netNs: string;
+  ipAddress: string;
+  subnetMask: string;
+  oomKilled: boolean;
+  /** Set by `stop` while it waits, so others know a stop is under way. */
+  stopRequested: boolean;
+}
+
+/** The state of a container that was just created. */
+export function initialState(): ContainerState {
+  return {
+    status: "configured",
+    pid: 0,
+    monitorPid: 0,
+    monitor: "",
+    exitCode: 0,
+    startedAt: "",
+    finishedAt: "",
+    mounted: false,
+    mountCount: 0,
+    mountpoint: "",
+    netNs: "",
+    ipAddress: "",
+    subnetMask: "",
+    oomKilled: false,
+    stopRequested: false,
+  };
+}

@@ -1,0 +1,298 @@
+/**
+ * A container: its config and state, its lock, and the storage half of its lifecycle (the seed's
+ * setupStorage, mountStorage, cleanupStorage, teardownStorage, export, sizes). The running half
+ * (start, stop, kill, ...) lives in `lifecycle.ts` and works on the same object.
+ *
+ * Every operation that changes a container runs under {@linkcode Container.withLock}: the
+ * per-container flock is taken, the state reloaded from the database, the operation run, and the
+ * lock released, so two invocations on one container serialise.
+ *
+ * @example
+ * ```ts
+ * await ctr.withLock(() => ctr.mount());
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { ContainerRemovedError, ContainerStateError } from "../errors.ts";
+import { acquireLock, type HeldLock } from "../sys/lockfile.ts";
+import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
+import { MS_NODEV, MS_NOEXEC, MS_NOSUID } from "../sys/libc.ts";
+import { formatMountLabel } from "../sys/selinux.ts";
+import {
+  containerLayerPaths,
+  createContainerLayer,
+  deleteContainerLayer,
+  mountOverlay,
+  unmountOverlay,
+} from "../storage/overlay.ts";
+import { removeTree } from "../storage/layers.ts";
+import { treeSize } from "../storage/size.ts";
+import { logger } from "../log.ts";
+import type { ContainerConfig, ContainerState } from "./config.ts";
+import type { RuntimeContext } from "./context.ts";
+import type { ContainerRecord } from "./repo.ts";
+import { canDelete, isActive } from "./status.ts";
+
+const log = logger("container");
+
+/** Name of the bundle subdirectory holding artifacts, as the seed. */
+export const ARTIFACTS_DIR = "artifacts";
+
+/** One container; see the module doc. */
+export class Container {
+  #config: ContainerConfig;
+  #state: ContainerState;
+  #lock: HeldLock | null = null;
+  #removed = false;
+
+  constructor(readonly ctx: RuntimeContext, record: ContainerRecord) {
+    this.#config = record.config;
+    this.#state = record.state;
+  }
+
+  /** The 64-hex ID. */
+  get id(): string {
+    return this.#config.id;
+  }
+  /** The container's name. */
+  get name(): string {
+    return this.#config.name;
+  }
+  /** The config (a copy is not made: do not change it). */
+  get config(): Readonly<ContainerConfig> {
+    return this.#config;
+  }
+  /** The state as last loaded or changed. */
+  get state(): ContainerState {
+    return this.#state;
+  }
+  /** The bundle directory (`config.json`, `artifacts/`). */
+  get bundlePath(): string {
+    return this.ctx.paths.bundleDir(this.id);
+  }
+  /** The run directory on the runroot. */
+  get runDir(): string {
+    return this.ctx.paths.runDir(this.id);
+  }
+  /** Where the shm tmpfs is mounted. */
+  get shmDir(): string {
+    return this.ctx.paths.shmDir(this.id);
+  }
+  /** Path of a named artifact in the bundle. */
+  artifactPath(name: string): string {
+    return join(this.bundlePath, ARTIFACTS_DIR, name);
+  }
+
+  /** Throws ContainerRemovedError when the container was removed under us. */
+  assertValid(): void {
+    if (this.#removed) {
+      throw new ContainerRemovedError(`container ${this.id} is not valid: it has been removed`);
+    }
+  }
+
+  /** Reloads config and state from the database; marks the container removed when gone. */
+  reload(): void {
+    const record = this.ctx.containers.get(this.id);
+    if (!record) {
+      this.#removed = true;
+      this.assertValid();
+      return;
+    }
+    this.#config = record.config;
+    this.#state = record.state;
+  }
+
+  /** Saves the state to the database. */
+  save(): void {
+    this.assertValid();
+    if (!this.ctx.containers.saveState(this.id, this.#state)) {
+      this.#removed = true;
+      this.assertValid();
+    }
+  }
+
+  /** Marks the object as removed (after its row was deleted). */
+  markRemoved(): void {
+    this.#removed = true;
+  }
+
+  /** True while this object holds the container's lock. */
+  get locked(): boolean {
+    return this.#lock !== null;
+  }
+
+  /** Takes the container's lock (waiting for other holders) and reloads the state. */
+  async lock(): Promise<void> {
+    if (this.#lock) return;
+    this.#lock = await acquireLock(this.ctx.paths.lockPath(this.id));
+    try {
+      this.reload();
+    } catch (err) {
+      this.unlock();
+      throw err;
+    }
+  }
+
+  /** Releases the container's lock. */
+  unlock(): void {
+    this.#lock?.release();
+    this.#lock = null;
+  }
+
+  /** Runs `fn` holding the container's lock, with the state freshly loaded. */
+  async withLock<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (this.#lock) return await fn();
+    await this.lock();
+    try {
+      return await fn();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  // ---- storage (the seed's setupStorage / mountStorage / cleanupStorage / teardownStorage) ----
+
+  /**
+   * Creates the container's storage: the RW layer, the bundle with `artifacts/`, the shm mount
+   * point and the run directory. Needs the configured state and an image.
+   */
+  async setupStorage(): Promise<void> {
+    this.assertValid();
+    if (this.#state.status !== "configured") {
+      throw new ContainerStateError(
+        `container ${this.id} must be in Configured state to have storage set up`,
+      );
+    }
+    await createContainerLayer(this.ctx.paths, this.id);
+    await Deno.mkdir(join(this.bundlePath, ARTIFACTS_DIR), { recursive: true, mode: 0o755 });
+    await Deno.mkdir(this.shmDir, { recursive: true, mode: 0o755 });
+    await Deno.mkdir(this.runDir, { recursive: true, mode: 0o700 });
+    // the log exists from the start, so an attached client can open it before the container runs
+    await Deno.writeFile(this.ctx.paths.logPath(this.id), new Uint8Array(0), { append: true });
+  }
+
+  /**
+   * Mounts the shm tmpfs and the overlay rootfs (each only if not mounted yet), and records the
+   * mount point. When a later step fails, what was mounted here is undone.
+   */
+  mountStorage(): string {
+    this.assertValid();
+    if (this.#state.mounted && isMountPoint(this.#state.mountpoint)) return this.#state.mountpoint;
+    let shmMounted = false;
+    try {
+      if (!isMountPoint(this.shmDir)) {
+        mountFs({
+          type: "tmpfs",
+          source: "shm",
+          target: this.shmDir,
+          flags: MS_NOEXEC | MS_NOSUID | MS_NODEV,
+          data: formatMountLabel(`mode=1777,size=${this.#config.shmSize}`, ""),
+        });
+        shmMounted = true;
+      }
+      const image = this.ctx.images.get(this.#config.imageId);
+      if (!image) {
+        throw new ContainerStateError(
+          `container ${this.id} has no image ${this.#config.imageId} to mount`,
+        );
+      }
+      const mountpoint = mountOverlay(this.ctx.paths, this.id, image.layers);
+      this.#state.mounted = true;
+      this.#state.mountpoint = mountpoint;
+      this.save();
+      log.debug("created root filesystem for container {id} at {mountpoint}", {
+        id: this.id,
+        mountpoint,
+      });
+      return mountpoint;
+    } catch (err) {
+      if (this.#state.mounted) {
+        unmountOverlay(this.ctx.paths, this.id);
+        this.#state.mounted = false;
+        this.#state.mountpoint = "";
+      }
+      if (shmMounted) unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Unmounts the extra mounts (shm) with MNT_DETACH, ignoring "not mounted", then the rootfs, and
+   * saves. A no-op when nothing is mounted.
+   */
+  cleanupStorage(): void {
+    unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
+    unmountOverlay(this.ctx.paths, this.id);
+    if (!this.#state.mounted && this.#state.mountpoint === "" && this.#state.mountCount === 0) {
+      return;
+    }
+    this.#state.mounted = false;
+    this.#state.mountpoint = "";
+    this.#state.mountCount = 0;
+    this.save();
+  }
+
+  /**
+   * Removes the container's storage before removal: refused while running or paused; removes the
+   * artifacts, unmounts, deletes the RW layer, the bundle and the run directory.
+   */
+  async teardownStorage(): Promise<void> {
+    if (!canDelete(this.#state.status)) {
+      throw new ContainerStateError(
+        `cannot remove storage for container ${this.id} as it is ${this.#state.status}`,
+      );
+    }
+    await removeTree(join(this.bundlePath, ARTIFACTS_DIR));
+    unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
+    await deleteContainerLayer(this.ctx.paths, this.id);
+    await removeTree(this.ctx.paths.containerDir(this.id));
+    await removeTree(this.runDir);
+  }
+
+  // ---- user-visible mounts (`denopod mount` / `umount`), counted ----
+
+  /** Mounts the rootfs for a user (`denopod mount`), counting users; returns the mount point. */
+  mount(): string {
+    const mountpoint = this.mountStorage();
+    this.#state.mountCount++;
+    this.save();
+    return mountpoint;
+  }
+
+  /**
+   * Drops one user of the rootfs (all of them with `force`); the rootfs is unmounted when the
+   * last user is gone and the container is not running. Returns true when it was unmounted.
+   */
+  unmount(force: boolean): boolean {
+    if (isActive(this.#state.status)) {
+      if (force) {
+        throw new ContainerStateError(
+          `cannot unmount storage for container ${this.id} as it is ${this.#state.status}`,
+        );
+      }
+      this.#state.mountCount = Math.max(0, this.#state.mountCount - 1);
+      this.save();
+      return false;
+    }
+    this.#state.mountCount = force ? 0 : Math.max(0, this.#state.mountCount - 1);
+    if (this.#state.mountCount > 0) {
+      this.save();
+      return false;
+    }
+    this.cleanupStorage();
+    return true;
+  }
+
+  // ---- sizes ----
+
+  /** Size of the image's layers (kept figures, never a walk), the seed's rootFsSize. */
+  rootFsSize(): number {
+    return this.ctx.images.get(this.#config.imageId)?.size ?? 0;
+  }
+
+  /** Size of the container's own RW layer (a walk of its upper dir only), the seed's rwSize. */
+  rwSize(): number {
+    return treeSize(containerLayerPaths(this.ctx.paths, this.id).upper);
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * `create`: turns the user's flags and the image's config into a container — the seed's
+ * newContainer and setupStorage, then the rundir files and the bundle's `config.json`. The row is
+ * inserted first (so the name is taken in one transaction: of two `create --name x` at once one
+ * wins and the other gets a clear error); if any later step fails, the row and every directory
+ * made are removed again, so no half-made container is left.
+ *
+ * @example
+ * ```ts
+ * const ctr = await createContainer(ctx, { image: "busybox", command: ["sh"], ...defaults });
+ * ```
+ * @module
+ */
+import { isAbsolute } from "node:path";
+import { InvalidArgError } from "../errors.ts";
+import { generateId, randomName, validateName } from "../util/names.ts";
+import { parseSignal } from "../util/signals.ts";
+import { assertNoControlChars, validateDnsFlags } from "./rundir.ts";
+import { validateWorkdir } from "./spec.ts";
+import type { ImageRecord } from "../storage/images.ts";
+import { type ContainerConfig, initialState, type NetworkMode, type VolumeSpec } from "./config.ts";
+import type { RuntimeContext } from "./context.ts";
+import { Container } from "./container.ts";
+import { writeBundleSpec, writeRundirFiles } from "./files.ts";
+import { removeTree } from "../storage/layers.ts";
+import { logger } from "../log.ts";
+
+const log = logger("container");
+
+/** podman's default shm size: 64 MiB. */
+export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+/** podman's default stop timeout, seconds. */
+export const DEFAULT_STOP_TIMEOUT = 10;
+/** The PATH podman gives a container whose image sets none. */
+export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The flags of `create` (and `run`), already split into lists. */
+export interface CreateOptions {
+  image: string;
+  command: string[];
+  name?: string;
+  hostname?: string;
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  addHosts: string[];
+  noHosts: boolean;
+  shmSize?: number;
+  env: string[];
+  workdir?: string;
+  /** `--entrypoint`: a plain string is one argument, a JSON array is taken as is. */
+  entrypoint?: string;
+  user?: string;
+  labels: string[];
+  volumes: string[];
+  network?: string;
+  stopSignal?: string;
+  stopTimeout?: number;
+  autoRemove: boolean;
+}
+
+/** Parses `-v SRC:DST[:ro|rw]` into a bind-mount spec. */
+export function parseVolume(spec: string): VolumeSpec {
+  assertNoControlChars("--volume", spec);
+  const parts = spec.split(":");
+  if (parts.length < 2 || parts.length > 3) {
+    throw new InvalidArgError(`invalid volume "${spec}": must be SRC:DST[:ro|rw]`);
+  }
+  const [source, destination, mode = "rw"] = parts;
+  if (!isAbsolute(source)) {
+    throw new InvalidArgError(
+      `invalid volume "${spec}": the source must be an absolute host path (named volumes are not supported)`,
+    );
+  }
+  if (!isAbsolute(destination)) {
+    throw new InvalidArgError(`invalid volume "${spec}": the destination must be an absolute path`);
+  }
+  if (mode !== "ro" && mode !== "rw") {
+    throw new InvalidArgError(`invalid volume "${spec}": option "${mode}" is not ro or rw`);
+  }
+  return { source, destination, readonly: mode === "ro" };
+}
+
+/** Parses `--network`: `none`, `host`, or the default private namespace. */
+export function parseNetwork(value: string | undefined): NetworkMode {
+  if (value === undefined || value === "" || value === "private" || value === "bridge") {
+    return "private";
+  }
+  if (value === "none" || value === "host") return value;
+  throw new InvalidArgError(
+    `network "${value}" is not supported: denopod offers none, host, and the default private namespace`,
+  );
+}
+
+/** Merges `KEY=VALUE` lists: later entries override earlier ones with the same key. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const merged = new Map<string, string>();
+  for (const list of lists) {
+    for (const entry of list) {
+      const eq = entry.indexOf("=");
+      const key = eq < 0 ? entry : entry.slice(0, eq);
+      if (eq < 0) {
+        const hostValue = Deno.env.get(key);
+        if (hostValue !== undefined) merged.set(key, `${key}=${hostValue}`);
+        continue;
+      }
+      merged.set(key, entry);
+    }
+  }
+  return [...merged.values()];
+}
+
+function parseLabels(labels: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const label of labels) {
+    assertNoControlChars("--label", label);
+    const eq = label.indexOf("=");
+    if (eq === 0) throw new InvalidArgError(`invalid label "${label}": the key is empty`);
+    out[eq < 0 ? label : label.slice(0, eq)] = eq < 0 ? "" : label.slice(eq + 1);
+  }
+  return out;
+}
+
+function parseEntrypoint(value: string): string[] {
+  if (value.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed) && parsed.every((p) => typeof p === "string")) return parsed;
+    } catch {
+      // not JSON: one argument, as podman
+    }
+  }
+  return value === "" ? [] : [value];
+}
+
+/** Builds the container config from the flags and the image; validates every value. */
+export function buildContainerConfig(
+  options: CreateOptions,
+  image: ImageRecord,
+  imageName: string,
+): ContainerConfig {
+  const id = generateId();
+  const name = options.name ?? randomName();
+  validateName(name);
+  const network = parseNetwork(options.network);
+  for (
+    const [flag, values] of [
+      ["--env", options.env],
+      ["--dns", options.dns],
+      ["--dns-search", options.dnsSearch],
+      ["--dns-option", options.dnsOptions],
+      ["--add-host", options.addHosts],
+      ["--label", options.labels],
+      ["--hostname", options.hostname ? [options.hostname] : []],
+      ["--user", options.user ? [options.user] : []],
+      ["--workdir", options.workdir ? [options.workdir] : []],
+      ["--entrypoint", options.entrypoint !== undefined ? [options.entrypoint] : []],
+      ["command", options.command],
+    ] as const
+  ) {
+    for (const value of values) assertNoControlChars(flag, value);
+  }
+  validateDnsFlags({
+    dns: options.dns,
+    dnsSearch: options.dnsSearch,
+    dnsOptions: options.dnsOptions,
+    addHosts: options.addHosts,
+    network,
+  });
+  const imageConfig = image.config.config ?? {};
+  const entrypoint = options.entrypoint !== undefined
+    ? parseEntrypoint(options.entrypoint)
+    : imageConfig.Entrypoint ?? [];
+  const cmd = options.command.length > 0
+    ? options.command
+    : options.entrypoint !== undefined
+    ? []
+    : imageConfig.Cmd ?? [];
+  const command = [...entrypoint, ...cmd];
+  if (command.length === 0) {
+    throw new InvalidArgError(
+      "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
+    );
+  }
+  const workdir = options.workdir ?? (imageConfig.WorkingDir || "/");
+  validateWorkdir(workdir);
+  const stopSignal = parseSignal(options.stopSignal ?? imageConfig.StopSignal ?? "SIGTERM");
+  const stopTimeout = options.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
+  if (!Number.isInteger(stopTimeout) || stopTimeout < 0) {
+    throw new InvalidArgError(
+      `invalid --stop-timeout ${stopTimeout}: must be a whole number of seconds`,
+    );
+  }
+  const shmSize = options.shmSize ?? DEFAULT_SHM_SIZE;
+  if (!Number.isSafeInteger(shmSize) || shmSize <= 0) {
+    throw new InvalidArgError(`invalid --shm-size ${shmSize}: must be greater than 0`);
+  }
+  const hostname = options.hostname ??
+    (network === "host" ? Deno.hostname() : id.slice(0, 12));
+  const imageEnv = imageConfig.Env ?? [];
+  const hasPath = [...imageEnv, ...options.env].some((e) => e.startsWith("PATH="));
+  const env = mergeEnv(
+    hasPath ? [] : [DEFAULT_PATH],
+    ["container=denopod"],
+    imageEnv,
+    [`HOSTNAME=${hostname}`],
+    options.env,
+  );
+  if (!env.some((e) => e.startsWith("HOME="))) env.push("HOME=/root");
+  return {
+    id,
+    name,
+    imageId: image.id,
+    imageName,
+    command,
+    entrypoint,
+    cmd,
+    env,
+    workdir,
+    user: options.user ?? imageConfig.User ?? "",
+    hostname,
+    labels: { ...(imageConfig.Labels ?? {}), ...parseLabels(options.labels) },
+    dns: options.dns,
+    dnsSearch: options.dnsSearch,
+    dnsOptions: options.dnsOptions,
+    addHosts: options.addHosts,
+    noHosts: options.noHosts,
+    network,
+    shmSize,
+    volumes: options.volumes.map(parseVolume),
+    stopSignal,
+    stopTimeout,
+    autoRemove: options.autoRemove,
+    created: new Date().toISOString(),
+  };
+}
+
+/**
+ * Creates a container: config, row, storage, rundir files and bundle spec. On failure nothing of
+ * it is left behind.
+ */
+export async function createContainer(
+  ctx: RuntimeContext,
+  options: CreateOptions,
+): Promise<Container> {
+  const image = ctx.images.resolve(options.image);
+  const imageName = image.names.find((n) => n.endsWith(`/${options.image}`)) ??
+    image.names[0] ?? image.id;
+  const config = buildContainerConfig(options, image, imageName);
+  ctx.db.transaction(() => ctx.containers.insert({ config, state: initialState() }));
+  const ctr = new Container(ctx, { config, state: initialState() });
+  try {
+    await ctr.setupStorage();
+    await writeRundirFiles(ctr);
+    await writeBundleSpec(ctr);
+  } catch (err) {
+    ctx.containers.delete(config.id);
+    await removeTree(ctx.paths.layerDir(config.id));
+    await removeTree(ctx.paths.containerDir(config.id));
+    await removeTree(ctx.paths.runDir(config.id));
+    throw err;
+  }
+  log.debug("created container {name} ({id})", { name: config.name, id: config.id });
+  return ctr;
+}

@@ -1,0 +1,116 @@
+/**
+ * The files a container's run needs: `resolv.conf`, `hosts` and `hostname` in the run directory
+ * (written, then relabelled when SELinux is enabled), and the bundle's `config.json` (the OCI
+ * runtime spec runc reads).
+ *
+ * @example
+ * ```ts
+ * await writeRundirFiles(ctr);
+ * await writeBundleSpec(ctr, { uid: 0, gid: 0 });
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { buildHostname, buildHosts, buildResolvConf } from "./rundir.ts";
+import { buildSpec } from "./spec.ts";
+import { relabel } from "../sys/selinux.ts";
+import { libc, RLIMIT_NOFILE, RLIMIT_NPROC } from "../sys/libc.ts";
+import { containerLayerPaths } from "../storage/overlay.ts";
+import type { Container } from "./container.ts";
+import { logger } from "../log.ts";
+
+const log = logger("container");
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/** Writes `text` to `name` in the container's run directory and relabels it; returns the path. */
+export async function writeStringToRundir(
+  ctr: Container,
+  name: string,
+  text: string,
+): Promise<string> {
+  const path = join(ctr.runDir, name);
+  await Deno.writeTextFile(path, text, { mode: 0o644 });
+  relabel(path, "", false);
+  return path;
+}
+
+/** Writes `resolv.conf`, `hosts` (unless `--no-hosts`) and `hostname` into the run directory. */
+export async function writeRundirFiles(ctr: Container): Promise<void> {
+  const { config, ctx } = ctr;
+  await Deno.mkdir(ctr.runDir, { recursive: true, mode: 0o700 });
+  const resolv = buildResolvConf({
+    hostResolvConf: (await readOptional(ctx.hostFiles.resolvConf)) ?? "",
+    systemdResolvConf: await readOptional(ctx.hostFiles.systemdResolvConf),
+    network: config.network,
+    ipv6: false,
+    dns: config.dns,
+    dnsSearch: config.dnsSearch,
+    dnsOptions: config.dnsOptions,
+  });
+  for (const warning of resolv.warnings) log.warn(warning);
+  await writeStringToRundir(ctr, "resolv.conf", resolv.text);
+  const hosts = buildHosts({
+    hostHosts: (await readOptional(ctx.hostFiles.hosts)) ?? null,
+    addHosts: config.addHosts,
+    hostname: config.hostname,
+    containerName: config.name,
+    network: config.network,
+    noHosts: config.noHosts,
+  });
+  if (hosts !== null) await writeStringToRundir(ctr, "hosts", hosts);
+  await writeStringToRundir(ctr, "hostname", buildHostname(config.hostname));
+}
+
+/** The user a container's process runs as, resolved to numbers. */
+export interface ProcessUser {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+}
+
+/** Parses a numeric `uid[:gid]` user; returns undefined for names (resolved at start). */
+export function numericUser(user: string): ProcessUser | undefined {
+  if (user === "") return { uid: 0, gid: 0 };
+  const match = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (!match) return undefined;
+  return { uid: Number(match[1]), gid: Number(match[2] ?? 0) };
+}
+
+/** Writes the bundle's `config.json` for the container's current config. */
+export async function writeBundleSpec(ctr: Container, user?: ProcessUser): Promise<string> {
+  const { config } = ctr;
+  const resolved = user ?? numericUser(config.user) ?? { uid: 0, gid: 0 };
+  const [, hardNofile] = libc().getrlimit(RLIMIT_NOFILE);
+  const [, hardNproc] = libc().getrlimit(RLIMIT_NPROC);
+  const spec = buildSpec({
+    args: config.command,
+    env: config.env,
+    cwd: config.workdir,
+    uid: resolved.uid,
+    gid: resolved.gid,
+    additionalGids: resolved.additionalGids,
+    hostname: config.hostname,
+    rootfs: containerLayerPaths(ctr.ctx.paths, ctr.id).merged,
+    shmPath: ctr.shmDir,
+    runDir: ctr.runDir,
+    hasResolv: true,
+    hasHosts: !config.noHosts,
+    volumes: config.volumes,
+    network: config.network,
+    terminal: false,
+    annotations: { "io.container.manager": "denopod" },
+    hardNofile,
+    hardNproc,
+  });
+  const path = join(ctr.bundlePath, "config.json");
+  await Deno.writeTextFile(path, JSON.stringify(spec, null, 2), { mode: 0o600 });
+  return path;
+}

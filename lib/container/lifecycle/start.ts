@@ -1,0 +1,107 @@
+/**
+ * Starting a container (podman's init + start): mount its storage, resolve its user inside the
+ * rootfs, write the rundir files and the bundle spec, have the monitor run `runc create`, then
+ * `runc start`. If any step fails, what was done is undone; a command that cannot be run
+ * (exit 126) or found (127) leaves the container exited with that code.
+ *
+ * @example
+ * ```ts
+ * await startContainer(ctr); // under the container's lock
+ * ```
+ * @module
+ */
+import { ContainerStateError, DenopodError } from "../../errors.ts";
+import { removeExitFile } from "../../oci/exitfile.ts";
+import { logger } from "../../log.ts";
+import type { Container } from "../container.ts";
+import { writeBundleSpec, writeRundirFiles } from "../files.ts";
+import { canStart, runtimeKnows } from "../status.ts";
+import { resolveUser } from "../user.ts";
+import { join } from "node:path";
+import { forgetNetwork, syncContainer } from "./sync.ts";
+
+const log = logger("container");
+
+/**
+ * Starts the container (the caller holds its lock). A running container is left as it is.
+ * Returns the size of its log before the start, so an attached caller can follow from there.
+ */
+export async function startContainer(ctr: Container): Promise<number> {
+  await syncContainer(ctr);
+  const { state, config, ctx } = ctr;
+  if (state.status === "running") return logSize(ctr);
+  if (!canStart(state.status)) {
+    throw new ContainerStateError(
+      `container ${ctr.id} is ${state.status}: it must be created, stopped or exited to start: container state improper`,
+    );
+  }
+  if (runtimeKnows(state.status)) {
+    await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
+  }
+  const logOffset = logSize(ctr);
+  const mountpoint = ctr.mountStorage();
+  const monitor = ctx.oci.monitor();
+  try {
+    await writeRundirFiles(ctr);
+    await writeBundleSpec(ctr, resolveUser(mountpoint, config.user));
+    await removeExitFile(ctx.paths.exitsDir, ctr.id);
+    const started = await monitor.start({
+      id: ctr.id,
+      name: config.name,
+      bundle: ctr.bundlePath,
+      runDir: ctr.runDir,
+      logPath: ctx.paths.logPath(ctr.id),
+      exitDir: ctx.paths.exitsDir,
+      pidFile: join(ctr.runDir, "pidfile"),
+      exitCommand: ctx.oci.cleanupCommand(ctr.id),
+      runcRoot: ctx.paths.runcRoot,
+    });
+    state.pid = started.containerPid;
+    state.monitorPid = started.monitorPid;
+    state.monitor = monitor.name;
+    try {
+      await ctx.oci.runc.start(ctr.id);
+    } catch (err) {
+      await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
+      throw err;
+    }
+  } catch (err) {
+    failStart(ctr, err);
+    throw err;
+  }
+  state.status = "running";
+  state.startedAt = new Date().toISOString();
+  state.finishedAt = "";
+  state.exitCode = 0;
+  state.stopRequested = false;
+  ctr.save();
+  log.debug("started container {id} (pid {pid}, {monitor})", {
+    id: ctr.id,
+    pid: state.pid,
+    monitor: monitor.name,
+  });
+  return logOffset;
+}
+
+function failStart(ctr: Container, err: unknown): void {
+  const { state } = ctr;
+  state.pid = 0;
+  state.monitorPid = 0;
+  forgetNetwork(ctr);
+  if (err instanceof DenopodError && (err.exitCode === 126 || err.exitCode === 127)) {
+    state.status = "exited";
+    state.exitCode = err.exitCode;
+    state.finishedAt = new Date().toISOString();
+    ctr.ctx.containers.recordExitCode(ctr.id, ctr.name, err.exitCode, state.finishedAt);
+  }
+  ctr.cleanupStorage();
+  ctr.save();
+}
+
+function logSize(ctr: Container): number {
+  try {
+    return Deno.statSync(ctr.ctx.paths.logPath(ctr.id)).size;
+  } catch {
+    return 0;
+  }
+}

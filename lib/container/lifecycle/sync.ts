@@ -1,0 +1,101 @@
+/**
+ * The seed's syncContainer: learn a container's true status and write it back only when it
+ * changed. Cheap by design (it runs for every container `ps` shows): the exit file and
+ * `/proc/PID` answer in the common case; runc is asked only when they disagree. A container whose
+ * process is gone is finished here (exit code recorded, storage cleaned, runc state deleted), so
+ * a monitor killed with -9 never leaves a container that claims to run.
+ *
+ * @example
+ * ```ts
+ * await ctr.withLock(() => syncContainer(ctr));
+ * ```
+ * @module
+ */
+import { readExitRecord } from "../../oci/exitfile.ts";
+import { isProcessAlive } from "../../sys/process.ts";
+import { unmount } from "../../sys/mount.ts";
+import { logger } from "../../log.ts";
+import type { Container } from "../container.ts";
+import { runtimeKnows } from "../status.ts";
+
+const log = logger("container");
+
+/** How long to wait for a live monitor to write the exit file of a process that is gone. */
+const EXIT_FILE_GRACE_MS = 2000;
+
+/** What the process, exit file and monitor say of a container runc knows. */
+export interface Observation {
+  /** The container's process has ended. */
+  exited: boolean;
+  /** Its exit code (-1 when the monitor died without writing one). */
+  exitCode: number;
+  /** When it ended. */
+  finishedAt: Date;
+}
+
+/** Looks at the exit file, the container's process and its monitor; never changes anything. */
+export async function observeContainer(ctr: Container): Promise<Observation | null> {
+  const { state } = ctr;
+  if (!runtimeKnows(state.status)) return null;
+  const exitDir = ctr.ctx.paths.exitsDir;
+  let record = await readExitRecord(exitDir, ctr.id);
+  if (record) return { exited: true, exitCode: record.exitCode, finishedAt: record.exitedAt };
+  if (state.status !== "stopped" && isProcessAlive(state.pid)) {
+    return { exited: false, exitCode: 0, finishedAt: new Date(0) };
+  }
+  const deadline = Date.now() + EXIT_FILE_GRACE_MS;
+  while (isProcessAlive(state.monitorPid) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    record = await readExitRecord(exitDir, ctr.id);
+    if (record) return { exited: true, exitCode: record.exitCode, finishedAt: record.exitedAt };
+  }
+  return { exited: true, exitCode: -1, finishedAt: new Date() };
+}
+
+/**
+ * Syncs the container with its process (the caller holds its lock): when the process has ended,
+ * finishes the container. Returns true when the state changed.
+ */
+export async function syncContainer(ctr: Container): Promise<boolean> {
+  const seen = await observeContainer(ctr);
+  if (!seen || !seen.exited) return false;
+  await finishExit(ctr, seen);
+  return true;
+}
+
+/**
+ * Records an ended container: status `exited` with its exit code and time, the exit code kept in
+ * its own table, the network forgotten, runc's state deleted, and its storage unmounted unless a
+ * user still holds a `mount` of it.
+ */
+export async function finishExit(ctr: Container, seen: Observation): Promise<void> {
+  const { state } = ctr;
+  state.status = "exited";
+  state.exitCode = seen.exitCode;
+  state.finishedAt = seen.finishedAt.toISOString();
+  state.pid = 0;
+  state.monitorPid = 0;
+  state.stopRequested = false;
+  forgetNetwork(ctr);
+  try {
+    await ctr.ctx.oci.runc.delete(ctr.id, { force: true });
+  } catch (err) {
+    log.debug("runc delete {id}: {err}", { id: ctr.id, err: String(err) });
+  }
+  if (state.mountCount > 0) {
+    unmount(ctr.shmDir, { detach: true, ignoreNotMounted: true });
+    ctr.save();
+  } else {
+    ctr.cleanupStorage();
+  }
+  ctr.save();
+  ctr.ctx.containers.recordExitCode(ctr.id, ctr.name, seen.exitCode, state.finishedAt);
+  log.debug("container {id} exited with {code}", { id: ctr.id, code: seen.exitCode });
+}
+
+/** The seed's cleanupNetwork: forget the namespace, IP address and mask (saved by the caller). */
+export function forgetNetwork(ctr: Container): void {
+  ctr.state.netNs = "";
+  ctr.state.ipAddress = "";
+  ctr.state.subnetMask = "";
+}

@@ -1,0 +1,94 @@
+/**
+ * Refresh after a reboot. The runroot is a tmpfs: when its `alive` marker is missing, or names
+ * another boot, every container that was running, stopping, paused or stopped becomes exited and
+ * every created one configured; mounts, PIDs and namespaces are dropped from the state; run
+ * directories are made anew; exited `--rm` containers are removed. The check takes a lock of its
+ * own, so of several commands started together after boot exactly one refreshes.
+ *
+ * @example
+ * ```ts
+ * await refreshIfRebooted(runtime); // one stat when nothing rebooted
+ * ```
+ * @module
+ */
+import { acquireLock } from "../sys/lockfile.ts";
+import { logger } from "../log.ts";
+import type { RuntimeContext } from "./context.ts";
+import { Container } from "./container.ts";
+import { writeRundirFiles } from "./files.ts";
+import { isActive } from "./status.ts";
+import { removeContainer } from "./remove.ts";
+
+const log = logger("refresh");
+
+/** This boot's ID, from the kernel. */
+export function bootId(): string {
+  try {
+    return Deno.readTextFileSync("/proc/sys/kernel/random/boot_id").trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+function markerIsCurrent(path: string): boolean {
+  try {
+    return Deno.readTextFileSync(path).trim() === bootId();
+  } catch {
+    return false;
+  }
+}
+
+/** Refreshes all containers when this is the first command since boot; returns true if it did. */
+export async function refreshIfRebooted(ctx: RuntimeContext): Promise<boolean> {
+  const marker = ctx.paths.aliveMarker;
+  if (markerIsCurrent(marker)) return false;
+  const lock = await acquireLock(ctx.paths.lockPath("alive"));
+  try {
+    if (markerIsCurrent(marker)) return false;
+    await refreshAll(ctx);
+    const tmp = `${marker}.tmp`;
+    await Deno.writeTextFile(tmp, `${bootId()}\n`);
+    await Deno.rename(tmp, marker);
+    return true;
+  } finally {
+    lock.release();
+  }
+}
+
+/** Resets every container's run-time state as after a reboot (`system refresh`). */
+export async function refreshAll(ctx: RuntimeContext): Promise<void> {
+  const now = new Date().toISOString();
+  const autoRemove: Container[] = [];
+  for (const record of ctx.containers.list()) {
+    const ctr = new Container(ctx, record);
+    await ctr.withLock(async () => {
+      const state = ctr.state;
+      const wasRunning = isActive(state.status) || state.status === "stopped";
+      if (wasRunning) {
+        state.status = "exited";
+        if (!state.finishedAt) state.finishedAt = now;
+      } else if (state.status === "created") {
+        state.status = "configured";
+      }
+      state.pid = 0;
+      state.monitorPid = 0;
+      state.mounted = false;
+      state.mountpoint = "";
+      state.mountCount = 0;
+      state.netNs = "";
+      state.ipAddress = "";
+      state.subnetMask = "";
+      state.stopRequested = false;
+      ctr.cleanupStorage();
+      ctr.save();
+      await writeRundirFiles(ctr);
+      if (ctr.config.autoRemove && state.status === "exited") autoRemove.push(ctr);
+    });
+  }
+  for (const ctr of autoRemove) {
+    await removeContainer(ctr, { force: false }).catch((err) => {
+      log.warn("could not remove --rm container {id}: {err}", { id: ctr.id, err: String(err) });
+    });
+  }
+  log.debug("refreshed container state after a reboot");
+}

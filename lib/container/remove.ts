@@ -1,0 +1,43 @@
+/**
+ * Removing a container: refused while it runs unless forced (then it is killed first); its
+ * storage torn down, its row deleted. Idempotent against a concurrent remover: whoever takes the
+ * lock second finds the row gone and reports no such container.
+ *
+ * @example
+ * ```ts
+ * await removeContainer(ctr, { force: true });
+ * ```
+ * @module
+ */
+import { ContainerStateError } from "../errors.ts";
+import type { Container } from "./container.ts";
+import { isActive } from "./status.ts";
+import { logger } from "../log.ts";
+
+const log = logger("container");
+
+/** Options for {@linkcode removeContainer}. */
+export interface RemoveOptions {
+  /** Kill a running or paused container first. */
+  force: boolean;
+  /** Called to stop an active container when forced (provided by the running half). */
+  stop?: (ctr: Container) => Promise<void>;
+}
+
+/** Removes the container; see the module doc. */
+export async function removeContainer(ctr: Container, options: RemoveOptions): Promise<void> {
+  await ctr.withLock(async () => {
+    if (isActive(ctr.state.status) || ctr.state.status === "created") {
+      if (!options.force && ctr.state.status !== "created") {
+        throw new ContainerStateError(
+          `cannot remove container ${ctr.id} as it is ${ctr.state.status} - running or paused containers cannot be removed without force: container state improper`,
+        );
+      }
+      if (options.stop) await options.stop(ctr);
+    }
+    await ctr.teardownStorage();
+    ctr.ctx.containers.delete(ctr.id);
+    ctr.markRemoved();
+    log.debug("removed container {id}", { id: ctr.id });
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * A container's status and the questions every operation asks of it. Each lifecycle operation
+ * checks the status it needs through these predicates, so every state check reads the same way.
+ *
+ * @example
+ * ```ts
+ * if (!canStop(state.status)) throw new ContainerStateError(`... is ${state.status}`);
+ * ```
+ * @module
+ */
+
+/** The lifecycle of a container, podman's names. */
+export type ContainerStatus =
+  | "configured"
+  | "created"
+  | "running"
+  | "paused"
+  | "stopping"
+  | "stopped"
+  | "exited"
+  | "removing";
+
+/** Every status, for flag validation (`ps --filter status=`). */
+export const CONTAINER_STATUSES: readonly ContainerStatus[] = [
+  "configured",
+  "created",
+  "running",
+  "paused",
+  "stopping",
+  "stopped",
+  "exited",
+  "removing",
+];
+
+/** True when the container's process may be alive (runc must be asked). */
+export function isActive(status: ContainerStatus): boolean {
+  return status === "running" || status === "paused" || status === "stopping";
+}
+
+/** True when runc knows the container (created, running, paused, stopping or stopped). */
+export function runtimeKnows(status: ContainerStatus): boolean {
+  return status === "created" || isActive(status) || status === "stopped";
+}
+
+/** True when `start` may run: configured, created, stopped or exited. */
+export function canStart(status: ContainerStatus): boolean {
+  return status === "configured" || status === "created" || status === "stopped" ||
+    status === "exited";
+}
+
+/** True when `stop` may run; it is refused for configured and paused, as the seed does. */
+export function canStop(status: ContainerStatus): boolean {
+  return status !== "configured" && status !== "paused" && status !== "removing";
+}
+
+/** True when storage may be torn down (and the container removed without force). */
+export function canDelete(status: ContainerStatus): boolean {
+  return !isActive(status) && status !== "removing";
+}
+
+/** True when `pause` may run. */
+export function canPause(status: ContainerStatus): boolean {
+  return status === "running";
+}
+
+/** True when `unpause` may run. */
+export function canUnpause(status: ContainerStatus): boolean {
+  return status === "paused";
+}
+
+/** The status as podman shows it: a configured container is `created` to the user. */
+export function statusName(status: ContainerStatus): string {
+  return status === "configured" ? "created" : status;
+}

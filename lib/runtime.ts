@@ -1,0 +1,142 @@
+/**
+ * The Runtime: what one denopod invocation opens — the roots, the state database, the image and
+ * layer stores and the container table — plus lookups by name or ID prefix. Opening it also does
+ * the housekeeping every command relies on: the refresh after a reboot (when the runroot's
+ * `alive` marker is missing) and the removal of layers an interrupted command left incomplete.
+ *
+ * @example
+ * ```ts
+ * const runtime = await Runtime.open({ root: "/tmp/r", runRoot: "/tmp/rr" });
+ * try { console.log(runtime.lookupContainer("web").id); } finally { runtime.close(); }
+ * ```
+ * @module
+ */
+import { InvalidArgError } from "./errors.ts";
+import { DEFAULT_ROOT, DEFAULT_RUNROOT, Paths } from "./paths.ts";
+import { openStateDb, type StateDb } from "./state/db.ts";
+import { ImageStore } from "./storage/images.ts";
+import { LayerStore } from "./storage/layers.ts";
+import { ContainerRepo } from "./container/repo.ts";
+import { Container } from "./container/container.ts";
+import {
+  DEFAULT_HOST_FILES,
+  type HostFiles,
+  type OciContext,
+  type RuntimeContext,
+} from "./container/context.ts";
+import { Runc } from "./oci/runc.ts";
+import { type Monitor, selectMonitor } from "./oci/monitor.ts";
+import { selfCommand } from "./sys/self.ts";
+import { refreshIfRebooted } from "./container/refresh.ts";
+import { isAbsolute, resolve } from "node:path";
+import { assertNoControlChars } from "./container/rundir/validate.ts";
+
+/** Where the runtime keeps its data; flags win over the environment, which wins over defaults. */
+export interface RuntimeOptions {
+  root?: string;
+  runRoot?: string;
+  hostFiles?: HostFiles;
+}
+
+/** Resolves `--root`/`--runroot` against `DENOPOD_ROOT`/`DENOPOD_RUNROOT` and the defaults. */
+export function resolveRoots(options: RuntimeOptions): { root: string; runRoot: string } {
+  const root = options.root || Deno.env.get("DENOPOD_ROOT") || DEFAULT_ROOT;
+  const runRoot = options.runRoot || Deno.env.get("DENOPOD_RUNROOT") || DEFAULT_RUNROOT;
+  for (const [flag, value] of [["--root", root], ["--runroot", runRoot]]) {
+    assertNoControlChars(flag, value);
+    if (/[:,]/.test(value)) {
+      throw new InvalidArgError(
+        `${flag} ${JSON.stringify(value)} must not hold ':', ',' or control characters`,
+      );
+    }
+  }
+  return {
+    root: isAbsolute(root) ? root : resolve(root),
+    runRoot: isAbsolute(runRoot) ? runRoot : resolve(runRoot),
+  };
+}
+
+function lazyOci(paths: Paths): OciContext {
+  let runc: Runc | undefined;
+  let monitor: Monitor | undefined;
+  return {
+    get runc() {
+      runc ??= new Runc({ root: paths.runcRoot });
+      return runc;
+    },
+    monitor() {
+      monitor ??= selectMonitor();
+      return monitor;
+    },
+    cleanupCommand(id: string) {
+      return [
+        ...selfCommand(),
+        "--root",
+        paths.root,
+        "--runroot",
+        paths.runRoot,
+        "container",
+        "cleanup",
+        id,
+      ];
+    },
+  };
+}
+
+/** One invocation's view of denopod's data; see the module doc. */
+export class Runtime implements RuntimeContext {
+  private constructor(
+    readonly paths: Paths,
+    readonly db: StateDb,
+    readonly hostFiles: HostFiles,
+  ) {
+    this.images = new ImageStore(db);
+    this.layers = new LayerStore(paths, db);
+    this.containers = new ContainerRepo(db);
+    this.oci = lazyOci(paths);
+  }
+
+  /** runc and the monitor. */
+  readonly oci: OciContext;
+
+  /** Image rows. */
+  readonly images: ImageStore;
+  /** Image layers on disk. */
+  readonly layers: LayerStore;
+  /** Container rows. */
+  readonly containers: ContainerRepo;
+
+  /** Opens the roots (creating them), the database, and runs the refresh and layer cleanup. */
+  static async open(options: RuntimeOptions = {}): Promise<Runtime> {
+    const { root, runRoot } = resolveRoots(options);
+    const paths = new Paths(root, runRoot);
+    for (const dir of [paths.layersDir, paths.tmpDir, paths.locksDir, paths.exitsDir]) {
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    }
+    const db = openStateDb(paths.stateDb);
+    const runtime = new Runtime(paths, db, options.hostFiles ?? DEFAULT_HOST_FILES);
+    try {
+      await refreshIfRebooted(runtime);
+      await runtime.layers.removeIncomplete();
+    } catch (err) {
+      runtime.close();
+      throw err;
+    }
+    return runtime;
+  }
+
+  /** Finds a container by name, ID or unique ID prefix; throws NoSuchContainerError. */
+  lookupContainer(nameOrId: string): Container {
+    return new Container(this, this.containers.resolve(nameOrId));
+  }
+
+  /** Every container, newest first. */
+  allContainers(): Container[] {
+    return this.containers.list().map((record) => new Container(this, record));
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.db.close();
+  }
+}

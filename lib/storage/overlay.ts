@@ -1,0 +1,79 @@
+/**
+ * A container's read-write layer and its overlay mount: `<root>/layers/<ctrId>/{diff,work,merged}`,
+ * with the image's layers as lower directories (top first). Mounting checks the kernel's mount
+ * table, so a second mount of a mounted rootfs is a no-op and an unmount of an absent one too.
+ *
+ * @example
+ * ```ts
+ * const merged = mountOverlay(paths, ctr.id, image.layers);
+ * unmountOverlay(paths, ctr.id);
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { InvalidArgError } from "../errors.ts";
+import type { Paths } from "../paths.ts";
+import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
+import { removeTree } from "./layers.ts";
+import { logger } from "../log.ts";
+
+const log = logger("storage");
+
+/** The paths of a container's RW layer. */
+export interface ContainerLayerPaths {
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+/** Returns where a container's RW layer lives. */
+export function containerLayerPaths(paths: Paths, ctrId: string): ContainerLayerPaths {
+  const dir = paths.layerDir(ctrId);
+  return { upper: join(dir, "diff"), work: join(dir, "work"), merged: join(dir, "merged") };
+}
+
+/** Makes the (empty) RW layer directories for a new container. */
+export async function createContainerLayer(paths: Paths, ctrId: string): Promise<void> {
+  const layer = containerLayerPaths(paths, ctrId);
+  await Deno.mkdir(layer.upper, { recursive: true, mode: 0o755 });
+  await Deno.mkdir(layer.work, { recursive: true, mode: 0o700 });
+  await Deno.mkdir(layer.merged, { recursive: true, mode: 0o700 });
+}
+
+/** Builds the overlay option string; refuses paths that would break its syntax. */
+export function overlayOptions(lowers: string[], upper: string, work: string): string {
+  for (const path of [...lowers, upper, work]) {
+    if (/[:,\n]/.test(path)) {
+      throw new InvalidArgError(
+        `storage path ${JSON.stringify(path)} holds ':' or ',', which overlay cannot take`,
+      );
+    }
+  }
+  return `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work}`;
+}
+
+/**
+ * Mounts the container's merged rootfs over the image layers (given bottom first) and returns the
+ * mount point; when it is already mounted, returns it unchanged.
+ */
+export function mountOverlay(paths: Paths, ctrId: string, imageLayers: string[]): string {
+  const layer = containerLayerPaths(paths, ctrId);
+  if (isMountPoint(layer.merged)) return layer.merged;
+  const lowers = imageLayers.map((id) => paths.layerDiff(id)).reverse();
+  const data = overlayOptions(lowers, layer.upper, layer.work);
+  mountFs({ type: "overlay", source: "overlay", target: layer.merged, flags: 0, data });
+  log.debug("mounted overlay at {merged}", { merged: layer.merged });
+  return layer.merged;
+}
+
+/** Unmounts the container's merged rootfs; returns false when it was not mounted. */
+export function unmountOverlay(paths: Paths, ctrId: string): boolean {
+  const { merged } = containerLayerPaths(paths, ctrId);
+  return unmount(merged, { detach: true, ignoreNotMounted: true });
+}
+
+/** Deletes the RW layer (unmounting first if needed). */
+export async function deleteContainerLayer(paths: Paths, ctrId: string): Promise<void> {
+  unmountOverlay(paths, ctrId);
+  await removeTree(paths.layerDir(ctrId));
+}

@@ -1,0 +1,268 @@
+/**
+ * The few libc calls Deno does not offer, bound through FFI. The library is opened on first use,
+ * never at module load. Every wrapper reads `errno` right after the call returns -1 (no `await`
+ * in between, never `nonblocking`) and throws a {@linkcode SyscallError} naming the call, the
+ * errno and the path.
+ *
+ * @example
+ * ```ts
+ * import { libc } from "./libc.ts";
+ * libc().umount2("/tmp/x", MNT_DETACH); // throws SyscallError("umount2", 22, "EINVAL", "/tmp/x")
+ * ```
+ * @module
+ */
+import { SyscallError } from "../errors.ts";
+
+/** `umount2` flag: detach the mount lazily. */
+export const MNT_DETACH = 2;
+/** `umount2` flag: force the unmount. */
+export const MNT_FORCE = 1;
+/** `mount` flags used by denopod. */
+export const MS_RDONLY = 1;
+/** Do not honour set-user-ID bits on this mount. */
+export const MS_NOSUID = 2;
+/** Do not allow device files on this mount. */
+export const MS_NODEV = 4;
+/** Do not allow execution on this mount. */
+export const MS_NOEXEC = 8;
+/** Bind mount. */
+export const MS_BIND = 4096;
+/** Recursive (with MS_BIND). */
+export const MS_REC = 16384;
+/** Make the mount private. */
+export const MS_PRIVATE = 1 << 18;
+/** `prctl` option: make this process a child subreaper. */
+export const PR_SET_CHILD_SUBREAPER = 36;
+/** `prctl` option: signal sent to this process when its parent dies. */
+export const PR_SET_PDEATHSIG = 1;
+/** `lsetxattr` flag: create or replace (0). */
+export const XATTR_ANY = 0;
+/** File type bits for `mknod`. */
+export const S_IFCHR = 0o020000;
+/** Block device type bits for `mknod`. */
+export const S_IFBLK = 0o060000;
+/** FIFO type bits for `mknod`. */
+export const S_IFIFO = 0o010000;
+/** `utimensat`: operate on the link itself. */
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+/** `utimensat`: relative to the current directory. */
+export const AT_FDCWD = -100;
+/** `getrlimit` resource: open files. */
+export const RLIMIT_NOFILE = 7;
+/** `getrlimit` resource: processes. */
+export const RLIMIT_NPROC = 6;
+
+const O_RDWR = 0o2;
+const O_CREAT = 0o100;
+const O_CLOEXEC = 0o2000000;
+const O_NOFOLLOW = 0o400000;
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  16: "EBUSY",
+  17: "EEXIST",
+  18: "EXDEV",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  24: "EMFILE",
+  28: "ENOSPC",
+  30: "EROFS",
+  34: "ERANGE",
+  36: "ENAMETOOLONG",
+  39: "ENOTEMPTY",
+  40: "ELOOP",
+  61: "ENODATA",
+  95: "EOPNOTSUPP",
+};
+
+/** Returns the symbolic name of an errno value (`EBUSY`), or `errno N` when unknown. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+const SYMBOLS = {
+  mount: { parameters: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  mknod: { parameters: ["buffer", "u32", "u64"], result: "i32" },
+  lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
+  lsetxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** Typed wrappers over the bound libc calls; each throws {@linkcode SyscallError} on failure. */
+export interface Libc {
+  /** mount(2). `data` is the comma-separated option string, or empty. */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  /** umount2(2). */
+  umount2(target: string, flags: number): void;
+  /** prctl(2) with one argument. */
+  prctl(option: number, arg: number): void;
+  /** mknod(2); `mode` holds the type bits and permissions. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lchown(2): never follows a symlink. */
+  lchown(path: string, uid: number, gid: number): void;
+  /** lsetxattr(2): never follows a symlink. */
+  lsetxattr(path: string, name: string, value: Uint8Array): void;
+  /** lgetxattr(2); returns null when the attribute is absent (ENODATA). */
+  lgetxattr(path: string, name: string): Uint8Array | null;
+  /** llistxattr(2); returns the attribute names (empty where xattrs are unsupported). */
+  llistxattr(path: string): string[];
+  /** utimensat(2) with AT_SYMLINK_NOFOLLOW: sets atime and mtime (seconds, may be fractional). */
+  lutimes(path: string, atimeSec: number, mtimeSec: number): void;
+  /** getrlimit(2); returns `[soft, hard]`, with `Infinity` for RLIM_INFINITY. */
+  getrlimit(resource: number): [number, number];
+  /** Opens (creating, mode 0600, close-on-exec) a lockfile and returns its descriptor. */
+  openLockfile(path: string): number;
+  /** flock(2) without blocking: true when taken, false when someone else holds it. */
+  tryFlock(fd: number, exclusive: boolean): boolean;
+  /** close(2). */
+  close(fd: number): void;
+}
+
+let bound: Libc | undefined;
+
+/** Opens libc on first call and returns the typed wrappers; later calls reuse them. */
+export function libc(): Libc {
+  bound ??= bind(Deno.dlopen("libc.so.6", SYMBOLS).symbols);
+  return bound;
+}
+
+const encoder = new TextEncoder();
+
+/** Encodes a string as NUL-terminated bytes for a C `const char *`. */
+export function cString(value: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(value);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+function bind(sym: LibcSymbols): Libc {
+  const errno = (): number => {
+    const ptr = sym.__errno_location();
+    return ptr === null ? 0 : new Deno.UnsafePointerView(ptr).getInt32();
+  };
+  const fail = (call: string, path?: string): never => {
+    const code = errno();
+    throw new SyscallError(call, code, errnoName(code), path);
+  };
+  return {
+    mount(source, target, fstype, flags, data) {
+      const rc = sym.mount(
+        cString(source),
+        cString(target),
+        cString(fstype),
+        BigInt(flags),
+        data === "" ? null : cString(data),
+      );
+      if (rc === -1) fail("mount", target);
+    },
+    umount2(target, flags) {
+      if (sym.umount2(cString(target), flags) === -1) fail("umount2", target);
+    },
+    prctl(option, arg) {
+      if (sym.prctl(option, BigInt(arg), 0n, 0n, 0n) === -1) fail("prctl");
+    },
+    mknod(path, mode, major, minor) {
+      const dev = (BigInt(major & 0xfff) << 8n) | BigInt(minor & 0xff) |
+        (BigInt(minor & ~0xff) << 12n) | (BigInt(major & ~0xfff) << 32n);
+      if (sym.mknod(cString(path), mode, dev) === -1) fail("mknod", path);
+    },
+    lchown(path, uid, gid) {
+      if (sym.lchown(cString(path), uid, gid) === -1) fail("lchown", path);
+    },
+    lsetxattr(path, name, value) {
+      const rc = sym.lsetxattr(cString(path), cString(name), value, BigInt(value.length), 0);
+      if (rc === -1) fail("lsetxattr", path);
+    },
+    lgetxattr(path, name) {
+      const p = cString(path);
+      const n = cString(name);
+      const size = Number(sym.lgetxattr(p, n, null, 0n));
+      if (size === -1) {
+        const code = errno();
+        if (code === 61 || code === 95) return null;
+        throw new SyscallError("lgetxattr", code, errnoName(code), path);
+      }
+      const buf = new Uint8Array(size);
+      const got = Number(sym.lgetxattr(p, n, buf, BigInt(size)));
+      if (got === -1) fail("lgetxattr", path);
+      return buf.subarray(0, got);
+    },
+    llistxattr(path) {
+      const p = cString(path);
+      const size = Number(sym.llistxattr(p, null, 0n));
+      if (size === -1) {
+        const code = errno();
+        if (code === 95) return [];
+        throw new SyscallError("llistxattr", code, errnoName(code), path);
+      }
+      if (size === 0) return [];
+      const buf = new Uint8Array(size);
+      const got = Number(sym.llistxattr(p, buf, BigInt(size)));
+      if (got === -1) fail("llistxattr", path);
+      return new TextDecoder().decode(buf.subarray(0, got)).split("\0").filter((s) => s !== "");
+    },
+    lutimes(path, atimeSec, mtimeSec) {
+      const times = new BigInt64Array(4);
+      const split = (t: number, at: number) => {
+        const whole = Math.floor(t);
+        times[at] = BigInt(whole);
+        times[at + 1] = BigInt(Math.round((t - whole) * 1e9));
+      };
+      split(atimeSec, 0);
+      split(mtimeSec, 2);
+      const rc = sym.utimensat(
+        AT_FDCWD,
+        cString(path),
+        new Uint8Array(times.buffer),
+        AT_SYMLINK_NOFOLLOW,
+      );
+      if (rc === -1) fail("utimensat", path);
+    },
+    getrlimit(resource) {
+      const buf = new BigUint64Array(2);
+      if (sym.getrlimit(resource, new Uint8Array(buf.buffer)) === -1) fail("getrlimit");
+      const toNumber = (v: bigint) => v === 0xffffffffffffffffn ? Infinity : Number(v);
+      return [toNumber(buf[0]), toNumber(buf[1])];
+    },
+    openLockfile(path) {
+      const fd = sym.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600);
+      if (fd === -1) fail("open", path);
+      return fd;
+    },
+    tryFlock(fd, exclusive) {
+      if (sym.flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) === 0) return true;
+      const code = errno();
+      if (code === EWOULDBLOCK) return false;
+      throw new SyscallError("flock", code, errnoName(code));
+    },
+    close(fd) {
+      sym.close(fd);
+    },
+  };
+}

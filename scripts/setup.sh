@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what denopod and its tests need, when it is missing: Deno (the npm package `deno`,
+# pinned), and runc, conmon and busybox-static from the distribution. Safe to run again.
+set -euo pipefail
+DENO_VERSION=2.9.6
+cd "$(dirname "$0")/.."
+
+have_deno_version() {
+  command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -1 | grep -q "^deno ${DENO_VERSION} "
+}
+if ! have_deno_version; then
+  echo "setup: installing deno ${DENO_VERSION} from npm" >&2
+  npm install -g --no-fund --no-audit "deno@${DENO_VERSION}" >&2
+  hash -r
+fi
+have_deno_version || { echo "setup: deno ${DENO_VERSION} is not on PATH after install" >&2; exit 1; }
+
+missing=()
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+command -v conmon >/dev/null 2>&1 || missing+=(conmon)
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" ||
+  missing+=(busybox-static)
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} from the distribution" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+# Fetch and cache the pinned npm dependencies (from deno.lock) so tests run offline after this.
+deno install --frozen --entrypoint main.ts >&2

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: setup, format, lint, type check, every test. Its last line is
+# `N passed, N failed`. Root-only tests are skipped (and counted as ignored) when not root.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+failed_checks=0
+run_check() {
+  echo "== $*"
+  if ! "$@"; then failed_checks=$((failed_checks + 1)); echo "!! failed: $*"; fi
+}
+run_check deno fmt --check
+run_check deno lint
+run_check deno check main.ts lib/ test/ scripts/
+
+echo "== deno test"
+log=$(mktemp)
+deno test -A --no-check "${@:-test/}" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1)
+rm -f "$log"
+passed=$(echo "$summary" | sed -nE 's/.*\| ([0-9]+) passed.*/\1/p')
+failed=$(echo "$summary" | sed -nE 's/.*\| ([0-9]+) failed.*/\1/p')
+passed=${passed:-0}
+failed=${failed:-0}
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+failed=$((failed + failed_checks))
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
