@@ -1,17 +1,23 @@
 /**
  * denopod's entry point: builds the CLI, runs it, maps errors to exit codes (podman's: 125 for
  * denopod's own errors, 126 cannot invoke, 127 not found, else the container's). Nothing else.
+ * The built-in monitor (this program re-executed to hold one container) is dispatched first and
+ * loads only its own modules, so it stays small in memory.
  * @module
  */
-import { CommanderError } from "@commander-js/extra-typings";
-import { buildProgram, mapCommanderError } from "./lib/cli/app.ts";
-import { exitStatus } from "./lib/cli/common.ts";
 import { DenopodError } from "./lib/errors.ts";
-import { builtinMonitorMain, MONITOR_SUBCOMMAND } from "./lib/oci/builtin_monitor.ts";
+
+/** The hidden argv[0] that runs the built-in monitor (see lib/oci/builtin_monitor.ts). */
+const MONITOR_SUBCOMMAND = "__monitor";
 
 async function main(args: string[]): Promise<number> {
-  // the built-in monitor: this binary re-executed to hold one container (see lib/oci/monitor.ts)
-  if (args[0] === MONITOR_SUBCOMMAND) return await builtinMonitorMain(args.slice(1));
+  if (args[0] === MONITOR_SUBCOMMAND) {
+    const { builtinMonitorMain } = await import("./lib/oci/monitor_main.ts");
+    return await builtinMonitorMain(args.slice(1));
+  }
+  const { CommanderError } = await import("@commander-js/extra-typings");
+  const { buildProgram, mapCommanderError } = await import("./lib/cli/app.ts");
+  const { exitStatus } = await import("./lib/cli/common.ts");
   try {
     await buildProgram().parseAsync(args, { from: "user" });
     return exitStatus.code;
@@ -22,14 +28,10 @@ async function main(args: string[]): Promise<number> {
       if (typeof mapped === "number") return mapped;
       error = mapped;
     }
-    if (error instanceof DenopodError) {
-      console.error(`Error: ${error.message.replaceAll("\n", " ")}`);
-      return error.exitCode;
-    }
     const message = error instanceof Error ? error.message : String(error);
     console.error(`Error: ${message.replaceAll("\n", " ")}`);
-    return 125;
+    return error instanceof DenopodError ? error.exitCode : 125;
   }
 }
 
-if (import.meta.main) main(Deno.args).then((code) => Deno.exit(code));
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,248 @@
+/**
+ * Benchmarks (not tests): each figure is printed beside a reference run in the same process tree
+ * (GNU tar, du, podman when installed), with the ratio. Run as root:
+ *
+ *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport]
+ *
+ * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
+ * unmounted and deleted afterwards.
+ * @module
+ */
+import { join } from "node:path";
+import { mountsUnder, unmount } from "../lib/sys/mount.ts";
+
+const REPO = new URL("../", import.meta.url).pathname;
+const MAIN = join(REPO, "main.ts");
+const PODMAN = ["/usr/bin/podman"].find((p) => exists(p));
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Roots {
+  dir: string;
+  args: string[];
+}
+
+async function makeRoots(prefix: string): Promise<Roots> {
+  const dir = await Deno.makeTempDir({ prefix });
+  return { dir, args: ["--root", join(dir, "root"), "--runroot", join(dir, "run")] };
+}
+
+async function removeRoots(roots: Roots): Promise<void> {
+  for (const path of mountsUnder(roots.dir)) unmount(path, { detach: true, ignoreNotMounted: true });
+  await Deno.remove(roots.dir, { recursive: true }).catch(() => {});
+}
+
+async function run(cmd: string, args: string[], quiet = true): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  if (!quiet) await Deno.stderr.write(out.stderr);
+  return new TextDecoder().decode(out.stdout);
+}
+
+function denopod(roots: Roots, ...args: string[]): Promise<string> {
+  return run(Deno.execPath(), ["run", "-A", "--no-check", MAIN, ...roots.args, ...args]);
+}
+
+function podmanArgs(roots: Roots): string[] {
+  return [
+    "--root",
+    join(roots.dir, "proot"),
+    "--runroot",
+    join(roots.dir, "prun"),
+    "--storage-driver",
+    "overlay",
+    "--cgroup-manager",
+    "cgroupfs",
+    "--events-backend",
+    "file",
+  ];
+}
+
+const PODMAN_RUN_FLAGS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", "none"];
+
+function podman(roots: Roots, ...args: string[]): Promise<string> {
+  return run(PODMAN!, [...podmanArgs(roots), ...args]);
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return (performance.now() - start) / 1000;
+}
+
+/** Median of `n` timed runs. */
+async function median(n: number, fn: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) times.push(await timed(fn));
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function line(label: string, ours: number, refName: string, ref: number | undefined): string {
+  const refText = ref === undefined ? `${refName} not measured` : `${refName} ${ref.toFixed(3)}s, ratio ${(ours / ref).toFixed(2)}`;
+  return `${label}: denopod ${ours.toFixed(3)}s, ${refText}`;
+}
+
+async function busyboxTar(dir: string): Promise<string> {
+  const tar = join(dir, "busybox.tar");
+  await run("bash", [join(REPO, "scripts/make-busybox-rootfs.sh"), tar]);
+  return tar;
+}
+
+/** Writes ~`totalMb` MB in ~`files` files under `dir` (some hard links, nested dirs). */
+function generateTree(dir: string, files: number, totalMb: number): void {
+  const perFile = Math.floor((totalMb * 1024 * 1024) / files);
+  const chunk = new Uint8Array(perFile * 2);
+  crypto.getRandomValues(chunk.subarray(0, Math.min(chunk.length, 65536)));
+  for (let i = 0; i < files; i++) {
+    const sub = join(dir, `d${i % 50}`, `e${i % 7}`);
+    Deno.mkdirSync(sub, { recursive: true });
+    const size = i % 10 === 0 ? perFile * 2 : Math.floor(perFile * 8 / 9);
+    Deno.writeFileSync(join(sub, `f${i}.bin`), chunk.subarray(0, size));
+    if (i % 100 === 1) Deno.linkSync(join(sub, `f${i}.bin`), join(sub, `h${i}.bin`));
+    if (i % 100 === 2) Deno.symlinkSync(`f${i}.bin`, join(sub, `s${i}`));
+  }
+}
+
+async function benchExport(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-export-");
+  try {
+    await denopod(roots, "import", await busyboxTar(roots.dir), "busybox");
+    await denopod(roots, "create", "--name", "big", "busybox", "true");
+    const merged = (await denopod(roots, "mount", "big")).trim();
+    generateTree(join(merged, "data"), 7000, 200);
+    const files = (await run("bash", ["-c", `find ${merged} | wc -l`])).trim();
+    const mb = (await run("du", ["-sm", "--apparent-size", merged])).split(/\s/)[0];
+    const out = join(roots.dir, "out.tar");
+    const ours = await median(3, () => denopod(roots, "export", "-o", out, "big"));
+    const gnu = await median(3, () => run("tar", ["-C", merged, "-cf", out, "."]));
+    await denopod(roots, "umount", "big");
+    return [line(`export ${mb} MB / ${files} files`, ours, "tar -cf", gnu)];
+  } finally {
+    await removeRoots(roots);
+  }
+}
+
+async function benchPs(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-ps-");
+  const count = 100;
+  try {
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    for (let i = 0; i < count; i++) await denopod(roots, "create", "busybox", "true");
+    const ours = await median(5, () => denopod(roots, "ps", "-a", "--size"));
+    let ref: number | undefined;
+    if (PODMAN) {
+      await podman(roots, "import", tar, "busybox");
+      for (let i = 0; i < count; i++) await podman(roots, "create", ...PODMAN_RUN_FLAGS, "busybox", "true");
+      ref = await median(5, () => podman(roots, "ps", "-a", "--size"));
+      await podman(roots, "rm", "-a", "-f").catch(() => {});
+    }
+    return [line(`ps -a --size over ${count} containers`, ours, "podman", ref)];
+  } finally {
+    await removeRoots(roots);
+  }
+}
+
+async function benchRun(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-run-");
+  try {
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    const lines: string[] = [];
+    const runRm = await median(5, () => denopod(roots, "run", "--rm", "busybox", "true"));
+    const createStart = await median(5, async () => {
+      const id = (await denopod(roots, "create", "busybox", "sleep", "100")).trim();
+      await denopod(roots, "start", id);
+    });
+    const ids = (await denopod(roots, "ps", "-q", "--no-trunc")).trim().split("\n");
+    const stop = await median(Math.min(5, ids.length), async () => {
+      await denopod(roots, "stop", "-t", "0", ids.pop()!);
+    });
+    let refRun: number | undefined;
+    let refCreateStart: number | undefined;
+    let refStop: number | undefined;
+    if (PODMAN) {
+      await podman(roots, "import", tar, "busybox");
+      refRun = await median(5, () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, "busybox", "true"));
+      refCreateStart = await median(5, async () => {
+        const id = (await podman(roots, "create", ...PODMAN_RUN_FLAGS, "busybox", "sleep", "100")).trim();
+        await podman(roots, "start", id);
+      });
+      const pids = (await podman(roots, "ps", "-q", "--no-trunc")).trim().split("\n");
+      refStop = await median(Math.min(5, pids.length), () => podman(roots, "stop", "-t", "0", pids.pop()!));
+      await podman(roots, "rm", "-a", "-f").catch(() => {});
+    }
+    lines.push(line("run --rm busybox true", runRm, "podman", refRun));
+    lines.push(line("create + start", createStart, "podman", refCreateStart));
+    lines.push(line("stop -t 0", stop, "podman", refStop));
+    await denopod(roots, "rm", "-a", "-f");
+    return lines;
+  } finally {
+    await removeRoots(roots);
+  }
+}
+
+function rssKb(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+async function benchMonitor(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-monitor-");
+  try {
+    await denopod(roots, "import", await busyboxTar(roots.dir), "busybox");
+    const lines: string[] = [];
+    for (const monitor of ["conmon", "builtin"]) {
+      const id = (await denopod(roots, "--monitor", monitor, "run", "-d", "busybox", "sleep", "100")).trim();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const pid = Number((await denopod(roots, "inspect", "--format", "{{.State.ConmonPid}}", id)).trim());
+      lines.push(`monitor RSS (${monitor}): ${(rssKb(pid) / 1024).toFixed(1)} MiB per running container`);
+      await denopod(roots, "rm", "-f", id);
+    }
+    return lines;
+  } finally {
+    await removeRoots(roots);
+  }
+}
+
+async function benchTransport(): Promise<string[]> {
+  const module = join(REPO, "scripts/bench_transport.ts");
+  if (!exists(module)) return ["load/save: scripts/bench_transport.ts is missing"];
+  const { benchLoadSave } = await import(module) as { benchLoadSave: () => Promise<string[]> };
+  return await benchLoadSave();
+}
+
+const BENCHES: Record<string, () => Promise<string[]>> = {
+  export: benchExport,
+  ps: benchPs,
+  run: benchRun,
+  monitor: benchMonitor,
+  transport: benchTransport,
+};
+
+if (import.meta.main) {
+  if (Deno.uid() !== 0) {
+    console.error("bench: run as root (it mounts overlays and runs containers)");
+    Deno.exit(1);
+  }
+  const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
+  console.log(`denopod benchmarks (podman: ${PODMAN ? "installed" : "not installed"})`);
+  for (const name of wanted) {
+    const bench = BENCHES[name];
+    if (!bench) {
+      console.error(`bench: unknown benchmark ${name}; choose from ${Object.keys(BENCHES).join(", ")}`);
+      Deno.exit(1);
+    }
+    for (const text of await bench()) console.log(text);
+  }
+}
