@@ -28,7 +28,7 @@ import { Runc } from "./oci/runc.ts";
 import { type Monitor, selectMonitor } from "./oci/monitor.ts";
 import { selfCommand } from "./sys/self.ts";
 import { refreshIfRebooted } from "./container/refresh.ts";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { assertNoControlChars } from "./container/rundir/validate.ts";
 
 /** Where the runtime keeps its data; flags win over the environment, which wins over defaults. */
@@ -56,6 +56,11 @@ export function resolveRoots(options: RuntimeOptions): { root: string; runRoot: 
   };
 }
 
+/** The marker an attached client writes (its PID) when it will finish the container itself. */
+export function attachedMarkerPath(paths: Paths, id: string): string {
+  return join(paths.runDir(id), "attached-cleanup");
+}
+
 function lazyOci(paths: Paths): OciContext {
   let runc: Runc | undefined;
   let monitor: Monitor | undefined;
@@ -69,7 +74,15 @@ function lazyOci(paths: Paths): OciContext {
       return monitor;
     },
     cleanupCommand(id: string) {
+      // A client attached to the container (`run`, `start -a`) finishes it itself and says so in
+      // a marker holding its PID; then the monitor's exit command is one `kill -0`, not a second
+      // denopod competing for the CPU. If that client died, the cleanup runs as usual.
       return [
+        "/bin/sh",
+        "-c",
+        'm=$1; shift; p=$(cat "$m" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null && exit 0; exec "$@"',
+        "sh",
+        attachedMarkerPath(paths, id),
         ...selfCommand(),
         "--root",
         paths.root,

@@ -35,7 +35,9 @@ async function makeRoots(prefix: string): Promise<Roots> {
 }
 
 async function removeRoots(roots: Roots): Promise<void> {
-  for (const path of mountsUnder(roots.dir)) unmount(path, { detach: true, ignoreNotMounted: true });
+  for (const path of mountsUnder(roots.dir)) {
+    unmount(path, { detach: true, ignoreNotMounted: true });
+  }
   await Deno.remove(roots.dir, { recursive: true }).catch(() => {});
 }
 
@@ -67,7 +69,14 @@ function podmanArgs(roots: Roots): string[] {
   ];
 }
 
-const PODMAN_RUN_FLAGS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", "none"];
+const PODMAN_RUN_FLAGS = [
+  "--ulimit",
+  "nofile=1024:1024",
+  "--ulimit",
+  "nproc=1024:1024",
+  "--network",
+  "none",
+];
 
 function podman(roots: Roots, ...args: string[]): Promise<string> {
   return run(PODMAN!, [...podmanArgs(roots), ...args]);
@@ -88,7 +97,9 @@ async function median(n: number, fn: () => Promise<unknown>): Promise<number> {
 }
 
 function line(label: string, ours: number, refName: string, ref: number | undefined): string {
-  const refText = ref === undefined ? `${refName} not measured` : `${refName} ${ref.toFixed(3)}s, ratio ${(ours / ref).toFixed(2)}`;
+  const refText = ref === undefined
+    ? `${refName} not measured`
+    : `${refName} ${ref.toFixed(3)}s, ratio ${(ours / ref).toFixed(2)}`;
   return `${label}: denopod ${ours.toFixed(3)}s, ${refText}`;
 }
 
@@ -143,7 +154,9 @@ async function benchPs(): Promise<string[]> {
     let ref: number | undefined;
     if (PODMAN) {
       await podman(roots, "import", tar, "busybox");
-      for (let i = 0; i < count; i++) await podman(roots, "create", ...PODMAN_RUN_FLAGS, "busybox", "true");
+      for (let i = 0; i < count; i++) {
+        await podman(roots, "create", ...PODMAN_RUN_FLAGS, "busybox", "true");
+      }
       ref = await median(5, () => podman(roots, "ps", "-a", "--size"));
       await podman(roots, "rm", "-a", "-f").catch(() => {});
     }
@@ -173,13 +186,20 @@ async function benchRun(): Promise<string[]> {
     let refStop: number | undefined;
     if (PODMAN) {
       await podman(roots, "import", tar, "busybox");
-      refRun = await median(5, () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, "busybox", "true"));
+      refRun = await median(
+        5,
+        () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, "busybox", "true"),
+      );
       refCreateStart = await median(5, async () => {
-        const id = (await podman(roots, "create", ...PODMAN_RUN_FLAGS, "busybox", "sleep", "100")).trim();
+        const id = (await podman(roots, "create", ...PODMAN_RUN_FLAGS, "busybox", "sleep", "100"))
+          .trim();
         await podman(roots, "start", id);
       });
       const pids = (await podman(roots, "ps", "-q", "--no-trunc")).trim().split("\n");
-      refStop = await median(Math.min(5, pids.length), () => podman(roots, "stop", "-t", "0", pids.pop()!));
+      refStop = await median(
+        Math.min(5, pids.length),
+        () => podman(roots, "stop", "-t", "0", pids.pop()!),
+      );
       await podman(roots, "rm", "-a", "-f").catch(() => {});
     }
     lines.push(line("run --rm busybox true", runRm, "podman", refRun));
@@ -203,10 +223,15 @@ async function benchMonitor(): Promise<string[]> {
     await denopod(roots, "import", await busyboxTar(roots.dir), "busybox");
     const lines: string[] = [];
     for (const monitor of ["conmon", "builtin"]) {
-      const id = (await denopod(roots, "--monitor", monitor, "run", "-d", "busybox", "sleep", "100")).trim();
+      const id =
+        (await denopod(roots, "--monitor", monitor, "run", "-d", "busybox", "sleep", "100")).trim();
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      const pid = Number((await denopod(roots, "inspect", "--format", "{{.State.ConmonPid}}", id)).trim());
-      lines.push(`monitor RSS (${monitor}): ${(rssKb(pid) / 1024).toFixed(1)} MiB per running container`);
+      const pid = Number(
+        (await denopod(roots, "inspect", "--format", "{{.State.ConmonPid}}", id)).trim(),
+      );
+      lines.push(
+        `monitor RSS (${monitor}): ${(rssKb(pid) / 1024).toFixed(1)} MiB per running container`,
+      );
       await denopod(roots, "rm", "-f", id);
     }
     return lines;
@@ -240,7 +265,9 @@ if (import.meta.main) {
   for (const name of wanted) {
     const bench = BENCHES[name];
     if (!bench) {
-      console.error(`bench: unknown benchmark ${name}; choose from ${Object.keys(BENCHES).join(", ")}`);
+      console.error(
+        `bench: unknown benchmark ${name}; choose from ${Object.keys(BENCHES).join(", ")}`,
+      );
       Deno.exit(1);
     }
     for (const text of await bench()) console.log(text);

@@ -9,6 +9,7 @@ import { registerContainerCommands } from "./containers.ts";
 import { registerImageCommands } from "./images.ts";
 import { registerSystemCommands } from "./system.ts";
 import { registerLifecycleCommands } from "./lifecycle.ts";
+import { registerTransportCommands } from "./transport.ts";
 import { VERSION } from "../version.ts";
 import { InvalidArgError } from "../errors.ts";
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerContainerCommands(program);
   registerLifecycleCommands(program);
   registerImageCommands(program);
+  registerTransportCommands(program);
   registerSystemCommands(program);
   for (const cmd of program.commands) configureSubcommand(cmd);
   return program;

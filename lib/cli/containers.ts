@@ -9,7 +9,13 @@ import { containerInspect, psRow } from "../container/inspect.ts";
 import { exportContainer } from "../container/export.ts";
 import { removeContainer } from "../container/remove.ts";
 import { killForRemoval } from "../container/lifecycle/stop.ts";
-import { DenopodError, InvalidArgError, NoSuchContainerError } from "../errors.ts";
+import { syncForDisplay } from "../container/lifecycle/sync.ts";
+import {
+  ContainerRemovedError,
+  DenopodError,
+  InvalidArgError,
+  NoSuchContainerError,
+} from "../errors.ts";
 import { CONTAINER_STATUSES, type ContainerStatus, statusName } from "../container/status.ts";
 import { imageInspect } from "../image/inspect.ts";
 import type { Container } from "../container/container.ts";
@@ -83,7 +89,9 @@ export function parsePsFilter(spec: string): PsFilter {
           `invalid filter "${spec}": status must be one of ${CONTAINER_STATUSES.join(", ")}`,
         );
       }
-      return { matches: (c) => statusName(c.state.status) === statusName(value as ContainerStatus) };
+      return {
+        matches: (c) => statusName(c.state.status) === statusName(value as ContainerStatus),
+      };
     }
     case "label": {
       const leq = value.indexOf("=");
@@ -137,9 +145,12 @@ export function registerContainerCommands(program: Command): void {
     )
     .option("--format <format>", "json, or a Go template")
     .action(async function (flags) {
-      await withRuntime(this, (runtime) => {
+      await withRuntime(this, async (runtime) => {
         const filters = flags.filter.map(parsePsFilter);
-        let ctrs = runtime.allContainers();
+        let ctrs: Container[] = [];
+        for (const ctr of runtime.allContainers()) {
+          if (await syncForDisplay(ctr)) ctrs.push(ctr);
+        }
         if (!flags.all && filters.length === 0 && !flags.latest && flags.last === undefined) {
           ctrs = ctrs.filter((c) => c.state.status === "running" || c.state.status === "stopping");
         }
@@ -167,18 +178,17 @@ export function registerContainerCommands(program: Command): void {
     .option("-s, --size", "show the container's sizes")
     .addOption(new Option("-t, --type <type>", "container, image or all").default("all"))
     .action(async function (names, flags) {
-      await withRuntime(this, (runtime) => {
+      await withRuntime(this, async (runtime) => {
         const found: object[] = [];
         let failure: DenopodError | undefined;
         for (const name of names) {
           const ctr = flags.type === "image" ? undefined : runtime.containers.find(name);
           if (ctr) {
-            found.push(
-              containerInspect(runtime.lookupContainer(ctr.config.id), {
-                size: flags.size === true,
-              }),
-            );
-            continue;
+            const container = runtime.lookupContainer(ctr.config.id);
+            if (await syncForDisplay(container)) {
+              found.push(containerInspect(container, { size: flags.size === true }));
+              continue;
+            }
           }
           const image = flags.type === "container" ? undefined : runtime.images.find(name);
           if (image) {
@@ -272,7 +282,14 @@ export function registerContainerCommands(program: Command): void {
             if (flags.ignore && err instanceof NoSuchContainerError) return;
             throw err;
           }
-          await removeContainer(ctr, { force: flags.force === true, stop: killForRemoval });
+          try {
+            await removeContainer(ctr, { force: flags.force === true, stop: killForRemoval });
+          } catch (err) {
+            // another process removed it between our lookup and our lock
+            if (!(err instanceof ContainerRemovedError)) throw err;
+            if (flags.ignore) return;
+            throw new NoSuchContainerError(name, { cause: err });
+          }
           println(name);
         });
       });

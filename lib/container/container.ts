@@ -122,15 +122,33 @@ export class Container {
     return this.#lock !== null;
   }
 
-  /** Takes the container's lock (waiting for other holders) and reloads the state. */
+  /**
+   * Takes the container's lock (waiting for other holders) and reloads the state. When the
+   * container was removed meanwhile, the lockfile (which this call may have made anew) is deleted
+   * and ContainerRemovedError thrown.
+   */
   async lock(): Promise<void> {
     if (this.#lock) return;
     this.#lock = await acquireLock(this.ctx.paths.lockPath(this.id));
     try {
       this.reload();
     } catch (err) {
+      if (err instanceof ContainerRemovedError) this.removeLockfile();
       this.unlock();
       throw err;
+    }
+  }
+
+  /**
+   * Deletes the container's lockfile, so removed containers leave none behind in the runroot.
+   * Call only once the row is gone: a process still waiting on the old file then finds the
+   * container removed, and IDs are never reused.
+   */
+  removeLockfile(): void {
+    try {
+      Deno.removeSync(this.ctx.paths.lockPath(this.id));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
 

@@ -2,7 +2,8 @@
  * `export`: a tar stream of the container's merged root filesystem, written by our own streaming
  * writer. The rootfs is mounted for the duration when it is not mounted already, and unmounted
  * after. A file target is written beside itself and renamed into place, so a failure (a vanished
- * file, a full disk) leaves no partial file and the old file, if any, untouched.
+ * file, a full disk) leaves no partial file and the old file, if any, untouched. The file is
+ * opened before anything is mounted, so a bad path fails at once with nothing touched.
  *
  * @example
  * ```ts
@@ -14,11 +15,21 @@ import { basename, dirname, join } from "node:path";
 import { isMountPoint } from "../sys/mount.ts";
 import { containerLayerPaths, mountOverlay, unmountOverlay } from "../storage/overlay.ts";
 import { TarWriter, writeTree } from "../storage/tar/writer.ts";
-import { ContainerStateError } from "../errors.ts";
+import { ContainerStateError, DenopodError } from "../errors.ts";
 import type { Container } from "./container.ts";
 import { logger } from "../log.ts";
 
 const log = logger("container");
+
+/** The export's output file could not be opened or written (a missing directory, a full disk). */
+export class ExportWriteError extends DenopodError {}
+
+/** The OS's reason in a Deno I/O error, lower-cased as Go prints it: "no such file or directory". */
+function osReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const reason = message.replace(/ \(os error \d+\).*$/s, "");
+  return reason.charAt(0).toLowerCase() + reason.slice(1);
+}
 
 /** Where `export` writes: a file path, or a synchronous writer (stdout). */
 export interface ExportTarget {
@@ -46,46 +57,84 @@ export async function exportContainer(ctr: Container, target: ExportTarget): Pro
   return await ctr.withLock(() => {
     const image = ctr.ctx.images.get(ctr.config.imageId);
     if (!image) throw new ContainerStateError(`container ${ctr.id} has no image to export from`);
-    const merged = containerLayerPaths(ctr.ctx.paths, ctr.id).merged;
-    const mountedHere = !isMountPoint(merged);
-    if (mountedHere) mountOverlay(ctr.ctx.paths, ctr.id, image.layers);
+    // The output is opened before anything is mounted: a bad path fails with nothing touched.
+    const sink = openSink(target);
     try {
-      return writeTarOf(merged, target);
-    } finally {
-      if (mountedHere) unmountOverlay(ctr.ctx.paths, ctr.id);
+      const merged = containerLayerPaths(ctr.ctx.paths, ctr.id).merged;
+      const mountedHere = !isMountPoint(merged);
+      if (mountedHere) mountOverlay(ctr.ctx.paths, ctr.id, image.layers);
+      let bytes: number;
+      try {
+        const tar = new TarWriter(sink.write);
+        writeTree(merged, tar, { onProgress: target.onProgress });
+        tar.finish();
+        bytes = tar.bytesWritten;
+      } finally {
+        if (mountedHere) unmountOverlay(ctr.ctx.paths, ctr.id);
+      }
+      sink.commit();
       log.debug("exported container {id}", { id: ctr.id });
+      return bytes;
+    } catch (err) {
+      sink.discard();
+      throw err;
     }
   });
 }
 
-function writeTarOf(root: string, target: ExportTarget): number {
+/** Where the tar bytes go: written, then committed (renamed into place) or discarded. */
+interface Sink {
+  write(chunk: Uint8Array): void;
+  commit(): void;
+  discard(): void;
+}
+
+/** Opens the export's output: stdout or the given writer as is, or a file written beside itself. */
+function openSink(target: ExportTarget): Sink {
   if (target.writer || target.path === undefined) {
     const writer = target.writer ?? Deno.stdout;
-    const tar = new TarWriter((chunk) => writeAllSync(writer, chunk));
-    writeTree(root, tar, { onProgress: target.onProgress });
-    tar.finish();
-    return tar.bytesWritten;
+    return { write: (chunk) => writeAllSync(writer, chunk), commit() {}, discard() {} };
   }
-  const direct = !isRegularOrMissing(target.path);
-  const tmpPath = direct ? target.path : join(
-    dirname(target.path),
-    `.${basename(target.path)}.denopod-${crypto.randomUUID().slice(0, 8)}`,
-  );
-  const file = Deno.openSync(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });
+  const path = target.path;
+  const direct = !isRegularOrMissing(path);
+  const tmpPath = direct
+    ? path
+    : join(dirname(path), `.${basename(path)}.denopod-${crypto.randomUUID().slice(0, 8)}`);
+  let file: Deno.FsFile;
   try {
-    const tar = new TarWriter((chunk) => writeAllSync(file, chunk));
-    writeTree(root, tar, { onProgress: target.onProgress });
-    tar.finish();
-    file.close();
-    if (!direct) Deno.renameSync(tmpPath, target.path);
-    return tar.bytesWritten;
+    file = Deno.openSync(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });
   } catch (err) {
-    try {
-      file.close();
-    } catch {
-      // already closed
-    }
-    if (!direct) Deno.removeSync(tmpPath);
-    throw err;
+    throw new ExportWriteError(`open ${path}: ${osReason(err)}`, { cause: err });
   }
+  let open = true;
+  const close = () => {
+    if (open) file.close();
+    open = false;
+  };
+  return {
+    write(chunk) {
+      try {
+        writeAllSync(file, chunk);
+      } catch (err) {
+        throw new ExportWriteError(`write ${path}: ${osReason(err)}`, { cause: err });
+      }
+    },
+    commit() {
+      close();
+      if (!direct) Deno.renameSync(tmpPath, path);
+    },
+    discard() {
+      try {
+        close();
+      } catch {
+        // closing a file that failed to write: nothing more to do
+      }
+      if (direct) return;
+      try {
+        Deno.removeSync(tmpPath);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+    },
+  };
 }

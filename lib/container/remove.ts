@@ -1,7 +1,8 @@
 /**
  * Removing a container: refused while it runs unless forced (then it is killed first); its
- * storage torn down, its row deleted. Idempotent against a concurrent remover: whoever takes the
- * lock second finds the row gone and reports no such container.
+ * storage torn down, its row, its lockfile and its exit file deleted. Against a concurrent remover: whoever takes
+ * the lock second finds the row gone and gets ContainerRemovedError (`rm` reports it as no such
+ * container).
  *
  * @example
  * ```ts
@@ -10,6 +11,7 @@
  * @module
  */
 import { ContainerStateError } from "../errors.ts";
+import { removeExitFile } from "../oci/exitfile.ts";
 import type { Container } from "./container.ts";
 import { isActive } from "./status.ts";
 import { logger } from "../log.ts";
@@ -38,6 +40,9 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
     await ctr.teardownStorage();
     ctr.ctx.containers.delete(ctr.id);
     ctr.markRemoved();
+    ctr.removeLockfile();
+    // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean
+    await removeExitFile(ctr.ctx.paths.exitsDir, ctr.id);
     log.debug("removed container {id}", { id: ctr.id });
   });
 }

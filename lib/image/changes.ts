@@ -50,8 +50,10 @@ export function applyChanges(config: ImageRuntimeConfig, changes: string[]): Ima
     assertNoControlChars("--change", change);
     const match = /^\s*(\S+)\s*(.*)$/.exec(change);
     if (!match) throw new InvalidArgError(`invalid --change "${change}"`);
-    const instruction = match[1].toUpperCase();
-    const value = match[2].trim();
+    // podman also takes `INSTRUCTION=VALUE` (`STOPSIGNAL=SIGUSR1`) when there is no space
+    const eq = match[2] === "" ? match[1].indexOf("=") : -1;
+    const instruction = (eq > 0 ? match[1].slice(0, eq) : match[1]).toUpperCase();
+    const value = eq > 0 ? match[1].slice(eq + 1) : match[2].trim();
     switch (instruction) {
       case "CMD":
         out.Cmd = jsonOrShell(value);

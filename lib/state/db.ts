@@ -126,12 +126,17 @@ export class StateDb {
   }
 }
 
-/** Opens (creating and migrating as needed) the state database at `path`. */
+/**
+ * Opens (creating and migrating as needed) the state database at `path`. A file SQLite cannot
+ * use (not a database, unreadable) gives StateDbError naming the path.
+ */
 export function openStateDb(path: string): StateDb {
-  const db = new DatabaseSync(path, {
-    timeout: BUSY_TIMEOUT_MS,
-    enableForeignKeyConstraints: true,
-  });
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
+  } catch (err) {
+    throw unusable(path, err);
+  }
   try {
     db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     const state = new StateDb(db);
@@ -139,8 +144,13 @@ export function openStateDb(path: string): StateDb {
     return state;
   } catch (err) {
     db.close();
-    throw err;
+    throw err instanceof DenopodError ? err : unusable(path, err);
   }
+}
+
+function unusable(path: string, err: unknown): StateDbError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new StateDbError(`cannot use the state database ${path}: ${reason}`, { cause: err });
 }
 
 function migrate(state: StateDb): void {

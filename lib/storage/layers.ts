@@ -5,6 +5,11 @@
  * lock of its own with an incomplete row; it counts only once its diff ID is verified and it is
  * renamed into place in one transaction. Its size is measured once, then, and kept.
  *
+ * Beside `diff`, a layer keeps its tar-split (`tar-split.gz`, see `./tar/split.ts`), recorded
+ * while it is extracted, so that {@linkcode LayerStore.writeLayerTar} gives back the original
+ * tar byte for byte (`save`). A {@linkcode LayerClaim} lets a multi-layer operation (`load`)
+ * drop the layers it created when it fails or dies before registering its images.
+ *
  * @example
  * ```ts
  * const layer = await layers.commit(stream, { expectedDiffId: "sha256:ab..." });
@@ -15,8 +20,10 @@ import { join } from "node:path";
 import { ArchiveError } from "../errors.ts";
 import type { StateDb } from "../state/db.ts";
 import type { Paths } from "../paths.ts";
-import { extractLayer } from "./tar/extract.ts";
-import { tryLock } from "../sys/lockfile.ts";
+import { extractLayer, type ExtractResult } from "./tar/extract.ts";
+import { hasTarSplit, replayTarSplit, TarSplitError, TarSplitRecorder } from "./tar/split.ts";
+import type { TarSink } from "./tar/writer.ts";
+import { type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { generateId } from "../util/names.ts";
 import { logger } from "../log.ts";
 
@@ -38,6 +45,53 @@ export interface CommitOptions {
   expectedDiffId?: string;
   /** Aborts the extraction. */
   signal?: AbortSignal;
+}
+
+/** A layer has no tar-split, or it no longer reproduces the layer's diff ID. */
+export class LayerTarError extends TarSplitError {}
+
+const CLAIM_PREFIX = "layer-claim-";
+const CLAIM_NOTES = "layers";
+
+/**
+ * An operation in progress (`load`, `save`): a scratch directory `<root>/tmp/layer-claim-<token>`
+ * (for spooled and decompressed archives, rebuilt layer tars) held by a lock, and a note in it of
+ * the layers the operation relies on or creates. When the operation fails, the layers it created
+ * are dropped again; when it dies (kill -9), the next command drops those no image refers to and
+ * removes the directory. Get one from {@linkcode LayerStore.claim}; end it with
+ * {@linkcode LayerStore.releaseClaim}.
+ */
+export class LayerClaim {
+  readonly #created: string[] = [];
+  constructor(
+    /** The claim's token (its directory and lock names). */
+    readonly token: string,
+    /** The claim's scratch directory, removed with the claim. */
+    readonly dir: string,
+    /** The claim's lock. */
+    readonly lock: HeldLock,
+  ) {}
+
+  /** The file the claimed layer IDs are noted in. */
+  get path(): string {
+    return join(this.dir, CLAIM_NOTES);
+  }
+
+  /** Notes, before looking it up, a layer the operation relies on (another claim's cleanup keeps it). */
+  uses(id: string): void {
+    Deno.writeTextFileSync(this.path, `use ${id}\n`, { append: true });
+  }
+
+  /** Notes, before committing it, a layer the operation creates. */
+  creates(id: string): void {
+    Deno.writeTextFileSync(this.path, `new ${id}\n`, { append: true });
+    this.#created.push(id);
+  }
+
+  /** The layers noted by {@linkcode creates}. */
+  get created(): readonly string[] {
+    return this.#created;
+  }
 }
 
 /** Removes a directory tree, ignoring one that is already gone. */
@@ -85,7 +139,18 @@ export class LayerStore {
         new Date().toISOString(),
       );
       await Deno.mkdir(join(tmpDir, "diff"), { recursive: true });
-      const result = await extractLayer(source, join(tmpDir, "diff"), { signal: options.signal });
+      const recorder = new TarSplitRecorder(tmpDir);
+      let result: ExtractResult;
+      try {
+        result = await extractLayer(source, join(tmpDir, "diff"), {
+          signal: options.signal,
+          recorder,
+        });
+        recorder.finish();
+      } catch (err) {
+        recorder.abort();
+        throw err;
+      }
       if (options.expectedDiffId !== undefined && result.diffId !== options.expectedDiffId) {
         throw new ArchiveError(
           `layer diff ID mismatch: the image config says ${options.expectedDiffId}, the layer is ${result.diffId}`,
@@ -121,6 +186,125 @@ export class LayerStore {
     }
   }
 
+  /** Whether the layer keeps a tar-split, so that {@linkcode writeLayerTar} can give its tar back. */
+  hasTarSplit(id: string): boolean {
+    return hasTarSplit(this.paths.layerDir(id));
+  }
+
+  /**
+   * Writes the layer's original tar, byte for byte, to `sink` (synchronously, chunk by chunk; a
+   * chunk's memory is reused after the call) from its tar-split and files, and returns its size.
+   * Throws {@linkcode LayerTarError} when the layer is not known, has no tar-split, or the bytes
+   * written do not hash to its diff ID (then `sink` got them anyway: write to a temp file).
+   */
+  async writeLayerTar(id: string, sink: TarSink): Promise<{ diffId: string; size: number }> {
+    const layer = this.get(id);
+    if (layer === undefined) throw new LayerTarError(`layer ${id} is not known`);
+    if (!this.hasTarSplit(id)) {
+      throw new LayerTarError(
+        `layer ${layer.diffId} has no tar-split record, so its original tar cannot be reproduced`,
+      );
+    }
+    const result = await replayTarSplit(this.paths.layerDir(id), sink);
+    if (result.diffId !== layer.diffId) {
+      throw new LayerTarError(
+        `layer ${layer.diffId} no longer reproduces its tar (got ${result.diffId}): its files changed`,
+      );
+    }
+    return result;
+  }
+
+  /** Starts a {@linkcode LayerClaim} (see there). */
+  async claim(): Promise<LayerClaim> {
+    const token = generateId().slice(0, 16);
+    await Deno.mkdir(this.paths.locksDir, { recursive: true });
+    await Deno.mkdir(this.paths.tmpDir, { recursive: true });
+    // Locked before the directory exists, so a cleanup never takes a new claim for a dead one.
+    const lock = tryLock(this.paths.lockPath(`${CLAIM_PREFIX}${token}`));
+    if (lock === null) throw new LayerTarError(`layer claim ${token} is locked by someone else`);
+    const claim = new LayerClaim(token, join(this.paths.tmpDir, `${CLAIM_PREFIX}${token}`), lock);
+    try {
+      Deno.mkdirSync(claim.dir, { mode: 0o700 });
+      Deno.writeTextFileSync(claim.path, "", { createNew: true, mode: 0o600 });
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    return claim;
+  }
+
+  /**
+   * Ends a claim. With `dropCreated` (the operation failed), the layers it created that no image
+   * refers to and no other live claim relies on are deleted first.
+   */
+  async releaseClaim(claim: LayerClaim, options: { dropCreated: boolean }): Promise<void> {
+    try {
+      if (options.dropCreated) await this.#dropClaimed(claim.created, new Set([claim.token]));
+    } finally {
+      await removeTree(claim.dir);
+      claim.lock.release();
+      await Deno.remove(this.paths.lockPath(`${CLAIM_PREFIX}${claim.token}`)).catch(() => {});
+    }
+  }
+
+  /** Deletes `ids` no image refers to, except those a live claim (other than `skip`) notes. */
+  async #dropClaimed(ids: readonly string[], skip: Set<string>): Promise<void> {
+    if (ids.length === 0) return;
+    const kept = new Set<string>();
+    for (const { token, path } of this.#claims()) {
+      if (skip.has(token)) continue;
+      const lock = tryLock(this.paths.lockPath(`${CLAIM_PREFIX}${token}`));
+      if (lock !== null) {
+        lock.release(); // abandoned: protects nothing
+        continue;
+      }
+      for (const { id } of readClaimFile(path)) kept.add(id);
+    }
+    const aside = this.db.transaction(() =>
+      this.dropUnreferenced(ids.filter((id) => !kept.has(id)))
+    );
+    for (const dir of aside) await removeTree(dir);
+  }
+
+  /** Drops what claims whose owner died created, when nothing else uses it. */
+  async #dropAbandonedClaims(): Promise<void> {
+    const abandoned: Array<{ token: string; dir: string; path: string; lock: HeldLock }> = [];
+    for (const claim of this.#claims()) {
+      const lock = tryLock(this.paths.lockPath(`${CLAIM_PREFIX}${claim.token}`));
+      if (lock !== null) abandoned.push({ ...claim, lock });
+    }
+    if (abandoned.length === 0) return;
+    try {
+      const created = abandoned.flatMap(({ path }) =>
+        readClaimFile(path).filter((line) => line.kind === "new").map((line) => line.id)
+      );
+      await this.#dropClaimed(created, new Set(abandoned.map((a) => a.token)));
+      for (const { dir } of abandoned) await removeTree(dir);
+      log.debug("dropped {n} abandoned layer claims", { n: abandoned.length });
+    } finally {
+      for (const { token, lock } of abandoned) {
+        lock.release();
+        await Deno.remove(this.paths.lockPath(`${CLAIM_PREFIX}${token}`)).catch(() => {});
+      }
+    }
+  }
+
+  #claims(): Array<{ token: string; dir: string; path: string }> {
+    const claims: Array<{ token: string; dir: string; path: string }> = [];
+    try {
+      for (const entry of Deno.readDirSync(this.paths.tmpDir)) {
+        if (!entry.isDirectory || !entry.name.startsWith(CLAIM_PREFIX)) continue;
+        const token = entry.name.slice(CLAIM_PREFIX.length);
+        if (!/^[0-9a-f]+$/.test(token)) continue;
+        const dir = join(this.paths.tmpDir, entry.name);
+        claims.push({ token, dir, path: join(dir, CLAIM_NOTES) });
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    return claims;
+  }
+
   /**
    * Deletes the given layers when no image refers to them any more. Call inside the transaction
    * that removed the image rows; the directories are renamed aside in it and returned, for the
@@ -151,6 +335,7 @@ export class LayerStore {
    * free) and `tmp-` directories nobody is writing. Cheap when there is nothing to do.
    */
   async removeIncomplete(): Promise<number> {
+    await this.#dropAbandonedClaims();
     const rows = this.db.all<{ id: string }>("SELECT id FROM layers WHERE complete = 0");
     let removed = 0;
     const known = new Set(rows.map((r) => r.id));
@@ -176,6 +361,22 @@ export class LayerStore {
     }
     return removed;
   }
+}
+
+/** The lines of a claim file: `new ID` or `use ID`; anything else is skipped. */
+function readClaimFile(path: string): Array<{ kind: "new" | "use"; id: string }> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return [];
+  }
+  const lines: Array<{ kind: "new" | "use"; id: string }> = [];
+  for (const line of text.split("\n")) {
+    const match = /^(new|use) ([0-9a-f]{64})$/.exec(line);
+    if (match) lines.push({ kind: match[1] as "new" | "use", id: match[2] });
+  }
+  return lines;
 }
 
 function removeTreeSync(path: string): void {

@@ -32,6 +32,42 @@ export async function makeRoots(): Promise<Roots> {
   return { dir, root: join(dir, "root"), runRoot: join(dir, "run") };
 }
 
+/** PIDs of processes whose command line mentions `dir` (monitors, `container cleanup`). */
+function processesMentioning(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).includes(dir)) {
+        pids.push(Number(entry.name));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * Waits up to 10 s for the monitors and `container cleanup` processes of these roots to end
+ * (they would write into, or even re-create, the roots being deleted), then SIGKILLs any left.
+ */
+async function waitForProcessesUsing(dir: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let pids = processesMentioning(dir);
+  while (pids.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    pids = processesMentioning(dir);
+  }
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** Unmounts everything under the roots (deepest first), kills runc containers, and deletes it all. */
 export async function removeRoots(roots: Roots): Promise<void> {
   const runcRoot = join(roots.runRoot, "runc");
@@ -46,6 +82,7 @@ export async function removeRoots(roots: Roots): Promise<void> {
   } catch {
     // no runc state
   }
+  await waitForProcessesUsing(roots.dir);
   for (const path of mountsUnder(roots.dir)) {
     unmount(path, { detach: true, ignoreNotMounted: true });
   }

@@ -55,6 +55,34 @@ export interface ExtractOptions {
   overlayWhiteouts?: boolean;
   /** Aborting stops the extraction, which then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Told the stream's bytes and where each file body went, to rebuild the tar (./split.ts). */
+  recorder?: ExtractRecorder;
+}
+
+/**
+ * What a tar-split recorder (./split.ts) is told during {@linkcode extractLayer}: every byte of
+ * the decompressed stream, where each entry's header ends, where each regular file's body was
+ * written, and what is about to be removed from the tree (so a body it points at can be kept).
+ */
+export interface ExtractRecorder {
+  /** Every chunk of the decompressed tar stream, in order, before it is parsed. */
+  chunk(bytes: Uint8Array): void;
+  /**
+   * An entry's header ends at `bodyOffset` and its body (if any) is the next `bodySize` bytes;
+   * `kept` says it is a regular file's body the extractor keeps on disk (else the body, say a
+   * symlink's, is just more bytes of the stream).
+   */
+  entry(bodyOffset: number, bodySize: number, kept: boolean): void;
+  /** The kept body just announced was written to `relative` (a path below the layer root). */
+  bodyWritten(relative: string): void;
+  /** The kept body just announced is not part of the tree (a whiteout with content): keep it. */
+  keepBody(body: AsyncIterable<Uint8Array>): Promise<void>;
+  /**
+   * `relative` (a file, or a directory and everything below it) is about to be removed or
+   * replaced. Returns true when the recorder moved it out of the tree itself (a file whose body
+   * it refers to), so there is nothing left to remove.
+   */
+  removing(relative: string, isDirectory: boolean): boolean;
 }
 
 /** What {@linkcode extractLayer} found and wrote. */
@@ -96,18 +124,28 @@ export async function extractLayer(
     throw err;
   }
   const hash = createHash("sha256");
-  const layer = new LayerTree(root, options.overlayWhiteouts ?? true);
+  const recorder = options.recorder;
+  const layer = new LayerTree(root, options.overlayWhiteouts ?? true, recorder);
   let entries = 0;
   try {
     for await (
-      const { entry, body } of readTarEntries(decompressedStream(source), {
+      const { entry, body, bodyOffset } of readTarEntries(decompressedStream(source), {
         limits: options.limits,
         signal: options.signal,
-        onChunk: (chunk) => hash.update(chunk),
+        onChunk: (chunk) => {
+          hash.update(chunk);
+          recorder?.chunk(chunk);
+        },
       })
     ) {
       entries++;
-      await layer.apply(entry, body);
+      const keptBody = recorder !== undefined && entry.type === "file" && entry.size > 0;
+      // tar-stream streams a body for every entry with a size but a directory.
+      recorder?.entry(bodyOffset, entry.type === "dir" ? 0 : entry.size, keptBody);
+      const written = await layer.apply(entry, body);
+      if (!keptBody) continue;
+      if (written !== undefined) recorder.bodyWritten(written);
+      else await recorder.keepBody(body);
     }
   } catch (err) {
     // However the abort surfaced (mid-body, mid-header), the caller gets the signal's reason.
@@ -157,15 +195,21 @@ class LayerTree {
   #nonDirectoryBytes = 0;
   /** Set once anything was removed or replaced: the tally is then redone with `treeSize`. */
   #removedSomething = false;
+  readonly #recorder: ExtractRecorder | undefined;
 
-  constructor(root: string, overlayWhiteouts: boolean) {
+  constructor(root: string, overlayWhiteouts: boolean, recorder?: ExtractRecorder) {
     this.#root = root;
     this.#overlayWhiteouts = overlayWhiteouts;
+    this.#recorder = recorder;
     if ((Deno.lstatSync(root).mode ?? 0) & 0o2000) this.#setgidDirectories.add("");
   }
 
-  /** Writes one entry; its body must be read to the end (or left to the reader to skip). */
-  async apply(entry: TarEntryInfo, body: AsyncIterable<Uint8Array>): Promise<void> {
+  /**
+   * Writes one entry; its body must be read to the end (or left to the reader to skip). Returns
+   * the path below the root a regular file's body was written to (undefined for anything else,
+   * whose body is left unread).
+   */
+  async apply(entry: TarEntryInfo, body: AsyncIterable<Uint8Array>): Promise<string | undefined> {
     try {
       const { components } = cleanArchivePath(entry.name);
       const base = components.at(-1);
@@ -175,17 +219,21 @@ class LayerTree {
       }
       switch (entry.type) {
         case "dir":
-          return this.#directory(entry, components);
+          this.#directory(entry, components);
+          return;
         case "file":
           return await this.#file(entry, components, body);
         case "symlink":
-          return this.#symlink(entry, components);
+          this.#symlink(entry, components);
+          return;
         case "hardlink":
-          return this.#hardLink(entry, components);
+          this.#hardLink(entry, components);
+          return;
         case "char":
         case "block":
         case "fifo":
-          return this.#special(entry, components);
+          this.#special(entry, components);
+          return;
       }
     } catch (err) {
       throw entryError(entry.name, err);
@@ -232,7 +280,7 @@ class LayerTree {
     entry: TarEntryInfo,
     components: string[],
     body: AsyncIterable<Uint8Array>,
-  ): Promise<void> {
+  ): Promise<string> {
     const target = this.#nonDirectoryTarget(entry.name, components);
     // O_CREAT|O_EXCL: never opens through a symlink; whatever is in the way is removed first.
     const options = { write: true, createNew: true, mode: entry.mode & 0o777 };
@@ -245,6 +293,7 @@ class LayerTree {
     }
     this.#nonDirectoryBytes += entry.size;
     this.#created(target, entry, "file");
+    return target.relative;
   }
 
   #symlink(entry: TarEntryInfo, components: string[]): void {
@@ -450,7 +499,9 @@ class LayerTree {
   #remove(path: string): void {
     const info = lstatOrNull(path);
     if (info === null) return;
-    Deno.removeSync(path, { recursive: info.isDirectory });
+    const relative = path.slice(this.#root === "/" ? 1 : this.#root.length + 1);
+    const movedAway = this.#recorder?.removing(relative, info.isDirectory) ?? false;
+    if (!movedAway) Deno.removeSync(path, { recursive: info.isDirectory });
     this.#parents.clear();
     this.#removedSomething = true;
   }

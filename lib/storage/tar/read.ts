@@ -73,6 +73,12 @@ export interface TarEntry {
   entry: TarEntryInfo;
   /** The body bytes; left unread, it is skipped when the next entry is requested. */
   body: AsyncIterable<Uint8Array>;
+  /**
+   * Offset in the tar stream just past this entry's header (its PAX and long-name records
+   * included): where its body starts, when it has one. Every byte before it that is not a body
+   * is header, padding or record data (what a tar-split keeps).
+   */
+  bodyOffset: number;
 }
 
 /** Options of {@linkcode readTarEntries}. */
@@ -158,7 +164,8 @@ export async function* readTarEntries(
           `the archive has more than the limit of ${limits.maxEntries} entries`,
         );
       }
-      const entry = decodeHeader(stream.header as RawHeader, limits);
+      const header = stream.header as unknown as RawHeader;
+      const entry = decodeHeader(header, limits);
       declaredBytes += entry.size;
       if (declaredBytes > limits.maxTotalBytes) {
         throw new ArchiveError(
@@ -175,7 +182,7 @@ export async function* readTarEntries(
           throw toArchiveError(err, signal);
         }
       })();
-      yield { entry, body };
+      yield { entry, body, bodyOffset: header.byteOffset };
     }
     finished = true;
   } catch (err) {
@@ -270,6 +277,8 @@ interface RawHeader {
   devmajor: number;
   devminor: number;
   pax: PaxObject | null;
+  /** Stream offset just past the header block (set by tar-stream's `_consumeHeader`). */
+  byteOffset: number;
 }
 
 const TYPES: Record<string, TarEntryType> = {

@@ -1,0 +1,249 @@
+/**
+ * Image transport and naming commands: `load`, `save`, `tag`, `untag`, `history`, and the
+ * `image` group (`image ls|rm|import|load|save|tag|untag|history|inspect`). Thin: parse flags,
+ * call the library, print.
+ * @module
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { DenopodError, InvalidArgError, NoSuchImageError } from "../errors.ts";
+import { imageInspect } from "../image/inspect.ts";
+import { imageHistory, MISSING_ID } from "../image/history.ts";
+import { loadImageArchive, loadImageStream, type LoadOptions } from "../image/load.ts";
+import {
+  parseSaveFormat,
+  saveToPath,
+  selectImagesToSave,
+  writeImageArchive,
+} from "../image/save.ts";
+import { tagImage, untagImage } from "../image/tag.ts";
+import { humanSize, timeAgo } from "../util/humanize.ts";
+import { println, withRuntime, writeAll } from "./common.ts";
+import { registerImageCommands } from "./images.ts";
+import { printInspect, printRows } from "./output.ts";
+import { progressReporter } from "./progress.ts";
+
+const HISTORY_HEADERS: Record<string, string> = {
+  ID: "ID",
+  Created: "CREATED",
+  CreatedAt: "CREATED AT",
+  CreatedSince: "CREATED",
+  CreatedBy: "CREATED BY",
+  Size: "SIZE",
+  Comment: "COMMENT",
+  Tags: "TAGS",
+};
+
+const HISTORY_DEFAULT = "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+/** podman cuts CREATED BY to this many characters unless `--no-trunc`. */
+const CREATED_BY_WIDTH = 45;
+
+/** Registers the transport commands on `program`, and the `image` group with its aliases. */
+export function registerTransportCommands(program: Command): void {
+  addTransportCommands(program);
+  const image = program.command("image").description("manage images");
+  registerImageCommands(image);
+  for (const sub of image.commands) {
+    if (sub.name() === "images") sub.name("ls").aliases(["list"]);
+    if (sub.name() === "rmi") sub.name("rm").aliases(["remove"]);
+  }
+  addTransportCommands(image);
+  image.command("inspect").description("show details of images, as a JSON array")
+    .argument("<images...>")
+    .option("-f, --format <format>", "json, or a Go template")
+    .action(async function (names, flags) {
+      await withRuntime(this, (runtime) => {
+        const found: object[] = [];
+        let failure: DenopodError | undefined;
+        for (const name of names) {
+          const record = runtime.images.find(name);
+          if (record) found.push(imageInspect(runtime, record));
+          else failure = new NoSuchImageError(name);
+        }
+        printInspect(found, flags.format);
+        if (failure) throw new DenopodError(`inspecting object: ${failure.message}`);
+      });
+    });
+}
+
+/** Adds `load`, `save`, `tag`, `untag` and `history` to `cmd` (the program, or `image`). */
+function addTransportCommands(cmd: Command): void {
+  cmd.command("load").description("load images from a docker-archive or OCI archive")
+    .option("-i, --input <file>", "read the archive from a file instead of stdin")
+    .option("-q, --quiet", "show no progress")
+    .action(async function (flags) {
+      await withRuntime(this, async (runtime) => {
+        const fromStdin = flags.input === undefined || flags.input === "-";
+        if (fromStdin && Deno.stdin.isTerminal()) {
+          throw new InvalidArgError(
+            "cannot read from terminal, use command-line redirection or the --input flag",
+          );
+        }
+        if (!fromStdin) await checkInput(flags.input!);
+        const progress = flags.quiet ? undefined : progressReporter("Loading");
+        const options: LoadOptions = {
+          onProgress: progress && ((bytes) => progress.update(bytes)),
+        };
+        try {
+          const result = fromStdin
+            ? await loadImageStream(runtime, Deno.stdin.readable, options)
+            : await loadImageArchive(runtime, flags.input!, options);
+          progress?.stop();
+          for (const name of result.loaded) println(`Loaded image: ${name}`);
+        } finally {
+          progress?.stop();
+        }
+      });
+    });
+
+  cmd.command("save").description("save images to a docker-archive or OCI archive")
+    .argument("<images...>", "the image, then extra tags (or, with -m, more images)")
+    .option("-o, --output <file>", "write to a file instead of stdout")
+    .addOption(
+      new Option("--format <format>", "docker-archive or oci-archive")
+        .default("docker-archive"),
+    )
+    .option("-m, --multi-image-archive", "every argument is an image (docker-archive)")
+    .option("-q, --quiet", "show no progress")
+    .option("--compress", "accepted for podman compatibility; archives are uncompressed")
+    .action(async function (references, flags) {
+      await withRuntime(this, async (runtime) => {
+        const format = parseSaveFormat(flags.format);
+        const selection = selectImagesToSave(runtime, references, {
+          format,
+          multiImage: flags.multiImageArchive === true,
+        });
+        const toStdout = flags.output === undefined || flags.output === "/dev/stdout";
+        if (toStdout && Deno.stdout.isTerminal()) {
+          throw new InvalidArgError("refusing to save to terminal. Use -o flag or redirect");
+        }
+        const progress = flags.quiet || toStdout ? undefined : progressReporter("Saving");
+        try {
+          const onProgress = progress && ((bytes: number) => progress.update(bytes));
+          if (toStdout) {
+            await writeImageArchive(runtime, selection, format, (chunk) => {
+              writeAll(Deno.stdout, chunk);
+            }, { onProgress });
+          } else {
+            await saveToPath(
+              flags.output!,
+              (sink) => writeImageArchive(runtime, selection, format, sink, { onProgress }),
+            );
+          }
+        } finally {
+          progress?.stop();
+        }
+      });
+    });
+
+  cmd.command("tag").description("add names to an image")
+    .argument("<image>")
+    .argument("<names...>")
+    .action(async function (reference, names) {
+      await withRuntime(this, (runtime) => {
+        tagImage(runtime, reference, names);
+      });
+    });
+
+  cmd.command("untag").description("remove names from an image (all of them when none is given)")
+    .argument("<image>")
+    .argument("[names...]")
+    .action(async function (reference, names) {
+      await withRuntime(this, (runtime) => {
+        untagImage(runtime, reference, names);
+      });
+    });
+
+  cmd.command("history").description("show the history of an image")
+    .argument("<image>")
+    .option("--format <format>", "json, or a Go template")
+    .option("-q, --quiet", "print only the IDs")
+    .option("--no-trunc", "do not truncate IDs and commands")
+    .addOption(
+      new Option("-H, --human [bool]", "sizes and times in human form").default(true)
+        .argParser(parseBool),
+    )
+    .action(async function (reference, flags) {
+      await withRuntime(this, (runtime) => {
+        const entries = imageHistory(runtime, runtime.images.resolve(reference));
+        const noTrunc = flags.trunc === false;
+        const shortId = (id: string) => (noTrunc || id === MISSING_ID ? id : id.slice(0, 12));
+        if (flags.quiet) {
+          for (const entry of entries) println(shortId(entry.id));
+          return;
+        }
+        if (flags.format === "json") {
+          println(goHtmlEscape(JSON.stringify(entries.map((entry) => ({
+            id: entry.id,
+            created: entry.created,
+            CreatedBy: entry.createdBy,
+            size: entry.size,
+            ...(entry.comment === "" ? {} : { comment: entry.comment }),
+            Created: rfc3339Seconds(entry.created),
+          })))));
+          return;
+        }
+        const now = new Date();
+        const rows = entries.map((entry) => {
+          const created = new Date(entry.created);
+          const since = timeAgo(created, now);
+          const cut = !noTrunc && entry.createdBy.length > CREATED_BY_WIDTH;
+          return {
+            ID: shortId(entry.id),
+            Created: flags.human === false ? rfc3339Seconds(entry.created) : since,
+            CreatedAt: goUnixSecondsString(created),
+            CreatedSince: since,
+            CreatedBy: cut
+              ? `${entry.createdBy.slice(0, CREATED_BY_WIDTH - 3)}...`
+              : entry.createdBy,
+            Size: spacedSize(entry.size),
+            Comment: entry.comment,
+            Tags: [] as string[],
+          };
+        });
+        printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS);
+      });
+    });
+}
+
+/** A `-i` file must exist and be a file (podman: `stat FILE: no such file or directory`). */
+async function checkInput(path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new InvalidArgError(`stat ${path}: no such file or directory`);
+    }
+    throw err;
+  }
+  if (info.isDirectory) throw new InvalidArgError(`${path} is a directory, not an archive`);
+}
+
+function parseBool(value: string): boolean {
+  if (/^(true|1|t)$/i.test(value)) return true;
+  if (/^(false|0|f)$/i.test(value)) return false;
+  throw new InvalidArgError(`invalid boolean value "${value}"`);
+}
+
+/** podman's history SIZE: go-units with a space before the unit (`10.2 kB`, `0 B`). */
+function spacedSize(bytes: number): string {
+  return humanSize(bytes).replace(/^([0-9.e+-]+)(.*)$/, "$1 $2");
+}
+
+/** RFC 3339 to the second, in UTC (`2026-11-28T21:34:11Z`), as Go's `time.RFC3339`. */
+function rfc3339Seconds(text: string): string {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) return text;
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/** `time.Unix(t, 0).UTC().String()`: `2026-11-28 21:34:11 +0000 UTC`. */
+function goUnixSecondsString(date: Date): string {
+  if (Number.isNaN(date.getTime())) return "";
+  return `${date.toISOString().replace("T", " ").replace(/\.\d+Z$/, "")} +0000 UTC`;
+}
+
+/** Go's encoding/json escapes `<`, `>` and `&`. */
+function goHtmlEscape(json: string): string {
+  return json.replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
+}

@@ -1,0 +1,193 @@
+/**
+ * `load`: the images of a docker-archive or OCI archive (as `podman save` / `docker save` write
+ * them; plain, gzip or zstd, layers likewise) become local images.
+ *
+ * Every layer not present yet (found by diff ID) is extracted by the hardened extractor into a
+ * new layer, its diff ID checked against the config's, and its tar-split kept for `save`. Only
+ * when every layer is in are the images registered, in one transaction, with their configs
+ * byte for byte as in the archive. A failure leaves nothing registered and drops the layers
+ * this load created; a kill -9 leaves an incomplete layer and a claim (with the scratch files:
+ * a spooled stdin, a decompressed archive) that the next command removes (see `LayerClaim`),
+ * never an image pointing at a half layer.
+ *
+ * @example
+ * ```ts
+ * const { loaded } = await loadImageArchive(runtime, "fixture.tar");
+ * // loaded: ["localhost/fixture:2"]
+ * ```
+ * @module
+ */
+import type { RuntimeContext } from "../container/context.ts";
+import { ArchiveError } from "../errors.ts";
+import { openImageArchive, spoolToFile } from "../storage/archive/reader.ts";
+import type { ArchiveImage, ArchiveLayer } from "../storage/archive/reader.ts";
+import { sha256Hex } from "../storage/archive/digest.ts";
+import type { ImageRecord } from "../storage/images.ts";
+import type { LayerClaim } from "../storage/layers.ts";
+import { logger } from "../log.ts";
+
+const log = logger("load");
+
+/** Options for {@linkcode loadImageArchive}. */
+export interface LoadOptions {
+  /**
+   * Called now and then with the layer bytes read so far (as stored in the archive) and the
+   * total of the layers to extract.
+   */
+  onProgress?: (bytes: number, total: number) => void;
+}
+
+/** What a load registered. */
+export interface LoadResult {
+  /** What podman prints after `Loaded image: `: each image's names, or `sha256:<id>`. */
+  loaded: string[];
+  /** The images as stored, in the archive's order. */
+  images: ImageRecord[];
+}
+
+/**
+ * Loads every image of the archive file at `path` (see the module doc). Throws a one-line
+ * DenopodError (mostly ArchiveError) on a bad archive, leaving nothing of it behind.
+ */
+export function loadImageArchive(
+  ctx: RuntimeContext,
+  path: string,
+  options: LoadOptions = {},
+): Promise<LoadResult> {
+  return withClaim(ctx, (claim) => loadClaimed(ctx, path, claim, options));
+}
+
+/**
+ * Loads an archive arriving on a stream (stdin): it is spooled (decompressed on the way) to a
+ * file in the load's scratch directory under `<root>/tmp` first, and removed with it.
+ */
+export function loadImageStream(
+  ctx: RuntimeContext,
+  stream: ReadableStream<Uint8Array>,
+  options: LoadOptions = {},
+): Promise<LoadResult> {
+  return withClaim(ctx, async (claim) => {
+    const spooled = await spoolToFile(stream, claim.dir);
+    return await loadClaimed(ctx, spooled, claim, options);
+  });
+}
+
+/** Runs `fn` under a new layer claim; a failure drops the layers it created. */
+async function withClaim<T>(
+  ctx: RuntimeContext,
+  fn: (claim: LayerClaim) => Promise<T>,
+): Promise<T> {
+  const claim = await ctx.layers.claim();
+  let succeeded = false;
+  try {
+    const result = await fn(claim);
+    succeeded = true;
+    return result;
+  } finally {
+    await ctx.layers.releaseClaim(claim, { dropCreated: !succeeded });
+  }
+}
+
+async function loadClaimed(
+  ctx: RuntimeContext,
+  path: string,
+  claim: LayerClaim,
+  options: LoadOptions,
+): Promise<LoadResult> {
+  const archive = await openImageArchive(path, { tempDir: claim.dir });
+  try {
+    if (archive.images.length === 0) throw new ArchiveError("archive: it holds no image");
+    const configs = archive.images.map(configText);
+    const layerIds = await commitLayers(ctx, archive.images, claim, options);
+    const images = ctx.db.transaction(() =>
+      archive.images.map((image, i) => {
+        const ids = image.layers.map((layer) => layerIds.get(layer.diffId)!);
+        for (const id of ids) {
+          if (ctx.layers.get(id) === undefined) {
+            throw new ArchiveError(`layer sha256:${id} was removed while the load ran; try again`);
+          }
+        }
+        const created = image.config.created ?? new Date().toISOString();
+        return ctx.images.put(image.id, configs[i], ids, created, [...image.names]);
+      })
+    );
+    const loaded = archive.images.flatMap((image) =>
+      image.names.length > 0 ? image.names : [`sha256:${image.id}`]
+    );
+    log.debug("loaded {n} images from {path}", { n: images.length, path });
+    return { loaded, images };
+  } finally {
+    archive.close();
+  }
+}
+
+/** The config bytes as text, refusing bytes that would not come back the same (so not the ID). */
+function configText(image: ArchiveImage): string {
+  let text: string | undefined;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(image.configBytes);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined || sha256Hex(new TextEncoder().encode(text)) !== image.id) {
+    throw new ArchiveError(`archive: config of image sha256:${image.id} is not UTF-8 text`);
+  }
+  return text;
+}
+
+/**
+ * Commits the layers not present yet, each once, noting them in `claim` first; returns diff ID →
+ * layer ID for every layer of every image.
+ */
+async function commitLayers(
+  ctx: RuntimeContext,
+  images: readonly ArchiveImage[],
+  claim: LayerClaim,
+  options: LoadOptions,
+): Promise<Map<string, string>> {
+  const layerIds = new Map<string, string>();
+  const todo: ArchiveLayer[] = [];
+  for (const image of images) {
+    for (const layer of image.layers) {
+      if (layerIds.has(layer.diffId)) continue;
+      const id = layer.diffId.slice("sha256:".length);
+      layerIds.set(layer.diffId, id);
+      claim.uses(id); // noted before the look-up, so no abandoned claim's cleanup drops it
+      if (ctx.layers.byDiffId(layer.diffId) === undefined) todo.push(layer);
+    }
+  }
+  const total = todo.reduce((sum, layer) => sum + layer.size, 0);
+  let done = 0;
+  for (const layer of todo) {
+    claim.creates(layer.diffId.slice("sha256:".length));
+    const source = options.onProgress === undefined ? layer.open() : counted(
+      layer.open(),
+      (n) => options.onProgress!(done += n, total),
+    );
+    await ctx.layers.commit(source, { expectedDiffId: layer.diffId });
+  }
+  options.onProgress?.(total, total);
+  return layerIds;
+}
+
+/** Passes `source` through, telling `onBytes` the size of every chunk. */
+function counted(
+  source: ReadableStream<Uint8Array>,
+  onBytes: (n: number) => void,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      if (done) {
+        controller.close();
+        return;
+      }
+      onBytes(value.length);
+      controller.enqueue(value);
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,356 @@
+/**
+ * Integration: every bad input through the real CLI, as root, in fresh roots. Each must give one
+ * stderr line `Error: ...` naming what was wrong, exit 125, and leave nothing behind: no container,
+ * image or layer row, no new file or directory under the roots, no mount, and nothing written in
+ * the working directory or TMPDIR the command ran with.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { gzipSync } from "node:zlib";
+import {
+  busyboxRootfsTar,
+  denopodOk,
+  importBusybox,
+  IS_ROOT,
+  mountLinesUnder,
+  REPO,
+  type Roots,
+  type RunResult,
+  withRoots,
+} from "./helpers/denopod.ts";
+import { concatBytes } from "./helpers/tar_build.ts";
+
+const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
+const decoder = new TextDecoder();
+
+/** Runs the CLI with explicit global flags, in `cwd`, with TMPDIR set to `cwd` as well. */
+async function cli(globalArgs: string[], args: string[], cwd: string): Promise<RunResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", join(REPO, "main.ts"), ...globalArgs, ...args],
+    cwd,
+    env: { TMPDIR: cwd },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Every path under `dir` (relative), except the SQLite files, which change on every open. */
+function treeUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (path: string, rel: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(path)];
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return;
+      throw err;
+    }
+    for (const entry of entries) {
+      const relPath = rel === "" ? entry.name : `${rel}/${entry.name}`;
+      if (/^state\.db(-wal|-shm)?$/.test(relPath)) continue;
+      out.push(relPath);
+      if (entry.isDirectory) walk(join(path, entry.name), relPath);
+    }
+  };
+  walk(dir, "");
+  return out.sort();
+}
+
+/** The rows that say what exists: containers, images, image names, layers. */
+function dbRows(root: string): string[] {
+  const db = new DatabaseSync(join(root, "state.db"), { readOnly: true });
+  try {
+    const rows: string[] = [];
+    for (const [table, column] of [["containers", "id"], ["images", "id"], ["layers", "id"]]) {
+      const found = db.prepare(`SELECT ${column} AS v FROM ${table} ORDER BY 1`).all();
+      for (const row of found) rows.push(`${table}:${row.v}`);
+    }
+    for (const row of db.prepare("SELECT name, image_id FROM image_names ORDER BY 1").all()) {
+      rows.push(`name:${row.name}=${row.image_id}`);
+    }
+    return rows;
+  } finally {
+    db.close();
+  }
+}
+
+/** What a failed command must not change. */
+interface Snapshot {
+  rows: string[];
+  root: string[];
+  runRoot: string[];
+  mounts: string[];
+  outside: string[];
+}
+
+/** The state a failed command must leave as it found. A container's own lockfile may appear. */
+function snapshot(roots: Roots, outside: string): Snapshot {
+  const rows = dbRows(roots.root);
+  const lockfiles = new Set(
+    rows.filter((r) => r.startsWith("containers:")).map((r) => `locks/${r.slice(11)}.lock`),
+  );
+  return {
+    rows,
+    root: treeUnder(roots.root),
+    runRoot: treeUnder(roots.runRoot).filter((path) => !lockfiles.has(path)),
+    mounts: mountLinesUnder(roots.dir).map((l) => l.split(" ").slice(4, 5).join("")).sort(),
+    outside: treeUnder(outside),
+  };
+}
+
+/** One bad command and the error line it must print. */
+interface BadCase {
+  args: string[];
+  error: RegExp;
+  /** What stdout must be (default: empty). */
+  stdout?: string;
+}
+
+/** Runs each case and asserts its one-line error, exit 125, and that nothing changed. */
+async function assertRefused(roots: Roots, cases: BadCase[]): Promise<void> {
+  const outside = await Deno.makeTempDir({ prefix: "denopod-outside-" });
+  try {
+    const globals = ["--root", roots.root, "--runroot", roots.runRoot];
+    for (const { args, error, stdout = "" } of cases) {
+      const label = JSON.stringify(args);
+      const before = snapshot(roots, outside);
+      const result = await cli(globals, args, outside);
+      assert.equal(result.code, 125, `${label}: exit code (stderr: ${result.stderr})`);
+      const lines = result.stderr.split("\n");
+      assert.equal(
+        lines.length,
+        2,
+        `${label}: one stderr line, got ${JSON.stringify(result.stderr)}`,
+      );
+      assert.equal(lines[1], "", `${label}: the error line ends with a newline`);
+      assert.match(lines[0], /^Error: /, label);
+      assert.match(lines[0], error, label);
+      assert.equal(result.stdout, stdout, `${label}: stdout`);
+      assert.deepEqual(snapshot(roots, outside), before, `${label}: left something behind`);
+    }
+    // The CLI's own view agrees with the rows checked above.
+    assert.equal(
+      (await denopodOk(roots, ["ps", "-aq"])).trim().split("\n").filter(Boolean).length,
+      dbRows(roots.root).filter((r) => r.startsWith("containers:")).length,
+    );
+  } finally {
+    await Deno.remove(outside, { recursive: true });
+  }
+}
+
+/** Fresh roots holding the busybox image and one container named `first`. */
+async function withFirstContainer(fn: (roots: Roots, firstId: string) => Promise<void>) {
+  await withRoots(async (roots) => {
+    await importBusybox(roots);
+    const firstId = (await denopodOk(roots, ["create", "--name", "first", "busybox", "true"]))
+      .trim();
+    await fn(roots, firstId);
+  });
+}
+
+const create = (...flags: string[]): string[] => ["create", ...flags, "busybox", "true"];
+
+Deno.test("create refuses bad names and a taken name, leaving nothing behind", opts, async () => {
+  await withFirstContainer(async (roots, firstId) => {
+    await assertRefused(roots, [
+      { args: create("--name", "-x"), error: /invalid container name "-x"/ },
+      { args: create("--name", "a/b"), error: /invalid container name "a\/b"/ },
+      { args: create("--name", "a b"), error: /invalid container name "a b"/ },
+      {
+        args: create("--name", "first"),
+        error: new RegExp(
+          `^Error: the container name "first" is already in use by ${firstId}\\. .*that name is already in use$`,
+        ),
+      },
+      { args: ["create", "nosuchimage", "true"], error: /^Error: nosuchimage: image not known$/ },
+    ]);
+  });
+});
+
+Deno.test("create refuses bad rundir values (hostname, dns, add-host)", opts, async () => {
+  await withFirstContainer(async (roots) => {
+    await assertRefused(roots, [
+      { args: create("--hostname", "a\nb"), error: /--hostname.*control character/ },
+      { args: create("--dns", "not-an-ip"), error: /not-an-ip is not an ip address/ },
+      {
+        args: create("--dns-search", ".", "--dns-search", "x"),
+        error: /cannot pass additional search domains when also specifying '\.'/,
+      },
+      {
+        args: create("--dns", "1.1.1.1", "--network", "none"),
+        error: /conflicting options: dns and the network mode: none/,
+      },
+      { args: create("--add-host", "foo"), error: /bad format for add-host: "foo"/ },
+      { args: create("--add-host", "foo:notip"), error: /invalid IP address in add-host: "notip"/ },
+      { args: create("--add-host", "foo\n:1.2.3.4"), error: /--add-host.*control character/ },
+    ]);
+  });
+});
+
+Deno.test("create refuses bad volumes, workdirs, sizes, signals and networks", opts, async () => {
+  await withFirstContainer(async (roots) => {
+    await assertRefused(roots, [
+      {
+        args: create("-v", "rel:/x"),
+        error: /invalid volume "rel:\/x": the source must be an absolute host path/,
+      },
+      { args: create("-v", "/tmp:rel"), error: /invalid volume "\/tmp:rel": the destination/ },
+      { args: create("-v", "/tmp:/x:bogus"), error: /option "bogus" is not ro or rw/ },
+      { args: create("-w", "relative"), error: /invalid working directory "relative"/ },
+      { args: create("-w", "/proc/x"), error: /"\/proc\/x": must not be under \/proc/ },
+      { args: create("--shm-size", "0"), error: /invalid --shm-size 0/ },
+      { args: create("--shm-size", "abc"), error: /invalid size: 'abc'/ },
+      { args: create("--stop-signal", "NOPE"), error: /invalid signal: NOPE/ },
+      { args: create("--stop-timeout", "-1"), error: /invalid argument "-1" for "--stop-timeout"/ },
+      { args: create("--network", "bridge2"), error: /network "bridge2" is not supported/ },
+    ]);
+  });
+});
+
+Deno.test("usage errors: unknown flag, missing argument, bad --log-level", opts, async () => {
+  await withFirstContainer(async (roots) => {
+    await assertRefused(roots, [
+      { args: create("--bogus"), error: /unknown option '--bogus'/ },
+      { args: ["create"], error: /missing required argument 'image'/ },
+      { args: ["create", "--name"], error: /option '--name <name>' argument missing/ },
+      { args: ["--log-level", "bogus", "ps"], error: /invalid log level "bogus"/ },
+    ]);
+  });
+});
+
+Deno.test("rmi, inspect, rm and export refuse with podman's messages", opts, async () => {
+  await withFirstContainer(async (roots, firstId) => {
+    await assertRefused(roots, [
+      {
+        args: ["rmi", "busybox"],
+        error: new RegExp(
+          `^Error: image used by ${firstId}: image is in use by a container`,
+        ),
+      },
+      { args: ["inspect", "nosuch"], error: /^Error: no such object: "nosuch"$/, stdout: "[]\n" },
+      {
+        args: ["rm", "nosuch"],
+        error: /^Error: no container with name or ID "nosuch" found: no such container$/,
+      },
+      {
+        args: ["export", "-o", "/nonexistent-dir/x.tar", "first"],
+        error: /^Error: open \/nonexistent-dir\/x\.tar: no such file or directory$/,
+      },
+    ]);
+    await assert.rejects(Deno.stat("/nonexistent-dir"), Deno.errors.NotFound);
+  });
+});
+
+Deno.test(
+  "export to a full disk fails with one line and leaves no partial file",
+  opts,
+  async () => {
+    await withFirstContainer(async (roots) => {
+      const full = join(roots.dir, "full");
+      await Deno.mkdir(full);
+      const mounted = await new Deno.Command("mount", {
+        args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", full],
+      }).output();
+      assert.ok(mounted.success, decoder.decode(mounted.stderr));
+      Deno.writeTextFileSync(join(full, "old.tar"), "the old file");
+      const result = await cli(
+        ["--root", roots.root, "--runroot", roots.runRoot],
+        ["export", "-o", join(full, "old.tar"), "first"],
+        roots.dir,
+      );
+      assert.equal(result.code, 125);
+      assert.equal(
+        result.stderr,
+        `Error: write ${join(full, "old.tar")}: no space left on device\n`,
+      );
+      assert.deepEqual(treeUnder(full), ["old.tar"], "the partial file was removed");
+      assert.equal(Deno.readTextFileSync(join(full, "old.tar")), "the old file");
+      assert.deepEqual(mountLinesUnder(join(roots.root, "layers")), [], "the rootfs was unmounted");
+    });
+  },
+);
+
+Deno.test("import refuses missing, non-tar, truncated and corrupt input", opts, async () => {
+  await withRoots(async (roots) => {
+    await importBusybox(roots);
+    const fixtures = await Deno.makeTempDir({ prefix: "denopod-bad-import-" });
+    try {
+      const tar = await Deno.readFile(await busyboxRootfsTar());
+      const gz = gzipSync(tar);
+      const write = (name: string, bytes: Uint8Array) => {
+        Deno.writeFileSync(join(fixtures, name), bytes);
+        return join(fixtures, name);
+      };
+      const notTar = write("notes.txt", new TextEncoder().encode("not a tarball\n".repeat(200)));
+      const truncated = write("truncated.tar", tar.subarray(0, 100_000));
+      const cutGzip = write("cut.tar.gz", gz.subarray(0, 5000));
+      const badGzip = write(
+        "bad.tar.gz",
+        concatBytes(new Uint8Array([0x1f, 0x8b, 0x08, 0x00]), new Uint8Array(4096).fill(7)),
+      );
+      const good = write("good.tar", tar);
+      await assertRefused(roots, [
+        {
+          args: ["import", join(fixtures, "missing.tar")],
+          error: /^Error: cannot import .*missing\.tar: no such file$/,
+        },
+        { args: ["import", notTar], error: /not a valid tar archive/ },
+        { args: ["import", truncated], error: /the tar archive is truncated/ },
+        { args: ["import", cutGzip], error: /^Error: corrupt gzip data/ },
+        { args: ["import", badGzip], error: /^Error: corrupt gzip data/ },
+        {
+          args: ["import", "--change", "BOGUS x", good],
+          error: /invalid --change "BOGUS x": BOGUS is not one of/,
+        },
+        {
+          args: ["import", "--change", "WORKDIR relative", good],
+          error: /invalid --change "WORKDIR relative": WORKDIR must be absolute/,
+        },
+      ]);
+    } finally {
+      await Deno.remove(fixtures, { recursive: true });
+    }
+  });
+});
+
+Deno.test("a state.db that is not a database is refused, naming it", opts, async () => {
+  await withRoots(async (roots) => {
+    await Deno.mkdir(roots.root, { recursive: true });
+    const dbPath = join(roots.root, "state.db");
+    Deno.writeTextFileSync(dbPath, "garbage\n".repeat(2000));
+    const result = await cli(["--root", roots.root, "--runroot", roots.runRoot], ["ps"], roots.dir);
+    assert.equal(result.code, 125);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      result.stderr,
+      `Error: cannot use the state database ${dbPath}: file is not a database\n`,
+    );
+    assert.equal(Deno.readTextFileSync(dbPath), "garbage\n".repeat(2000));
+  });
+});
+
+Deno.test("--root and --runroot holding ':' or a control character are refused", opts, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "denopod-badroot-" });
+  try {
+    const good = join(dir, "good");
+    const cases: [string[], RegExp][] = [
+      [["--root", join(dir, "a:b"), "--runroot", good], /--root ".*a:b" must not hold ':'/],
+      [["--root", join(dir, "a\x01b"), "--runroot", good], /--root.*control character/],
+      [["--root", good, "--runroot", join(dir, "c:d")], /--runroot ".*c:d" must not hold ':'/],
+      [["--root", good, "--runroot", join(dir, "c\td")], /--runroot.*control character/],
+    ];
+    for (const [globals, error] of cases) {
+      const result = await cli(globals, ["ps", "-a"], dir);
+      assert.equal(result.code, 125, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.equal(result.stderr.split("\n").length, 2, result.stderr);
+      assert.match(result.stderr, error);
+      assert.deepEqual(treeUnder(dir), [], `${JSON.stringify(globals)} created something`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
