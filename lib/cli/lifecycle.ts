@@ -24,10 +24,29 @@ import { readExitRecord } from "../oci/exitfile.ts";
 import { ContainerStateError, DenopodError, InvalidArgError } from "../errors.ts";
 import { parseSignal } from "../util/signals.ts";
 import { parseTimeInput } from "../util/humanize.ts";
-import type { Runtime } from "../runtime.ts";
-import { collect, exitStatus, parseWholeNumber, println, withRuntime } from "./common.ts";
+import { attachedMarkerPath, resolveRoots, type Runtime } from "../runtime.ts";
+import { Paths } from "../paths.ts";
+import {
+  collect,
+  exitStatus,
+  globalOptions,
+  parseWholeNumber,
+  println,
+  withRuntime,
+} from "./common.ts";
 import { forEachTarget } from "./containers.ts";
 import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
+
+/** True when `path` exists. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
 
 /** True while the container's process has not ended (exit file absent, row present). */
 async function stillRunning(runtime: Runtime, ctr: Container): Promise<boolean> {
@@ -39,8 +58,31 @@ async function stillRunning(runtime: Runtime, ctr: Container): Promise<boolean> 
 }
 
 /**
- * Starts `ctr` and, attached, streams its output live until it exits; returns its exit code
- * (attached) or undefined (detached). With `autoRemove`, an attached run removes the container.
+ * Says whether an attached client (this process) will finish the container when it exits: the
+ * marker holds our PID, and the monitor's exit command then does nothing while we live (see
+ * `cleanupCommand` in runtime.ts). A detached start removes a marker a dead client left.
+ */
+async function markAttached(runtime: Runtime, ctr: Container, attached: boolean): Promise<void> {
+  const marker = attachedMarkerPath(runtime.paths, ctr.id);
+  try {
+    if (attached) await Deno.writeTextFile(marker, String(Deno.pid), { mode: 0o600 });
+    else await Deno.remove(marker);
+  } catch (err) {
+    // no rundir (the monitor's cleanup then runs as usual), or no marker to remove
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}
+
+/** Starts `ctr` detached (under its lock), first dropping a stale attached-client marker. */
+async function startDetached(runtime: Runtime, ctr: Container): Promise<void> {
+  await markAttached(runtime, ctr, false);
+  await ctr.withLock(() => startContainer(ctr));
+}
+
+/**
+ * Starts `ctr` and, attached, streams its output live until it exits, then finishes it itself
+ * (exit code, storage, runc state; removal with `--rm`) instead of the monitor's exit command;
+ * returns its exit code (attached) or undefined (detached).
  */
 async function startAndAttach(
   runtime: Runtime,
@@ -48,25 +90,36 @@ async function startAndAttach(
   attach: boolean,
   autoRemove: boolean,
 ): Promise<number | undefined> {
-  const log = attach ? await Deno.open(runtime.paths.logPath(ctr.id), { read: true }) : undefined;
-  try {
-    let offset: number;
+  if (!attach) {
     try {
-      offset = await ctr.withLock(() => startContainer(ctr));
+      await startDetached(runtime, ctr);
     } catch (err) {
       if (autoRemove) await removeQuietly(ctr);
       throw err;
     }
-    if (!log) return undefined;
+    return undefined;
+  }
+  const log = await Deno.open(runtime.paths.logPath(ctr.id), { read: true });
+  try {
+    let offset: number;
+    try {
+      await markAttached(runtime, ctr, true);
+      offset = await ctr.withLock(() => startContainer(ctr));
+    } catch (err) {
+      if (autoRemove) await removeQuietly(ctr);
+      else await markAttached(runtime, ctr, false);
+      throw err;
+    }
     await followLog(log, { follow: true, timestamps: false, offset }, {
       stdout: Deno.stdout,
       stderr: Deno.stderr,
     }, () => stillRunning(runtime, ctr));
     const code = await exitCodeOf(runtime, ctr);
-    if (autoRemove) await removeQuietly(ctr);
+    await cleanupContainer(runtime, ctr.id);
+    await markAttached(runtime, ctr, false);
     return code;
   } finally {
-    log?.close();
+    log.close();
   }
 }
 
@@ -113,8 +166,7 @@ export function registerLifecycleCommands(program: Command): void {
           return;
         }
         await forEachTarget(names, async (name) => {
-          const ctr = runtime.lookupContainer(name);
-          await ctr.withLock(() => startContainer(ctr));
+          await startDetached(runtime, runtime.lookupContainer(name));
           println(name);
         });
       });
@@ -253,7 +305,7 @@ export function registerLifecycleCommands(program: Command): void {
           if (ctr.state.status === "running" || ctr.state.status === "created") {
             await stopContainer(ctr, { timeout: flags.time });
           }
-          await ctr.withLock(() => startContainer(ctr));
+          await startDetached(runtime, ctr);
           println(name);
         });
       });
@@ -263,6 +315,11 @@ export function registerLifecycleCommands(program: Command): void {
     .description("finish an exited container (run by its monitor)")
     .argument("<id>")
     .action(async function (id) {
+      // Runs late, from a monitor: when the roots are gone (deleted, or never there), there is
+      // nothing to finish, and opening the runtime would create them anew.
+      const global = globalOptions(this);
+      const { root, runRoot } = resolveRoots({ root: global.root, runRoot: global.runroot });
+      if (!(await exists(new Paths(root, runRoot).stateDb))) return;
       await withRuntime(this, (runtime) => cleanupContainer(runtime, id));
     });
   program.command("container").description("manage containers")

@@ -142,12 +142,15 @@ export class BuiltinMonitor implements Monitor {
       child.unref();
       return { containerPid: Number(created[1]), monitorPid: child.pid };
     }
-    const status = await child.status;
     if (report === null) {
+      const status = await child.status;
       throw new RuntimeError(
         `built-in monitor exited (status ${status.code}) before the container was created`,
       );
     }
+    // The monitor now runs the exit command (`container cleanup`), which waits for the
+    // container's lock our caller holds: waiting for the monitor to exit would deadlock.
+    child.unref();
     throw errorFromReport(report);
   }
 }

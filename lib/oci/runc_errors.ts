@@ -19,6 +19,10 @@ import {
   RuntimeError,
 } from "../errors.ts";
 
+/** runc's words for a command that is not there: not on PATH, or (runc 1.1) a failed `stat`. */
+const COMMAND_NOT_FOUND =
+  /executable file not found|exec: "[^"]*": (stat [^:]*: )?no such file or directory/;
+
 const LOGRUS_LINE = /level=(error|fatal|panic) msg="((?:[^"\\]|\\.)*)"/;
 
 function oneLine(text: string): string {
@@ -73,7 +77,7 @@ export function runtimeErrorFor(verb: string, message: string, cause?: unknown):
   const text = `runc ${verb}: ${oneLine(message)}`;
   const options = cause === undefined ? undefined : { cause };
   if (verb === "create" || verb === "exec") {
-    if (/executable file not found|exec: "[^"]*": no such file or directory/.test(message)) {
+    if (COMMAND_NOT_FOUND.test(message)) {
       return new CommandNotFoundError(text, options);
     }
     if (/exec: "[^"]*": permission denied/.test(message)) {

@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { ContainerRemovedError } from "../../errors.ts";
 import { readExitRecord } from "../../oci/exitfile.ts";
 import { isProcessAlive } from "../../sys/process.ts";
 import { unmount } from "../../sys/mount.ts";
@@ -60,6 +61,31 @@ export async function syncContainer(ctr: Container): Promise<boolean> {
   const seen = await observeContainer(ctr);
   if (!seen || !seen.exited) return false;
   await finishExit(ctr, seen);
+  return true;
+}
+
+/**
+ * Brings a container's state up to date for display (`ps`, `inspect`, `wait`): it looks without
+ * the lock and takes the lock only when the process has ended, so a command that only shows
+ * state never waits behind a long `stop`. Returns false when the container was removed meanwhile
+ * (e.g. by the cleanup of a `--rm` container).
+ *
+ * @example
+ * ```ts
+ * const shown = [];
+ * for (const ctr of runtime.allContainers()) if (await syncForDisplay(ctr)) shown.push(ctr);
+ * ```
+ */
+export async function syncForDisplay(ctr: Container): Promise<boolean> {
+  if (!runtimeKnows(ctr.state.status)) return true;
+  const seen = await observeContainer(ctr);
+  if (!seen?.exited) return true;
+  try {
+    await ctr.withLock(() => syncContainer(ctr));
+  } catch (err) {
+    if (err instanceof ContainerRemovedError) return false;
+    throw err;
+  }
   return true;
 }
 

@@ -11,8 +11,8 @@
 import { NoSuchContainerError } from "../../errors.ts";
 import type { RuntimeContext } from "../context.ts";
 import { Container } from "../container.ts";
-import { isActive } from "../status.ts";
-import { syncContainer } from "./sync.ts";
+import { runtimeKnows } from "../status.ts";
+import { syncForDisplay } from "./sync.ts";
 
 /** How often `wait` looks again. */
 const POLL_MS = 50;
@@ -33,14 +33,14 @@ export async function waitForContainer(ctx: RuntimeContext, nameOrId: string): P
       if (kept) return kept.exitCode;
       throw new NoSuchContainerError(nameOrId);
     }
-    if (isActive(current.state.status) || current.state.status === "stopped") {
+    if (current.state.status === "exited") return current.state.exitCode;
+    if (runtimeKnows(current.state.status)) {
+      // looks without the lock; takes it only once the process has ended
       const ctr = new Container(ctx, current);
-      const changed = await ctr.withLock(() => syncContainer(ctr)).catch(() => false);
-      if (changed) continue;
-    } else if (current.state.status === "exited") {
-      return current.state.exitCode;
+      const present = await syncForDisplay(ctr);
+      if (!present || ctr.state.status === "exited") continue;
     }
-    // configured or created: not started yet; podman waits for it to run and exit
+    // still running, or not started yet (podman waits for it to run and exit)
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
