@@ -12,7 +12,7 @@
  * @module
  */
 import { isAbsolute } from "node:path";
-import { InvalidArgError } from "../errors.ts";
+import { InvalidArgError, NameInUseError } from "../errors.ts";
 import { generateId, randomName, validateName } from "../util/names.ts";
 import { parseSignal } from "../util/signals.ts";
 import { assertNoControlChars, validateDnsFlags } from "./rundir.ts";
@@ -235,6 +235,31 @@ export function buildContainerConfig(
   };
 }
 
+/** Names tried before giving up when every random name is taken. */
+const RANDOM_NAME_ATTEMPTS = 20;
+
+/**
+ * Inserts the container's row; a random name that is taken is replaced by another (as podman
+ * does), a name the user chose is not.
+ */
+function insertWithFreeName(
+  ctx: RuntimeContext,
+  config: ContainerConfig,
+  randomised: boolean,
+): void {
+  for (let attempt = 1;; attempt++) {
+    try {
+      ctx.db.transaction(() => ctx.containers.insert({ config, state: initialState() }));
+      return;
+    } catch (err) {
+      if (!randomised || !(err instanceof NameInUseError) || attempt >= RANDOM_NAME_ATTEMPTS) {
+        throw err;
+      }
+      config.name = randomName();
+    }
+  }
+}
+
 /**
  * Creates a container: config, row, storage, rundir files and bundle spec. On failure nothing of
  * it is left behind.
@@ -247,7 +272,7 @@ export async function createContainer(
   const imageName = image.names.find((n) => n.endsWith(`/${options.image}`)) ??
     image.names[0] ?? image.id;
   const config = buildContainerConfig(options, image, imageName);
-  ctx.db.transaction(() => ctx.containers.insert({ config, state: initialState() }));
+  insertWithFreeName(ctx, config, options.name === undefined);
   const ctr = new Container(ctx, { config, state: initialState() });
   try {
     await ctr.setupStorage();
