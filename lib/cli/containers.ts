@@ -253,7 +253,7 @@ export function registerContainerCommands(program: Command): void {
         if (flags.output === undefined && Deno.stdout.isTerminal()) {
           throw new InvalidArgError("refusing to export to terminal. Use -o flag or redirect");
         }
-        const progress = flags.output ? progressReporter("Exporting") : undefined;
+        const progress = flags.output ? await progressReporter("Exporting") : undefined;
         try {
           await exportContainer(ctr, { path: flags.output, onProgress: progress?.update });
         } finally {

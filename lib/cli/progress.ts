@@ -3,8 +3,6 @@
  * is a terminal, so pipes and cron stay silent.
  * @module
  */
-import cliProgress from "cli-progress";
-import process from "node:process";
 import { humanSize } from "../util/humanize.ts";
 
 /** Receives byte counts and draws them; `stop` ends the bar. */
@@ -14,8 +12,11 @@ export interface ProgressReporter {
 }
 
 /** Returns a reporter that draws on a terminal, or undefined when stderr is not one. */
-export function progressReporter(label: string): ProgressReporter | undefined {
+export async function progressReporter(label: string): Promise<ProgressReporter | undefined> {
   if (!Deno.stderr.isTerminal()) return undefined;
+  // loaded only for a terminal: cron and pipes never pay for it
+  const { default: cliProgress } = await import("cli-progress");
+  const { default: process } = await import("node:process");
   const bar = new cliProgress.SingleBar({
     format: `${label} {written}`,
     stream: process.stderr,

@@ -79,7 +79,7 @@ function addTransportCommands(cmd: Command): void {
           );
         }
         if (!fromStdin) await checkInput(flags.input!);
-        const progress = flags.quiet ? undefined : progressReporter("Loading");
+        const progress = flags.quiet ? undefined : await progressReporter("Loading");
         const options: LoadOptions = {
           onProgress: progress && ((bytes) => progress.update(bytes)),
         };
@@ -116,7 +116,7 @@ function addTransportCommands(cmd: Command): void {
         if (toStdout && Deno.stdout.isTerminal()) {
           throw new InvalidArgError("refusing to save to terminal. Use -o flag or redirect");
         }
-        const progress = flags.quiet || toStdout ? undefined : progressReporter("Saving");
+        const progress = flags.quiet || toStdout ? undefined : await progressReporter("Saving");
         try {
           const onProgress = progress && ((bytes: number) => progress.update(bytes));
           if (toStdout) {

@@ -17,11 +17,11 @@
  * @module
  */
 import { join } from "node:path";
-import { ArchiveError } from "../errors.ts";
+import { ArchiveError, DenopodError } from "../errors.ts";
 import type { StateDb } from "../state/db.ts";
 import type { Paths } from "../paths.ts";
-import { extractLayer, type ExtractResult } from "./tar/extract.ts";
-import { hasTarSplit, replayTarSplit, TarSplitError, TarSplitRecorder } from "./tar/split.ts";
+import type { ExtractResult } from "./tar/extract.ts";
+import { hasTarSplit } from "./tar/split_names.ts";
 import type { TarSink } from "./tar/writer.ts";
 import { type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { generateId } from "../util/names.ts";
@@ -48,7 +48,7 @@ export interface CommitOptions {
 }
 
 /** A layer has no tar-split, or it no longer reproduces the layer's diff ID. */
-export class LayerTarError extends TarSplitError {}
+export class LayerTarError extends DenopodError {}
 
 const CLAIM_PREFIX = "layer-claim-";
 const CLAIM_NOTES = "layers";
@@ -139,6 +139,9 @@ export class LayerStore {
         new Date().toISOString(),
       );
       await Deno.mkdir(join(tmpDir, "diff"), { recursive: true });
+      // the extractor and recorder (tar-stream, zlib, crypto) load only when a layer is written
+      const { extractLayer } = await import("./tar/extract.ts");
+      const { TarSplitRecorder } = await import("./tar/split.ts");
       const recorder = new TarSplitRecorder(tmpDir);
       let result: ExtractResult;
       try {
@@ -205,6 +208,7 @@ export class LayerStore {
         `layer ${layer.diffId} has no tar-split record, so its original tar cannot be reproduced`,
       );
     }
+    const { replayTarSplit } = await import("./tar/split.ts");
     const result = await replayTarSplit(this.paths.layerDir(id), sink);
     if (result.diffId !== layer.diffId) {
       throw new LayerTarError(

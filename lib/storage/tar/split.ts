@@ -42,12 +42,13 @@ import type { TarSink } from "./writer.ts";
 import { decompressedStream } from "./decompress.ts";
 import { fileStream } from "./source.ts";
 
-/** The file a layer's tar-split is kept in, inside the layer's directory. */
-export const TAR_SPLIT_FILE = "tar-split.gz";
-/** The directory bodies moved out of the tree are kept in, inside the layer's directory. */
-export const TAR_SPLIT_BODIES_DIR = "tar-split-bodies";
-/** The layer tree the recorded paths are relative to, inside the layer's directory. */
-export const LAYER_TREE_DIR = "diff";
+import { LAYER_TREE_DIR, TAR_SPLIT_BODIES_DIR, TAR_SPLIT_FILE } from "./split_names.ts";
+export {
+  hasTarSplit,
+  LAYER_TREE_DIR,
+  TAR_SPLIT_BODIES_DIR,
+  TAR_SPLIT_FILE,
+} from "./split_names.ts";
 
 /** A tar-split is missing, unreadable, or no longer matches the layer's files. */
 export class TarSplitError extends DenopodError {}
@@ -303,15 +304,6 @@ export class TarSplitRecorder implements ExtractRecorder {
       mode: 0o600,
     });
     writeAll(this.#file, gzipSync(joined, { level: 1 }));
-  }
-}
-
-/** Whether the layer directory holds a tar-split. */
-export function hasTarSplit(layerDir: string): boolean {
-  try {
-    return Deno.statSync(join(layerDir, TAR_SPLIT_FILE)).isFile;
-  } catch {
-    return false;
   }
 }
 
