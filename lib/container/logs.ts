@@ -33,7 +33,7 @@ export interface LogOptions {
 }
 
 const encoder = new TextEncoder();
-const POLL_MS = 50;
+const POLL_MS = 10;
 
 function writeAll(writer: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
   let at = 0;
