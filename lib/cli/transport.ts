@@ -8,13 +8,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { DenopodError, InvalidArgError, NoSuchImageError } from "../errors.ts";
 import { imageInspect } from "../image/inspect.ts";
 import { imageHistory, MISSING_ID } from "../image/history.ts";
-import { loadImageArchive, loadImageStream, type LoadOptions } from "../image/load.ts";
-import {
-  parseSaveFormat,
-  saveToPath,
-  selectImagesToSave,
-  writeImageArchive,
-} from "../image/save.ts";
+import type { LoadOptions } from "../image/load.ts";
 import { tagImage, untagImage } from "../image/tag.ts";
 import { humanSize, timeAgo } from "../util/humanize.ts";
 import { println, withRuntime, writeAll } from "./common.ts";
@@ -85,8 +79,16 @@ function addTransportCommands(cmd: Command): void {
         };
         try {
           const result = fromStdin
-            ? await loadImageStream(runtime, Deno.stdin.readable, options)
-            : await loadImageArchive(runtime, flags.input!, options);
+            ? await (await import("../image/load.ts")).loadImageStream(
+              runtime,
+              Deno.stdin.readable,
+              options,
+            )
+            : await (await import("../image/load.ts")).loadImageArchive(
+              runtime,
+              flags.input!,
+              options,
+            );
           progress?.stop();
           for (const name of result.loaded) println(`Loaded image: ${name}`);
         } finally {
@@ -107,6 +109,10 @@ function addTransportCommands(cmd: Command): void {
     .option("--compress", "accepted for podman compatibility; archives are uncompressed")
     .action(async function (references, flags) {
       await withRuntime(this, async (runtime) => {
+        // the archive writers load only for `save`, not for every command
+        const { parseSaveFormat, saveToPath, selectImagesToSave, writeImageArchive } = await import(
+          "../image/save.ts"
+        );
         const format = parseSaveFormat(flags.format);
         const selection = selectImagesToSave(runtime, references, {
           format,

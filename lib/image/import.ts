@@ -9,7 +9,6 @@
  * ```
  * @module
  */
-import { createHash } from "node:crypto";
 import type { RuntimeContext } from "../container/context.ts";
 import type { ImageRecord } from "../storage/images.ts";
 import { normaliseImageName } from "../storage/images.ts";
@@ -49,6 +48,7 @@ export async function importImage(
     }],
   };
   const configJson = JSON.stringify(config);
+  const { createHash } = await import("node:crypto");
   const id = createHash("sha256").update(configJson).digest("hex");
   return ctx.images.put(id, configJson, [layer.id], created, name ? [name] : []);
 }
