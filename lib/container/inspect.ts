@@ -14,24 +14,10 @@ import { signalName } from "../util/signals.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
 import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
+import { DEFAULT_CAPABILITIES, OCI_VERSION } from "./spec.ts";
 
 /** Go's zero time, which podman prints for times never set. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
-
-/** The capabilities a container gets (podman's defaults). */
-export const DEFAULT_CAPABILITIES = [
-  "CAP_CHOWN",
-  "CAP_DAC_OVERRIDE",
-  "CAP_FOWNER",
-  "CAP_FSETID",
-  "CAP_KILL",
-  "CAP_NET_BIND_SERVICE",
-  "CAP_SETFCAP",
-  "CAP_SETGID",
-  "CAP_SETPCAP",
-  "CAP_SETUID",
-  "CAP_SYS_CHROOT",
-];
 
 /** Options for {@linkcode containerInspect}. */
 export interface InspectOptions {
@@ -52,7 +38,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     Path: config.command[0] ?? "",
     Args: config.command.slice(1),
     State: {
-      OciVersion: "1.0.2-dev",
+      OciVersion: OCI_VERSION,
       Status: statusName(state.status),
       Running: state.status === "running" || state.status === "stopping",
       Paused: state.status === "paused",
