@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   busyboxRootfsTar,
+  cliPrefix,
   denopod,
   denopodOk,
   importBusybox,
@@ -34,14 +35,7 @@ interface Background {
 function spawnCli(roots: Roots, args: string[]): Background {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run",
-      "-A",
-      "--no-check",
-      join(REPO, "main.ts"),
-      "--root",
-      roots.root,
-      "--runroot",
-      roots.runRoot,
+      ...cliPrefix(roots),
       ...args,
     ],
     stdin: "null",

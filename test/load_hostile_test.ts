@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import zlib from "node:zlib";
-import { denopod, denopodOk, IS_ROOT, REPO, type Roots, withRoots } from "./helpers/denopod.ts";
+import {
+  cliPrefix,
+  denopod,
+  denopodOk,
+  IS_ROOT,
+  REPO,
+  type Roots,
+  withRoots,
+} from "./helpers/denopod.ts";
 import {
   DOCKER_FIXTURE,
   editedFixture,
@@ -297,14 +305,7 @@ Deno.test(
       await denopodOk(roots, ["images"]); // create the roots
       const child = new Deno.Command(Deno.execPath(), {
         args: [
-          "run",
-          "-A",
-          "--no-check",
-          join(REPO, "main.ts"),
-          "--root",
-          roots.root,
-          "--runroot",
-          roots.runRoot,
+          ...cliPrefix(roots),
           "load",
           "-i",
           path,

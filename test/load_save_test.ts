@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  cliPrefix,
   denopod,
   denopodOk,
   importBusybox,
@@ -186,14 +187,7 @@ for (const format of ["docker-archive", "oci-archive"]) {
         // To stdout, as `podman save > file` is used.
         const child = new Deno.Command(Deno.execPath(), {
           args: [
-            "run",
-            "-A",
-            "--no-check",
-            join(REPO, "main.ts"),
-            "--root",
-            roots.root,
-            "--runroot",
-            roots.runRoot,
+            ...cliPrefix(roots),
             "image",
             "save",
             "--format",

@@ -105,6 +105,11 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
+/** The argv (after `deno`) that runs the CLI from source with the test's roots. */
+export function cliPrefix(roots: Roots): string[] {
+  return ["run", "-A", "--no-check", MAIN, "--root", roots.root, "--runroot", roots.runRoot];
+}
+
 /** Runs the denopod CLI with the test's roots; never throws on a non-zero exit. */
 export async function denopod(
   roots: Roots,

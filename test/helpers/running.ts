@@ -6,7 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { denopod, importBusybox, REPO, type Roots, type RunResult, withRoots } from "./denopod.ts";
+import {
+  cliPrefix,
+  denopod,
+  importBusybox,
+  REPO,
+  type Roots,
+  type RunResult,
+  withRoots,
+} from "./denopod.ts";
 
 /** Both monitors; every running-container scenario runs under each. */
 export const MONITORS = ["conmon", "builtin"] as const;
@@ -85,14 +93,7 @@ export function cliFor(roots: Roots, monitor: MonitorName): Cli {
     spawn(args) {
       const child = new Deno.Command(Deno.execPath(), {
         args: [
-          "run",
-          "-A",
-          "--no-check",
-          join(REPO, "main.ts"),
-          "--root",
-          roots.root,
-          "--runroot",
-          roots.runRoot,
+          ...cliPrefix(roots),
           ...args,
         ],
         env,
