@@ -7,7 +7,6 @@ import {
   denopod,
   denopodOk,
   IS_ROOT,
-  REPO,
   type Roots,
   withRoots,
 } from "./helpers/denopod.ts";

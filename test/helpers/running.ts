@@ -10,7 +10,6 @@ import {
   cliPrefix,
   denopod,
   importBusybox,
-  REPO,
   type Roots,
   type RunResult,
   withRoots,
