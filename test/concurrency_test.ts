@@ -19,6 +19,7 @@ import {
   type RunResult,
   withRoots,
 } from "./helpers/denopod.ts";
+import { listDir } from "./helpers/denopod.ts";
 
 const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
 const decoder = new TextDecoder();
@@ -116,15 +117,6 @@ async function untilBlocked(path: string, processes: Background[]): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.fail(`${processes.map((p) => p.pid)} never blocked on ${path}`);
-}
-
-function listDir(path: string): string[] {
-  try {
-    return [...Deno.readDirSync(path)].map((e) => e.name).sort();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw err;
-  }
 }
 
 const lockPathOf = (roots: Roots, id: string) => join(roots.runRoot, "locks", `${id}.lock`);

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { denopod, denopodOk, IS_ROOT, type Roots, withRoots } from "./helpers/denopod.ts";
+import { listDir } from "./helpers/denopod.ts";
 import { paxEntry, rawEntry, tarBytes } from "./helpers/tar_build.ts";
 
 const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
@@ -66,15 +67,6 @@ async function withHostileTar(
     });
   } finally {
     await Deno.remove(outside, { recursive: true });
-  }
-}
-
-function listDir(path: string): string[] {
-  try {
-    return [...Deno.readDirSync(path)].map((e) => e.name).sort();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw err;
   }
 }
 

@@ -187,5 +187,15 @@ export function mountLinesUnder(dir: string): string[] {
   return Deno.readTextFileSync("/proc/self/mountinfo").split("\n").filter((l) => l.includes(dir));
 }
 
+/** The sorted names in a directory; a missing directory is empty. */
+export function listDir(path: string): string[] {
+  try {
+    return [...Deno.readDirSync(path)].map((e) => e.name).sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+}
+
 /** True when running as root (integration tests need it). */
 export const IS_ROOT = Deno.uid() === 0;

@@ -10,6 +10,7 @@ import {
   cliPrefix,
   denopod,
   importBusybox,
+  listDir,
   type Roots,
   type RunResult,
   withRoots,
@@ -139,16 +140,6 @@ export async function pollFor<T>(
   }
 }
 
-/** Entries of a directory, sorted; empty when it does not exist. */
-export function listDir(path: string): string[] {
-  try {
-    return [...Deno.readDirSync(path)].map((e) => e.name).sort();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw err;
-  }
-}
-
 /** True when the process `pid` exists and is not a zombie. */
 export function processAlive(pid: number): boolean {
   try {
@@ -202,3 +193,5 @@ export async function psStatus(cli: Cli, name: string): Promise<string> {
   assert.ok(row, `ps -a shows no row for ${name}:\n${out}`);
   return row.slice(name.length + 1);
 }
+
+export { listDir };
