@@ -14,7 +14,8 @@
 import { basename, dirname, join } from "node:path";
 import { isMountPoint } from "../sys/mount.ts";
 import { containerLayerPaths, mountOverlay, unmountOverlay } from "../storage/overlay.ts";
-import { TarWriter, writeTree } from "../storage/tar/writer.ts";
+import { TarWriter } from "../storage/tar/writer.ts";
+import { writeTree } from "../storage/tar/tree.ts";
 import { ContainerStateError, DenopodError } from "../errors.ts";
 import type { Container } from "./container.ts";
 import { logger } from "../log.ts";
