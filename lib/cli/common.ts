@@ -2,10 +2,14 @@
  * What every command shares: the global flags (`--root`, `--runroot`, `--log-level`,
  * `--monitor`), accepted before or after the command name as podman does; opening the runtime for
  * one command; printing to stdout; and the exit status a command leaves.
+ *
+ * Command modules register every command's flags, but load the library code a command runs only
+ * when that command runs (`await import(...)` in its action, the runtime in `withRuntime`): a
+ * process that exports a container does not compile the code that runs one.
  * @module
  */
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
-import { Runtime } from "../runtime.ts";
+import type { Runtime } from "../runtime.ts";
 import { parseLogLevel, setupLogging } from "../log.ts";
 import { InvalidArgError } from "../errors.ts";
 
@@ -68,7 +72,8 @@ export async function withRuntime<T>(
 ): Promise<T> {
   const options = globalOptions(cmd);
   applyGlobalOptions(options);
-  const runtime = await Runtime.open({ root: options.root, runRoot: options.runroot });
+  const { Runtime: RuntimeClass } = await import("../runtime.ts");
+  const runtime = await RuntimeClass.open({ root: options.root, runRoot: options.runroot });
   try {
     return await fn(runtime);
   } finally {

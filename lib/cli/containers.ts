@@ -1,15 +1,9 @@
 /**
  * Container commands of the storage half: `create`, `ps`, `inspect`, `mount`, `umount`,
- * `export`, `rm`. Thin: parse flags, call the library, print.
+ * `export`, `rm`. Thin: parse flags, load and call the library, print.
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { createContainer } from "../container/create.ts";
-import { containerInspect, psRow } from "../container/inspect.ts";
-import { exportContainer } from "../container/export.ts";
-import { removeContainer } from "../container/remove.ts";
-import { killForRemoval } from "../container/lifecycle/stop.ts";
-import { syncForDisplay } from "../container/lifecycle/sync.ts";
 import {
   ContainerRemovedError,
   DenopodError,
@@ -17,13 +11,10 @@ import {
   NoSuchContainerError,
 } from "../errors.ts";
 import { CONTAINER_STATUSES, type ContainerStatus, statusName } from "../container/status.ts";
-import { imageInspect } from "../image/inspect.ts";
 import type { Container } from "../container/container.ts";
 import type { Runtime } from "../runtime.ts";
 import { collect, eprintln, exitStatus, println, withRuntime } from "./common.ts";
 import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
-import { printInspect, printRows } from "./output.ts";
-import { progressReporter } from "./progress.ts";
 
 /** Runs `fn` for each name, printing podman-style errors for the ones that fail. */
 export async function forEachTarget(
@@ -124,6 +115,7 @@ export function registerContainerCommands(program: Command): void {
     program.command("create").description("create a container without starting it")
       .argument("<image>").argument("[command...]").passThroughOptions(),
   ).action(async function (image, command, flags) {
+    const { createContainer } = await import("../container/create.ts");
     await withRuntime(this, async (runtime) => {
       const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
       println(ctr.id);
@@ -145,6 +137,9 @@ export function registerContainerCommands(program: Command): void {
     )
     .option("--format <format>", "json, or a Go template")
     .action(async function (flags) {
+      const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
+      const { psRow } = await import("../container/inspect.ts");
+      const { printRows } = await import("./output.ts");
       await withRuntime(this, async (runtime) => {
         const filters = flags.filter.map(parsePsFilter);
         let ctrs: Container[] = [];
@@ -178,6 +173,10 @@ export function registerContainerCommands(program: Command): void {
     .option("-s, --size", "show the container's sizes")
     .addOption(new Option("-t, --type <type>", "container, image or all").default("all"))
     .action(async function (names, flags) {
+      const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
+      const { containerInspect } = await import("../container/inspect.ts");
+      const { imageInspect } = await import("../image/inspect.ts");
+      const { printInspect } = await import("./output.ts");
       await withRuntime(this, async (runtime) => {
         const found: object[] = [];
         let failure: DenopodError | undefined;
@@ -248,6 +247,8 @@ export function registerContainerCommands(program: Command): void {
     .argument("<name>")
     .option("-o, --output <file>", "write to a file instead of stdout")
     .action(async function (name, flags) {
+      const { exportContainer } = await import("../container/export.ts");
+      const { progressReporter } = await import("./progress.ts");
       await withRuntime(this, async (runtime) => {
         const ctr = runtime.lookupContainer(name);
         if (flags.output === undefined && Deno.stdout.isTerminal()) {
@@ -269,6 +270,8 @@ export function registerContainerCommands(program: Command): void {
     .option("-i, --ignore", "ignore errors when a container does not exist")
     .option("-t, --time <seconds>", "seconds to wait for stop before killing", Number)
     .action(async function (names, flags) {
+      const { removeContainer } = await import("../container/remove.ts");
+      const { killForRemoval } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         if (names.length === 0 && !flags.all) {
           throw new InvalidArgError("you must provide at least one name or id");

@@ -1,18 +1,12 @@
 /**
- * Image commands: `import`, `images`, `rmi` (and `image` aliases). Thin: parse flags, call the
- * library, print.
+ * Image commands: `import`, `images`, `rmi` (and `image` aliases). Thin: parse flags, load and
+ * call the library, print.
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
-import { importImage } from "../image/import.ts";
-import { imageRows } from "../image/inspect.ts";
-import { removeImage } from "../image/remove.ts";
-import { removeContainer } from "../container/remove.ts";
-import { killForRemoval } from "../container/lifecycle/stop.ts";
 import { InvalidArgError } from "../errors.ts";
 import { collect, println, withRuntime } from "./common.ts";
 import { forEachTarget } from "./containers.ts";
-import { printRows } from "./output.ts";
 
 const IMAGE_HEADERS: Record<string, string> = {
   Repository: "REPOSITORY",
@@ -64,6 +58,7 @@ export function registerImageCommands(program: Command): void {
     .option("-m, --message <text>", "commit message for the imported image")
     .option("-q, --quiet", "print only the image ID")
     .action(async function (file, reference, flags) {
+      const { importImage } = await import("../image/import.ts");
       await withRuntime(this, async (runtime) => {
         const source = await openSource(file);
         const image = await importImage(runtime, source, {
@@ -82,6 +77,8 @@ export function registerImageCommands(program: Command): void {
     .option("--no-trunc", "do not truncate IDs")
     .option("--format <format>", "json, or a Go template")
     .action(async function (reference, flags) {
+      const { imageRows } = await import("../image/inspect.ts");
+      const { printRows } = await import("./output.ts");
       await withRuntime(this, (runtime) => {
         let images = runtime.images.list();
         if (reference !== undefined) {
@@ -136,6 +133,9 @@ export function registerImageCommands(program: Command): void {
     .option("-f, --force", "remove the containers using the image too")
     .option("-a, --all", "remove all images")
     .action(async function (references, flags) {
+      const { removeImage } = await import("../image/remove.ts");
+      const { removeContainer } = await import("../container/remove.ts");
+      const { killForRemoval } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         const targets = flags.all ? runtime.images.list().map((i) => i.id) : references;
         if (targets.length === 0 && !flags.all) {

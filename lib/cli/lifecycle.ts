@@ -1,31 +1,12 @@
 /**
  * Running commands: `start`, `run`, `stop`, `kill`, `wait`, `logs`, `exec`, `pause`,
  * `unpause`, `restart`, and the hidden `container cleanup` the monitor calls on exit.
- * Thin: parse flags, call the library, print, set the exit status.
+ * Thin: parse flags, load and call the library, print, set the exit status.
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { createContainer } from "../container/create.ts";
-import type { Container } from "../container/container.ts";
-import { startContainer } from "../container/lifecycle/start.ts";
-import {
-  killContainer,
-  killForRemoval,
-  pauseContainer,
-  stopContainer,
-  unpauseContainer,
-} from "../container/lifecycle/stop.ts";
-import { waitForContainer } from "../container/lifecycle/wait.ts";
-import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
-import { syncContainer } from "../container/lifecycle/sync.ts";
-import { followLog, readLogs } from "../container/logs.ts";
-import { removeContainer } from "../container/remove.ts";
-import { readExitRecord } from "../oci/exitfile.ts";
-import { ContainerStateError, DenopodError, InvalidArgError } from "../errors.ts";
-import { parseSignal } from "../util/signals.ts";
+import { ContainerStateError, InvalidArgError } from "../errors.ts";
 import { parseTimeInput } from "../util/humanize.ts";
-import { attachedMarkerPath, resolveRoots, type Runtime } from "../runtime.ts";
-import { Paths } from "../paths.ts";
 import {
   collect,
   exitStatus,
@@ -48,95 +29,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** True while the container's process has not ended (exit file absent, row present). */
-async function stillRunning(runtime: Runtime, ctr: Container): Promise<boolean> {
-  if (await readExitRecord(runtime.paths.exitsDir, ctr.id)) return false;
-  const record = runtime.containers.get(ctr.id);
-  if (!record) return false;
-  return record.state.status === "running" || record.state.status === "paused" ||
-    record.state.status === "stopping";
-}
-
-/**
- * Says whether an attached client (this process) will finish the container when it exits: the
- * marker holds our PID, and the monitor's exit command then does nothing while we live (see
- * `cleanupCommand` in runtime.ts). A detached start removes a marker a dead client left.
- */
-async function markAttached(runtime: Runtime, ctr: Container, attached: boolean): Promise<void> {
-  const marker = attachedMarkerPath(runtime.paths, ctr.id);
-  try {
-    if (attached) await Deno.writeTextFile(marker, String(Deno.pid), { mode: 0o600 });
-    else await Deno.remove(marker);
-  } catch (err) {
-    // no rundir (the monitor's cleanup then runs as usual), or no marker to remove
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-}
-
-/** Starts `ctr` detached (under its lock), first dropping a stale attached-client marker. */
-async function startDetached(runtime: Runtime, ctr: Container): Promise<void> {
-  await markAttached(runtime, ctr, false);
-  await ctr.withLock(() => startContainer(ctr));
-}
-
-/**
- * Starts `ctr` and, attached, streams its output live until it exits, then finishes it itself
- * (exit code, storage, runc state; removal with `--rm`) instead of the monitor's exit command;
- * returns its exit code (attached) or undefined (detached).
- */
-async function startAndAttach(
-  runtime: Runtime,
-  ctr: Container,
-  attach: boolean,
-  autoRemove: boolean,
-): Promise<number | undefined> {
-  if (!attach) {
-    try {
-      await startDetached(runtime, ctr);
-    } catch (err) {
-      if (autoRemove) await removeQuietly(ctr);
-      throw err;
-    }
-    return undefined;
-  }
-  const log = await Deno.open(runtime.paths.logPath(ctr.id), { read: true });
-  try {
-    let offset: number;
-    try {
-      await markAttached(runtime, ctr, true);
-      offset = await ctr.withLock(() => startContainer(ctr));
-    } catch (err) {
-      if (autoRemove) await removeQuietly(ctr);
-      else await markAttached(runtime, ctr, false);
-      throw err;
-    }
-    await followLog(log, { follow: true, timestamps: false, offset }, {
-      stdout: Deno.stdout,
-      stderr: Deno.stderr,
-    }, () => stillRunning(runtime, ctr));
-    const code = await exitCodeOf(runtime, ctr);
-    await cleanupContainer(runtime, ctr.id);
-    await markAttached(runtime, ctr, false);
-    return code;
-  } finally {
-    log.close();
-  }
-}
-
-async function exitCodeOf(runtime: Runtime, ctr: Container): Promise<number> {
-  const record = await readExitRecord(runtime.paths.exitsDir, ctr.id);
-  if (record) return record.exitCode;
-  return await waitForContainer(runtime, ctr.id);
-}
-
-async function removeQuietly(ctr: Container): Promise<void> {
-  try {
-    await removeContainer(ctr, { force: true, stop: killForRemoval });
-  } catch (err) {
-    if (!(err instanceof DenopodError)) throw err;
-  }
-}
-
 /** Registers the running commands on `program`. */
 export function registerLifecycleCommands(program: Command): void {
   withCreateFlags(
@@ -144,6 +36,8 @@ export function registerLifecycleCommands(program: Command): void {
       .argument("<image>").argument("[command...]").passThroughOptions()
       .option("-d, --detach", "run in the background and print the container ID"),
   ).action(async function (image, command, flags) {
+    const { createContainer } = await import("../container/create.ts");
+    const { startAndAttach } = await import("./attach.ts");
     await withRuntime(this, async (runtime) => {
       const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
       const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true);
@@ -156,6 +50,7 @@ export function registerLifecycleCommands(program: Command): void {
     .argument("<names...>")
     .option("-a, --attach", "attach to the container's output and return its exit code")
     .action(async function (names, flags) {
+      const { startAndAttach, startDetached } = await import("./attach.ts");
       await withRuntime(this, async (runtime) => {
         if (flags.attach) {
           if (names.length !== 1) {
@@ -179,6 +74,7 @@ export function registerLifecycleCommands(program: Command): void {
     .option("-t, --time <seconds>", "seconds to wait before SIGKILL", parseWholeNumber("--time"))
     .option("-a, --all", "stop all running containers")
     .action(async function (names, flags) {
+      const { stopContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         const targets = flags.all
           ? runtime.allContainers().filter((c) => c.state.status === "running").map((c) => c.id)
@@ -197,6 +93,8 @@ export function registerLifecycleCommands(program: Command): void {
     .argument("<names...>")
     .option("-s, --signal <signal>", "signal to send", "KILL")
     .action(async function (names, flags) {
+      const { parseSignal } = await import("../util/signals.ts");
+      const { killContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         const signal = parseSignal(flags.signal);
         await forEachTarget(names, async (name) => {
@@ -209,6 +107,7 @@ export function registerLifecycleCommands(program: Command): void {
   program.command("wait").description("wait for containers to exit and print their exit codes")
     .argument("<names...>")
     .action(async function (names) {
+      const { waitForContainer } = await import("../container/lifecycle/wait.ts");
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           println(String(await waitForContainer(runtime, name)));
@@ -226,6 +125,8 @@ export function registerLifecycleCommands(program: Command): void {
     )
     .option("--tail <n>", "show only the last n lines", parseWholeNumber("--tail"))
     .action(async function (name, flags) {
+      const { readLogs } = await import("../container/logs.ts");
+      const { stillRunning } = await import("./attach.ts");
       await withRuntime(this, async (runtime) => {
         const ctr = runtime.lookupContainer(name);
         const since = flags.since === undefined ? undefined : parseTimeInput(flags.since);
@@ -249,6 +150,7 @@ export function registerLifecycleCommands(program: Command): void {
     .option("-w, --workdir <dir>", "working directory")
     .option("-u, --user <user>", "user[:group] to run as")
     .action(async function (name, command, flags) {
+      const { syncContainer } = await import("../container/lifecycle/sync.ts");
       await withRuntime(this, async (runtime) => {
         const ctr = runtime.lookupContainer(name);
         await ctr.withLock(async () => {
@@ -276,6 +178,7 @@ export function registerLifecycleCommands(program: Command): void {
   program.command("pause").description("pause running containers")
     .argument("<names...>")
     .action(async function (names) {
+      const { pauseContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           await pauseContainer(runtime.lookupContainer(name));
@@ -287,6 +190,7 @@ export function registerLifecycleCommands(program: Command): void {
   program.command("unpause").description("unpause paused containers")
     .argument("<names...>")
     .action(async function (names) {
+      const { unpauseContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           await unpauseContainer(runtime.lookupContainer(name));
@@ -299,6 +203,8 @@ export function registerLifecycleCommands(program: Command): void {
     .argument("<names...>")
     .option("-t, --time <seconds>", "seconds to wait before SIGKILL", parseWholeNumber("--time"))
     .action(async function (names, flags) {
+      const { stopContainer } = await import("../container/lifecycle/stop.ts");
+      const { startDetached } = await import("./attach.ts");
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           const ctr = runtime.lookupContainer(name);
@@ -317,6 +223,9 @@ export function registerLifecycleCommands(program: Command): void {
     .action(async function (id) {
       // Runs late, from a monitor: when the roots are gone (deleted, or never there), there is
       // nothing to finish, and opening the runtime would create them anew.
+      const { resolveRoots } = await import("../runtime.ts");
+      const { Paths } = await import("../paths.ts");
+      const { cleanupContainer } = await import("../container/lifecycle/cleanup.ts");
       const global = globalOptions(this);
       const { root, runRoot } = resolveRoots({ root: global.root, runRoot: global.runroot });
       if (!(await exists(new Paths(root, runRoot).stateDb))) return;

@@ -3,10 +3,7 @@
  * @module
  */
 import type { Command } from "@commander-js/extra-typings";
-import { refreshAll } from "../container/refresh.ts";
-import { systemInfo } from "../system_info.ts";
 import { println, withRuntime } from "./common.ts";
-import { renderTemplate } from "../util/template.ts";
 import { VERSION } from "../version.ts";
 
 function toYaml(value: unknown, indent = ""): string {
@@ -27,7 +24,8 @@ function toYaml(value: unknown, indent = ""): string {
 export function registerSystemCommands(program: Command): void {
   program.command("version").description("show version information")
     .option("-f, --format <format>", "json, or a Go template")
-    .action((flags) => {
+    .action(async (flags) => {
+      const { renderTemplate } = await import("../util/template.ts");
       const data = {
         Client: {
           Version: VERSION,
@@ -47,6 +45,8 @@ export function registerSystemCommands(program: Command): void {
   program.command("info").description("show system information")
     .option("-f, --format <format>", "json, or a Go template")
     .action(async function (flags) {
+      const { systemInfo } = await import("../system_info.ts");
+      const { renderTemplate } = await import("../util/template.ts");
       await withRuntime(this, async (runtime) => {
         const info = await systemInfo(runtime);
         if (flags.format === "json") return println(JSON.stringify(info, null, 4));
@@ -58,6 +58,7 @@ export function registerSystemCommands(program: Command): void {
   const system = program.command("system").description("manage denopod");
   system.command("refresh").description("reset containers' run-time state, as after a reboot")
     .action(async function () {
+      const { refreshAll } = await import("../container/refresh.ts");
       await withRuntime(this, (runtime) => refreshAll(runtime));
     });
 }

