@@ -7,8 +7,9 @@
  * entry that says "regular file" is opened without following symlinks and `fstat`ed on that
  * descriptor (no separate `lstat`), its xattrs listed on the descriptor, its body `read` straight
  * into the writer's buffer. Anything else, or a file that changed kind since the directory was
- * read, is `lstat`ed. On a 200 MB, 7,000-file tree this walk takes about 40% less time than with
- * Deno's `readDirSync`/`lstatSync`/`openSync`/`readSync`.
+ * read, is `lstat`ed. On the benchmark's 200 MB, 7,800-file tree the whole walk takes ~0.26 s
+ * here, against ~0.32 s with Deno's `readDirSync`/`lstatSync`/`openSync`/`readSync`, and ~0.29 s
+ * for a whole `tar -cf` run. Most of what is left is the system calls themselves.
  *
  * @example
  * ```ts

@@ -3,9 +3,9 @@
  *
  * Why not tar-stream's packer: on a 200 MB, 6,768-file rootfs, tar-stream took 1.58 s, a small
  * synchronous writer like this one 0.38 s, and GNU tar 0.26 s. The per-entry promise and stream
- * machinery is what costs; here file bodies are read with `readSync` straight into the output
- * buffer and handed to a synchronous sink 256 KiB at a time. (1 MiB writes were no faster, and on
- * this kernel now and then three times slower: the page cache had to find room for large folios.)
+ * machinery is what costs; here file bodies are read (libc `read`, see `tree.ts`) straight into
+ * the output buffer and handed to a synchronous sink 256 KiB at a time (as fast as 1 MiB writes
+ * here, and they stalled less often in this VM's page cache).
  *
  * Format: POSIX ustar headers; a PAX extended header (`x`) is added only when a field does not fit
  * ustar: names or link targets too long or not ASCII, sizes of 8 GiB and more, ids over 0o7777777,
