@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
 import { libc, S_IFCHR, S_IFIFO } from "../lib/sys/libc.ts";
 import { SyscallError } from "../lib/errors.ts";
+import { withTempDir } from "./helpers/temp_dir.ts";
 
 const needsRoot = Deno.uid() !== 0;
 
-async function withWork(fn: (work: string) => void | Promise<void>): Promise<void> {
-  const work = await Deno.makeTempDir({ prefix: "denopod-libc-files-" });
-  try {
-    await fn(work);
-  } finally {
-    await Deno.remove(work, { recursive: true });
-  }
+function withWork(fn: (work: string) => void | Promise<void>): Promise<void> {
+  return withTempDir("denopod-libc-files-", fn);
 }
 
 Deno.test({

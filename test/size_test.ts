@@ -1,18 +1,14 @@
 import assert from "node:assert/strict";
 import { treeSize } from "../lib/storage/size.ts";
 import { run } from "./helpers/tar_fixtures.ts";
+import { withTempDir } from "./helpers/temp_dir.ts";
 
 async function duApparent(path: string): Promise<number> {
   return Number((await run("du", ["--apparent-size", "-s", "-B1", path])).split("\t")[0]);
 }
 
-async function withWork(fn: (work: string) => void | Promise<void>): Promise<void> {
-  const work = await Deno.makeTempDir({ prefix: "denopod-size-" });
-  try {
-    await fn(work);
-  } finally {
-    await Deno.remove(work, { recursive: true });
-  }
+function withWork(fn: (work: string) => void | Promise<void>): Promise<void> {
+  return withTempDir("denopod-size-", fn);
 }
 
 Deno.test("treeSize counts a hard-linked inode once, exactly as du --apparent-size", async () => {

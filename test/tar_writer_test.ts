@@ -15,6 +15,7 @@ import {
   setMtime,
   snapshotTree,
 } from "./helpers/tar_fixtures.ts";
+import { withTempDir } from "./helpers/temp_dir.ts";
 
 const needsRoot = Deno.uid() !== 0;
 
@@ -37,13 +38,8 @@ function writeTreeToFile(
   }
 }
 
-async function withWork(fn: (work: string) => void | Promise<void>): Promise<void> {
-  const work = await Deno.makeTempDir({ prefix: "denopod-tar-writer-" });
-  try {
-    await fn(work);
-  } finally {
-    await Deno.remove(work, { recursive: true });
-  }
+function withWork(fn: (work: string) => void | Promise<void>): Promise<void> {
+  return withTempDir("denopod-tar-writer-", fn);
 }
 
 /** GNU tar's verbose listing, with numeric owners and full times. */
