@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  type Background,
   busyboxRootfsTar,
-  cliPrefix,
   denopod,
   denopodOk,
   importBusybox,
@@ -17,43 +17,13 @@ import {
   REPO,
   type Roots,
   type RunResult,
+  spawnDenopod,
   withRoots,
 } from "./helpers/denopod.ts";
 import { listDir } from "./helpers/denopod.ts";
 
 const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
 const decoder = new TextDecoder();
-
-/** A CLI process started in the background. */
-interface Background {
-  pid: number;
-  /** Resolves when it exits. */
-  done: Promise<RunResult>;
-  /** True once it has exited. */
-  exited(): boolean;
-}
-
-function spawnCli(roots: Roots, args: string[]): Background {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      ...cliPrefix(roots),
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let exited = false;
-  const done = child.output().then((out) => {
-    exited = true;
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
-  });
-  return { pid: child.pid, done, exited: () => exited };
-}
 
 /** A child process holding a lockfile until {@linkcode LockHolder.release}. */
 interface LockHolder {
@@ -129,7 +99,7 @@ Deno.test("mount waits while another process holds the container's lock", opts, 
     const holder = await holdLock(lockPathOf(roots, id));
     let mount: Background | undefined;
     try {
-      mount = spawnCli(roots, ["mount", id]);
+      mount = spawnDenopod(roots, ["mount", id]);
       await untilBlocked(lockPathOf(roots, id), [mount]);
       // Blocked on the lock: it has not exited and has mounted nothing yet.
       assert.equal(mount.exited(), false);
@@ -261,7 +231,7 @@ Deno.test(
       const holder = await holdLock(lockPathOf(roots, id));
       let removers: Background[] = [];
       try {
-        removers = [spawnCli(roots, ["rm", "raced"]), spawnCli(roots, ["rm", "raced"])];
+        removers = [spawnDenopod(roots, ["rm", "raced"]), spawnDenopod(roots, ["rm", "raced"])];
         // Both have looked the container up and wait for its lock.
         await untilBlocked(lockPathOf(roots, id), removers);
       } finally {

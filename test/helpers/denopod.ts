@@ -117,17 +117,7 @@ export async function denopod(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-check",
-      MAIN,
-      "--root",
-      roots.root,
-      "--runroot",
-      roots.runRoot,
-      ...args,
-    ],
+    args: [...cliPrefix(roots), ...args],
     stdin: options.stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
@@ -144,6 +134,42 @@ export async function denopod(
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
   };
+}
+
+/** A CLI process started in the background. */
+export interface Background {
+  /** Its process ID. */
+  pid: number;
+  /** Resolves with what it printed and returned, once it exits. */
+  done: Promise<RunResult>;
+  /** True once it has exited. */
+  exited(): boolean;
+}
+
+/** Starts the CLI with the test's roots without waiting for it (stdin closed). */
+export function spawnDenopod(
+  roots: Roots,
+  args: string[],
+  env?: Record<string, string>,
+): Background {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...cliPrefix(roots), ...args],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let exited = false;
+  const decoder = new TextDecoder();
+  const done = child.output().then((out) => {
+    exited = true;
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  });
+  return { pid: child.pid, done, exited: () => exited };
 }
 
 /** Runs the CLI and throws (with its stderr) unless it exits 0; returns stdout. */

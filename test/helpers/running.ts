@@ -7,12 +7,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  cliPrefix,
+  type Background,
   denopod,
   importBusybox,
   listDir,
   type Roots,
   type RunResult,
+  spawnDenopod,
   withRoots,
 } from "./denopod.ts";
 
@@ -28,8 +29,6 @@ export const ROOT_TEST = {
   sanitizeResources: false,
   sanitizeOps: false,
 };
-
-const decoder = new TextDecoder();
 
 /**
  * Registers one test that runs `fn` under each monitor at once, as concurrent steps named
@@ -70,13 +69,7 @@ export interface Cli {
   spawn(args: string[]): Background;
 }
 
-/** A CLI process started in the background. */
-export interface Background {
-  /** Resolves with what it printed and returned, once it exits. */
-  done: Promise<RunResult>;
-  /** True once it has exited. */
-  exited(): boolean;
-}
+export type { Background } from "./denopod.ts";
 
 /** Returns the CLI for `roots` with `DENOPOD_MONITOR` set to `monitor`. */
 export function cliFor(roots: Roots, monitor: MonitorName): Cli {
@@ -90,28 +83,7 @@ export function cliFor(roots: Roots, monitor: MonitorName): Cli {
       }
       return result.stdout;
     },
-    spawn(args) {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          ...cliPrefix(roots),
-          ...args,
-        ],
-        env,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      let exited = false;
-      const done = child.output().then((out) => {
-        exited = true;
-        return {
-          code: out.code,
-          stdout: decoder.decode(out.stdout),
-          stderr: decoder.decode(out.stderr),
-        };
-      });
-      return { done, exited: () => exited };
-    },
+    spawn: (args) => spawnDenopod(roots, args, env),
   };
 }
 
