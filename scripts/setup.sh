@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what denopod and its tests need, when it is missing: Deno (the npm package `deno`,
-# pinned), and runc, conmon and busybox-static from the distribution. Safe to run again.
+# pinned), and from the distribution runc, conmon, busybox-static, zstd, and podman (the tests
+# and benchmarks compare with it). Safe to run again.
 set -euo pipefail
 DENO_VERSION=2.9.6
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ command -v conmon >/dev/null 2>&1 || missing+=(conmon)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" ||
   missing+=(busybox-static)
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+command -v podman >/dev/null 2>&1 || missing+=(podman)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} from the distribution" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -29,4 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Fetch and cache the pinned npm dependencies (from deno.lock) so tests run offline after this.
-deno install --frozen --entrypoint main.ts >&2
+# Every module is named: main.ts alone misses the packages that only lazily loaded code imports,
+# and Deno would then fetch them during the tests, printing "Download ..." into their stderr.
+mapfile -t modules < <(find lib scripts test -name '*.ts' | sort)
+deno install --frozen --entrypoint main.ts "${modules[@]}" >&2

@@ -162,7 +162,7 @@ for (
         archive.close();
         const out = `${tmp}/out.tar`;
         writeArchiveFile(out, (sink) => write(images, sink));
-        const loaded = await podmanLoad(tmp, out);
+        const loaded = await podmanLoad(out);
         assert.deepEqual(loaded, [{
           id: FIXTURE_ID,
           names: ["localhost/fixture:2"],
@@ -191,7 +191,7 @@ Deno.test({
         const out = `${tmp}/case${i}.tar`;
         writeArchiveFile(out, (sink) => write([{ ...image, names: [name] }], sink));
         const ours = await openImageArchive(out);
-        const [podman] = await podmanLoad(`${tmp}/podman${i}`, out);
+        const [podman] = await podmanLoad(out);
         assert.deepEqual(ours.images[0].names, podman.names, `${write.name} ${name}`);
         ours.close();
       }

@@ -3,6 +3,7 @@
  * `export`, `rm`. Thin: parse flags, load and call the library, print.
  * @module
  */
+import { now as clockNow } from "../util/clock.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import {
   ContainerRemovedError,
@@ -152,7 +153,7 @@ export function registerContainerCommands(program: Command): void {
         ctrs = ctrs.filter((c) => filters.every((f) => f.matches(c)));
         if (flags.latest) ctrs = ctrs.slice(0, 1);
         if (flags.last !== undefined) ctrs = ctrs.slice(0, flags.last);
-        const now = new Date();
+        const now = clockNow();
         const rows = ctrs.map((c) =>
           psRow(c, { noTrunc: flags.trunc === false, size: flags.size === true, now })
         );

@@ -3,6 +3,7 @@
  * call the library, print.
  * @module
  */
+import { now as clockNow } from "../util/clock.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { InvalidArgError } from "../errors.ts";
 import { collect, println, withRuntime } from "./common.ts";
@@ -94,7 +95,7 @@ export function registerImageCommands(program: Command): void {
           }
           return;
         }
-        const now = new Date();
+        const now = clockNow();
         if (flags.format === "json") {
           println(JSON.stringify(
             images.map((image) => {

@@ -4,6 +4,7 @@
  * Thin: parse flags, load and call the library, print, set the exit status.
  * @module
  */
+import { now as clockNow } from "../util/clock.ts";
 import { Command } from "@commander-js/extra-typings";
 import { ContainerStateError, InvalidArgError } from "../errors.ts";
 import { parseTimeInput } from "../util/humanize.ts";
@@ -129,7 +130,9 @@ export function registerLifecycleCommands(program: Command): void {
       const { stillRunning } = await import("./attach.ts");
       await withRuntime(this, async (runtime) => {
         const ctr = runtime.lookupContainer(name);
-        const since = flags.since === undefined ? undefined : parseTimeInput(flags.since);
+        const since = flags.since === undefined
+          ? undefined
+          : parseTimeInput(flags.since, clockNow());
         await readLogs(
           runtime.paths.logPath(ctr.id),
           {

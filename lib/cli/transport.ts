@@ -4,6 +4,7 @@
  * load and call the library, print.
  * @module
  */
+import { now as clockNow } from "../util/clock.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import { DenopodError, InvalidArgError, NoSuchImageError } from "../errors.ts";
 import type { LoadOptions } from "../image/load.ts";
@@ -183,7 +184,7 @@ function addTransportCommands(cmd: Command): void {
           })))));
           return;
         }
-        const now = new Date();
+        const now = clockNow();
         const rows = entries.map((entry) => {
           const created = new Date(entry.created);
           const since = timeAgo(created, now);

@@ -11,10 +11,12 @@ import { createHash } from "node:crypto";
 import type { ImageArchive } from "../../lib/storage/archive/reader.ts";
 import type { SaveImage, SaveLayer } from "../../lib/storage/archive/writer.ts";
 import { decompressedStream } from "../../lib/storage/tar/decompress.ts";
+import { PodmanSandbox } from "./podman.ts";
 
-/** Directory of the podman-written fixtures (`DENOPOD_IMAGE_FIXTURES` overrides it). */
-export const FIXTURES = (Deno.env.get("DENOPOD_IMAGE_FIXTURES") ??
-  new URL("../../../shared/fixtures/images", import.meta.url).pathname).replace(/\/?$/, "/");
+export { PODMAN } from "./podman.ts";
+
+/** Directory of the podman-written fixtures, in the repository (`test/fixtures/images/README.md`). */
+export const FIXTURES = new URL("../fixtures/images/", import.meta.url).pathname;
 /** `podman save --format docker-archive localhost/fixture:2`. */
 export const DOCKER_FIXTURE = `${FIXTURES}fixture-docker-archive.tar`;
 /** `podman save --format oci-archive localhost/fixture:2`. */
@@ -136,51 +138,26 @@ export function writeArchiveFile(path: string, write: (sink: (chunk: Uint8Array)
   }
 }
 
-/** Path of podman when installed, else undefined (tests that need it then skip). */
-export const PODMAN = (() => {
-  try {
-    return Deno.statSync("/usr/bin/podman").isFile ? "/usr/bin/podman" : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-/**
- * podman arguments that keep it inside throw-away roots under `tmp` (root, runroot and tmpdir;
- * vfs, so no mounts are left behind; no events file).
- */
-export function podmanArgs(tmp: string, ...args: string[]): string[] {
-  return [
-    "--root",
-    `${tmp}/podman-root`,
-    "--runroot",
-    `${tmp}/podman-runroot`,
-    "--tmpdir",
-    `${tmp}/podman-tmp`,
-    "--storage-driver",
-    "vfs",
-    "--events-backend",
-    "none",
-    ...args,
-  ];
-}
-
-/** `podman load -i archive` in throw-away roots, then each loaded image's ID, names and diff IDs. */
+/** `podman load -i archive` in a podman sandbox, then each loaded image's ID, names and diff IDs. */
 export async function podmanLoad(
-  tmp: string,
   archive: string,
 ): Promise<Array<{ id: string; names: string[]; diffIds: string[] }>> {
-  await run(PODMAN!, podmanArgs(tmp, "load", "-i", archive));
-  const ids = (await run(PODMAN!, podmanArgs(tmp, "images", "-q", "--no-trunc")))
-    .split("\n").filter((line) => line !== "");
-  const result = [];
-  for (const id of ids) {
-    const [inspect] = JSON.parse(await run(PODMAN!, podmanArgs(tmp, "image", "inspect", id)));
-    result.push({
-      id: inspect.Id as string,
-      names: (inspect.RepoTags ?? []) as string[],
-      diffIds: inspect.RootFS.Layers as string[],
-    });
+  const podman = await PodmanSandbox.create();
+  try {
+    await podman.output("load", "-i", archive);
+    const ids = (await podman.output("images", "-q", "--no-trunc"))
+      .split("\n").filter((line) => line !== "");
+    const result = [];
+    for (const id of ids) {
+      const [inspect] = JSON.parse(await podman.output("image", "inspect", id));
+      result.push({
+        id: inspect.Id as string,
+        names: (inspect.RepoTags ?? []) as string[],
+        diffIds: inspect.RootFS.Layers as string[],
+      });
+    }
+    return result;
+  } finally {
+    await podman.remove();
   }
-  return result;
 }
