@@ -437,7 +437,7 @@ Deno.test(
       })).split("\n");
       assert.match(
         later[1],
-        /^dc217c97961a {2}12 months ago {2}\/bin\/sh -c #\(nop\) STOPSIGNAL SIGINT /
+        /^dc217c97961a {2}12 months ago {2}\/bin\/sh -c #\(nop\) STOPSIGNAL SIGINT /,
       );
       const quiet = await denopodOk(roots, ["history", "-q", "--no-trunc", BASE]);
       assert.equal(quiet, `${BASE_ID}\n<missing>\n<missing>\n<missing>\n`);
