@@ -14,6 +14,7 @@ import { followLog } from "../container/logs.ts";
 import { removeContainer } from "../container/remove.ts";
 import { readExitRecord } from "../oci/exitfile.ts";
 import { DenopodError } from "../errors.ts";
+import { isActive } from "../container/status.ts";
 import { attachedMarkerPath, type Runtime } from "../runtime.ts";
 
 /** True while the container's process has not ended (exit file absent, row present). */
@@ -21,8 +22,7 @@ export async function stillRunning(runtime: Runtime, ctr: Container): Promise<bo
   if (await readExitRecord(runtime.paths.exitsDir, ctr.id)) return false;
   const record = runtime.containers.get(ctr.id);
   if (!record) return false;
-  return record.state.status === "running" || record.state.status === "paused" ||
-    record.state.status === "stopping";
+  return isActive(record.state.status);
 }
 
 /**
