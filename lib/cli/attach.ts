@@ -7,7 +7,6 @@
  */
 import type { Container } from "../container/container.ts";
 import { startContainer } from "../container/lifecycle/start.ts";
-import { killForRemoval } from "../container/lifecycle/stop.ts";
 import { waitForContainer } from "../container/lifecycle/wait.ts";
 import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
 import { followLog } from "../container/logs.ts";
@@ -99,7 +98,7 @@ async function exitCodeOf(runtime: Runtime, ctr: Container): Promise<number> {
 
 async function removeQuietly(ctr: Container): Promise<void> {
   try {
-    await removeContainer(ctr, { force: true, stop: killForRemoval });
+    await removeContainer(ctr, { force: true });
   } catch (err) {
     if (!(err instanceof DenopodError)) throw err;
   }
