@@ -311,6 +311,12 @@ testEachMonitor(
     await cli.ok(["exec", "box", "sh", "-c", "echo extra:x:4242:nobody >> /etc/group"]);
     assert.equal(await cli.ok(["exec", "-u", "nobody", "box", "id", "-G"]), "65534 4242\n");
     assert.equal(await cli.ok(["exec", "-u", "nobody:extra", "box", "id", "-g"]), "4242\n");
+    // the container's own user gets its groups at start; another user does not inherit them
+    await cli.ok(["exec", "box", "sh", "-c", "echo wheel:x:4343:root >> /etc/group"]);
+    await cli.ok(["restart", "-t", "0", "box"]);
+    assert.equal(await cli.ok(["exec", "box", "id", "-G"]), "0 4343\n");
+    assert.equal(await cli.ok(["exec", "-u", "nobody", "box", "id", "-G"]), "65534 4242\n");
+    assert.equal(await cli.ok(["exec", "-u", "1000", "box", "id", "-G"]), "0\n");
     for (
       const [user, error] of [
         ["nosuch", "unable to find user nosuch: no matching entries in passwd file"],

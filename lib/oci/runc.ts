@@ -66,10 +66,14 @@ export interface RuncExecOptions {
   env?: string[];
   /** Working directory inside the container (absolute). */
   cwd?: string;
-  /** `uid[:gid]` to run as. */
+  /** `uid[:gid]` to run as (runc keeps the container's supplementary groups). */
   user?: string;
-  /** Supplementary group IDs (with `user`). */
-  additionalGids?: number[];
+  /**
+   * The whole OCI `process` object to run (`runc exec --process`), when the container's own
+   * (from its `config.json`) must not show through — runc adds `--additional-gids` to the
+   * container's groups instead of replacing them. `args`, `env`, `cwd` and `user` are then unused.
+   */
+  process?: Record<string, unknown>;
   /** Terminal mode is not supported: must be false or absent. */
   tty?: false;
 }
@@ -304,7 +308,26 @@ export class Runc {
       args.push("--env", pair);
     }
     if (options.user !== undefined) args.push("--user", options.user);
-    for (const gid of options.additionalGids ?? []) args.push("--additional-gids", String(gid));
+    let processFile: string | undefined;
+    if (options.process !== undefined) {
+      processFile = await Deno.makeTempFile({ prefix: "denopod-runc-", suffix: ".json" });
+      await Deno.writeTextFile(processFile, JSON.stringify(options.process));
+      args.splice(0, args.length, "--process", processFile);
+    }
+    try {
+      return await this.#exec(id, args, processFile ? [] : options.args, stdio);
+    } finally {
+      if (processFile !== undefined) await Deno.remove(processFile).catch(() => {});
+    }
+  }
+
+  /** Runs `runc exec ARGS ID COMMAND`; see {@linkcode Runc.exec}. */
+  async #exec(
+    id: string,
+    args: string[],
+    command: string[],
+    stdio: ExecStdio,
+  ): Promise<RuncExecResult> {
     const failed = (code: number, log: string) => {
       if (code === 0) return null;
       // A process may exit 255 itself; only an error in runc's own log is runc failing.
@@ -315,7 +338,7 @@ export class Runc {
       const pidFile = `${logFile}.pid`;
       try {
         const execArgs = [...this.#globalArgs(logFile), "exec", "--pid-file", pidFile];
-        const code = await this.#execPassingStderr([...execArgs, ...args, id, ...options.args], {
+        const code = await this.#execPassingStderr([...execArgs, ...args, id, ...command], {
           pidFile,
           failed: async (code) => failed(code, await Deno.readTextFile(logFile).catch(() => "")),
         });
@@ -325,8 +348,7 @@ export class Runc {
         await Deno.remove(pidFile).catch(() => {});
       }
     }
-    args.push(id, ...options.args);
-    const out = await this.#runLogged("exec", args, stdio, failed);
+    const out = await this.#runLogged("exec", [...args, id, ...command], stdio, failed);
     return { exitCode: out.code, stdout: out.stdout, stderr: out.stderr };
   }
 

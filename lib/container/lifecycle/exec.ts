@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { join } from "node:path";
 import { ContainerStateError } from "../../errors.ts";
 import type { ExecStdio, RuncExecResult } from "../../oci/runc.ts";
 import type { Container } from "../container.ts";
@@ -20,6 +21,44 @@ import type { ProcessUser } from "../files.ts";
 import { resolveUser } from "../user.ts";
 import { normalizeUserSpec } from "../user_spec.ts";
 import { syncContainer } from "./sync.ts";
+
+/** The OCI process of the container's `config.json`, or an empty one when it cannot be read. */
+function ownProcess(ctr: Container): Record<string, unknown> {
+  try {
+    const spec = JSON.parse(Deno.readTextFileSync(join(ctr.bundlePath, "config.json")));
+    const process: unknown = spec?.process;
+    return typeof process === "object" && process !== null && !Array.isArray(process)
+      ? process as Record<string, unknown>
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The whole process for `runc exec --process`: the container's own, with the command, the
+ * environment, the working directory and the user (with only the user's own supplementary
+ * groups: runc would add `--additional-gids` to the container's) replaced.
+ */
+function processFor(ctr: Container, options: ExecOptions, user: ProcessUser) {
+  const own = ownProcess(ctr);
+  const ownEnv = Array.isArray(own.env) ? own.env.filter((e) => typeof e === "string") : [];
+  const ownUser = typeof own.user === "object" && own.user !== null ? own.user : {};
+  const gids = user.additionalGids ?? [];
+  return {
+    ...own,
+    terminal: false,
+    args: options.command,
+    env: mergeEnv(ownEnv.length > 0 ? ownEnv : ctr.config.env, options.env),
+    cwd: options.workdir ?? (typeof own.cwd === "string" ? own.cwd : ctr.config.workdir),
+    user: {
+      ...ownUser,
+      uid: user.uid,
+      gid: user.gid,
+      ...(gids.length > 0 ? { additionalGids: gids } : { additionalGids: undefined }),
+    },
+  };
+}
 
 /** What to run with {@linkcode execInContainer}. */
 export interface ExecOptions {
@@ -60,11 +99,15 @@ export async function execInContainer(
     }
     return resolveUser(ctr.state.mountpoint, userSpec);
   });
+  if (user !== undefined) {
+    return await ctr.ctx.oci.runc.exec(ctr.id, {
+      args: options.command,
+      process: processFor(ctr, options, user),
+    }, stdio);
+  }
   return await ctr.ctx.oci.runc.exec(ctr.id, {
     args: options.command,
     env: mergeEnv(ctr.config.env, options.env),
     cwd: options.workdir ?? ctr.config.workdir,
-    user: user === undefined ? undefined : `${user.uid}:${user.gid}`,
-    additionalGids: user?.additionalGids,
   }, stdio);
 }
