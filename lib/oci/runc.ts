@@ -411,7 +411,9 @@ export class Runc {
       const { code } = await child.status;
       // The process is gone; what it wrote is in the pipe already. A child it left behind may
       // hold the pipe open: read on only while data is there, then let go.
-      await Promise.race([pump, new Promise((resolve) => setTimeout(resolve, 50))]);
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([pump, new Promise((resolve) => grace = setTimeout(resolve, 50))]);
+      clearTimeout(grace);
       await reader.cancel().catch(() => {});
       await pump.catch(() => {});
       const message = hasStarted() ? null : await opts.failed(code);

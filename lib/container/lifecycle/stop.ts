@@ -114,7 +114,10 @@ export async function killContainer(ctr: Container, signal: number): Promise<voi
   });
 }
 
-/** Kills an active container at once and finishes it (for `rm -f`); the caller holds the lock. */
+/**
+ * Kills an active or created container at once and finishes it (for `rm -f` of a paused or
+ * created one, after a graceful stop for a running one); the caller holds the lock.
+ */
 export async function killForRemoval(ctr: Container): Promise<void> {
   const runc = ctr.ctx.oci.runc;
   if (isPaused(ctr.state.status)) await runc.resume(ctr.id).catch(() => {});
