@@ -41,15 +41,13 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
   try {
     await ctr.withLock(async () => {
       const { status } = ctr.state;
-      if (hasProcess(status)) {
-        if (!options.force && status !== "created") {
-          throw new ContainerStateError(
-            `cannot remove container ${ctr.id} as it is ${status} - running or paused containers cannot be removed without force: container state improper`,
-          );
-        }
-        // paused, created, or started again since the stop above
-        await killForRemoval(ctr);
+      if (isActive(status) && !options.force) {
+        throw new ContainerStateError(
+          `cannot remove container ${ctr.id} as it is ${status} - running or paused containers cannot be removed without force: container state improper`,
+        );
       }
+      // paused, created, or started again since the stop above
+      if (hasProcess(status)) await killForRemoval(ctr);
       await ctr.teardownStorage();
       ctr.ctx.containers.delete(ctr.id);
       ctr.markRemoved();
