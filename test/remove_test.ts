@@ -52,6 +52,16 @@ testEachMonitor(
     assert.doesNotMatch(rm.stderr, /resorting to SIGKILL/);
     assert.equal(Deno.readTextFileSync(join(out, "trap")), "bye\n", "the trap ran");
     assert.ok(!processAlive(pid));
+    // a --rm container's monitor may remove it as it ends: rm -f still succeeds, once
+    const auto = await runReady(
+      cli,
+      "auto",
+      ["--rm"],
+      'trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done',
+    );
+    const rmAuto = await cli.run(["rm", "-f", "auto"]);
+    assert.deepEqual([rmAuto.code, rmAuto.stdout, rmAuto.stderr], [0, "auto\n", ""]);
+    assert.ok(!processAlive(auto));
     await assertNoContainerLeft(cli, roots, layers);
   },
 );

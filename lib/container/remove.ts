@@ -58,7 +58,7 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
     });
   } catch (err) {
     // our stop ended a --rm container, and its monitor's cleanup removed it: gone, as asked
-    if (stopped && err instanceof ContainerRemovedError) return;
+    if (stopped && ctr.config.autoRemove && err instanceof ContainerRemovedError) return;
     throw err;
   }
 }
