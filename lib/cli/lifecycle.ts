@@ -17,6 +17,7 @@ import {
   withRuntime,
 } from "./common.ts";
 import { forEachTarget } from "./containers.ts";
+import { containerEvent, recordEvent } from "../events/journal.ts";
 import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
 
 /** True when `path` exists. */
@@ -164,6 +165,7 @@ export function registerLifecycleCommands(program: Command): void {
             );
           }
         });
+        recordEvent(runtime.db, containerEvent(ctr, "exec"));
         const env = [
           ...ctr.config.env,
           ...flags.env.map((e) => e.includes("=") ? e : `${e}=${Deno.env.get(e) ?? ""}`),
@@ -211,6 +213,7 @@ export function registerLifecycleCommands(program: Command): void {
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           const ctr = runtime.lookupContainer(name);
+          recordEvent(runtime.db, containerEvent(ctr, "restart"));
           if (ctr.state.status === "running" || ctr.state.status === "created") {
             await stopContainer(ctr, { timeout: flags.time });
           }

@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { ContainerRemovedError, ContainerStateError } from "../errors.ts";
-import { acquireLock, type HeldLock } from "../sys/lockfile.ts";
+import { acquireLock, type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
 import { MS_NODEV, MS_NOEXEC, MS_NOSUID } from "../sys/libc.ts";
 import { formatMountLabel } from "../sys/selinux.ts";
@@ -29,6 +29,7 @@ import {
 import { removeTree } from "../storage/layers.ts";
 import { treeSize } from "../storage/size.ts";
 import { logger } from "../log.ts";
+import { journaled, saveWithEvents } from "../events/journal.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { ContainerRecord } from "./repo.ts";
@@ -137,6 +138,24 @@ export class Container {
       this.unlock();
       throw err;
     }
+  }
+
+  /**
+   * Takes the container's lock only if no other process holds it, and reloads the state; returns
+   * false (holding nothing) when it is held. Throws ContainerRemovedError as {@linkcode lock}.
+   */
+  tryLock(): boolean {
+    if (this.#lock) return true;
+    this.#lock = tryLock(this.ctx.paths.lockPath(this.id));
+    if (!this.#lock) return false;
+    try {
+      this.reload();
+    } catch (err) {
+      if (err instanceof ContainerRemovedError) this.removeLockfile();
+      this.unlock();
+      throw err;
+    }
+    return true;
   }
 
   /**
@@ -274,7 +293,7 @@ export class Container {
   mount(): string {
     const mountpoint = this.mountStorage();
     this.#state.mountCount++;
-    this.save();
+    saveWithEvents(this, "mount");
     return mountpoint;
   }
 
@@ -298,7 +317,7 @@ export class Container {
       this.save();
       return false;
     }
-    this.cleanupStorage();
+    journaled(this.ctx.db, this, ["unmount"], () => this.cleanupStorage());
     return true;
   }
 

@@ -15,6 +15,7 @@ import { removeExitFile } from "../oci/exitfile.ts";
 import type { Container } from "./container.ts";
 import { isActive } from "./status.ts";
 import { logger } from "../log.ts";
+import { journaled } from "../events/journal.ts";
 
 const log = logger("container");
 
@@ -38,7 +39,7 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       if (options.stop) await options.stop(ctr);
     }
     await ctr.teardownStorage();
-    ctr.ctx.containers.delete(ctr.id);
+    journaled(ctr.ctx.db, ctr, ["remove"], () => ctr.ctx.containers.delete(ctr.id));
     ctr.markRemoved();
     ctr.removeLockfile();
     // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean

@@ -17,6 +17,7 @@ import { logger } from "../../log.ts";
 import type { Container } from "../container.ts";
 import { canStop, isActive } from "../status.ts";
 import { finishExit, observeContainer, syncContainer } from "./sync.ts";
+import { saveWithEvents } from "../../events/journal.ts";
 
 const log = logger("container");
 
@@ -56,7 +57,7 @@ export async function stopContainer(ctr: Container, options: StopOptions = {}): 
     if (!isActive(state.status) && state.status !== "created") return false;
     state.status = "stopping";
     state.stopRequested = true;
-    ctr.save();
+    saveWithEvents(ctr, "stop");
     return true;
   });
   if (!proceed) return false;
@@ -127,7 +128,7 @@ export async function pauseContainer(ctr: Container): Promise<void> {
     }
     await ctr.ctx.oci.runc.pause(ctr.id);
     ctr.state.status = "paused";
-    ctr.save();
+    saveWithEvents(ctr, "pause");
   });
 }
 
@@ -142,6 +143,6 @@ export async function unpauseContainer(ctr: Container): Promise<void> {
     }
     await ctr.ctx.oci.runc.resume(ctr.id);
     ctr.state.status = "running";
-    ctr.save();
+    saveWithEvents(ctr, "unpause");
   });
 }
