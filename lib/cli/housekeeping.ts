@@ -240,10 +240,8 @@ function fillContainerGroup(group: Command): void {
   if (nested >= 0) (group.commands as Command[]).splice(nested, 1);
   for (const sub of group.commands) {
     if (sub.name() === "ps") sub.aliases(["ls", "list"]);
-    if (sub.name() === "inspect") {
-      const type = sub.options.find((o) => o.long === "--type");
-      if (type) type.defaultValue = "container";
-    }
+    // `container inspect` looks at containers only
+    if (sub.name() === "inspect") sub.setOptionValueWithSource("type", "container", "default");
   }
   addContainerPrune(group);
   group.command("exists").description("exit 0 when the container exists, 1 when it does not")

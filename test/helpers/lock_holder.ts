@@ -49,7 +49,6 @@ export async function holdLock(path: string): Promise<LockHolder> {
   };
 }
 
-
 if (import.meta.main) {
   const held = await acquireLock(Deno.args[0]);
   const encoder = new TextEncoder();
