@@ -344,3 +344,56 @@ Deno.test("event times print as Go's time.Time and RFC 3339, with nanoseconds", 
   assert.equal(keep(event), true);
   assert.equal(keep({ ...event, name: "localhost/y:1" }), false);
 });
+
+Deno.test(
+  "a detached container's died event is written by the cleanup its monitor runs",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      await denopodOk(roots, ["run", "-d", "--name", "d", "busybox", "sh", "-c", "exit 5"]);
+      // `events` reads the journal only (it syncs no container): only the monitor can write died
+      const died = [
+        "events",
+        "--stream=false",
+        "--filter",
+        "event=died",
+        "--format",
+        "{{.Name}} {{.ContainerExitCode}}",
+      ];
+      let out = "";
+      for (let i = 0; i < 200 && out === ""; i++) {
+        out = await denopodOk(roots, died);
+      }
+      assert.equal(out, "d 5\n");
+      assert.deepEqual(await statuses(roots, "container=d"), [
+        "create",
+        "init",
+        "start",
+        "died",
+        "cleanup",
+      ]);
+    });
+  },
+);
+
+Deno.test("a version-1 state database gains the events table and keeps its rows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "denopod-events-" });
+  try {
+    const path = join(dir, "state.db");
+    const db = openStateDb(path);
+    db.run("INSERT INTO exit_codes (id, name, exit_code, finished) VALUES ('a', 'a', 3, 'x')");
+    db.exec("DROP TABLE events; PRAGMA user_version = 1;");
+    db.close();
+    const again = openStateDb(path);
+    try {
+      assert.equal(again.get<{ n: number }>("SELECT COUNT(*) AS n FROM exit_codes")?.n, 1);
+      recordEvent(again, { type: "system", status: "prune" });
+      assert.deepEqual(listEvents(again).map((e) => e.status), ["prune"]);
+    } finally {
+      again.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -112,34 +112,46 @@ const PRUNABLE: ReadonlySet<ContainerStatus> = new Set([
   "exited",
 ]);
 
+/** How many containers a prune removes at once (their removal waits mostly on the disk). */
+const PRUNE_CONCURRENCY = 4;
+
 /** Removes every container that is not running and passes `filter`; see the module doc. */
 export async function pruneContainers(
   ctx: RuntimeContext,
   filter: PruneFilter,
 ): Promise<ContainerPruneResult> {
   const result: ContainerPruneResult = { removed: [], skipped: [] };
-  for (const record of ctx.containers.list()) {
-    if (!PRUNABLE.has(record.state.status)) continue;
-    if (!filterMatches(filter, record.config.created, record.config.labels)) continue;
-    const ctr = new Container(ctx, record);
-    try {
-      if (!ctr.tryLock()) {
-        result.skipped.push(ctr.id);
-        log.debug("skipped container {id}: locked by another process", { id: ctr.id });
-        continue;
-      }
-      // started or changed meanwhile (the lock reloaded the state)
-      if (!PRUNABLE.has(ctr.state.status)) continue;
-      const size = ctr.rwSize();
-      await removeContainer(ctr, { force: false, stop: killForRemoval });
-      result.removed.push({ id: ctr.id, size });
-    } catch (err) {
-      if (!(err instanceof ContainerRemovedError)) throw err;
-    } finally {
-      ctr.unlock();
+  const candidates = ctx.containers.list().filter((record) =>
+    PRUNABLE.has(record.state.status) &&
+    filterMatches(filter, record.config.created, record.config.labels)
+  );
+  const worker = async () => {
+    for (let record = candidates.shift(); record; record = candidates.shift()) {
+      await pruneOne(new Container(ctx, record), result);
     }
-  }
+  };
+  await Promise.all(Array.from({ length: PRUNE_CONCURRENCY }, worker));
   return result;
+}
+
+/** Removes one candidate unless another process holds it or it is running now. */
+async function pruneOne(ctr: Container, result: ContainerPruneResult): Promise<void> {
+  try {
+    if (!ctr.tryLock()) {
+      result.skipped.push(ctr.id);
+      log.debug("skipped container {id}: locked by another process", { id: ctr.id });
+      return;
+    }
+    // started or changed meanwhile (the lock reloaded the state)
+    if (!PRUNABLE.has(ctr.state.status)) return;
+    const size = ctr.rwSize();
+    await removeContainer(ctr, { force: false, stop: killForRemoval });
+    result.removed.push({ id: ctr.id, size });
+  } catch (err) {
+    if (!(err instanceof ContainerRemovedError)) throw err;
+  } finally {
+    ctr.unlock();
+  }
 }
 
 /** Options for {@linkcode pruneImages}. */
