@@ -100,6 +100,23 @@ Deno.test(
       );
       const start = JSON.parse(lines.find((l) => l.includes('"start"'))!);
       assert.equal("ContainerExitCode" in start, false);
+      const viaTemplate = await denopodOk(
+        roots,
+        ["events", "--stream=false", "--format", "{{json .}}", "--filter", "container=j"],
+        { env: { TZ: "UTC" } },
+      );
+      assert.equal(viaTemplate, lines.join("\n") + "\n");
+      assert.equal(
+        await denopodOk(roots, [
+          "events",
+          "--stream=false",
+          "--format",
+          "table {{.Status}} {{.Name}}",
+          "--filter",
+          "event=died",
+        ]),
+        "STATUS      NAME\ndied        j\n",
+      );
     });
   },
 );

@@ -45,7 +45,7 @@ export function registerEventsCommand(program: Command): void {
       );
       const { parseEventFilters } = await import("../events/filter.ts");
       const { parseTimeInput } = await import("../util/humanize.ts");
-      const { formatTable } = await import("../util/template.ts");
+      const { formatTable, isTableFormat } = await import("../util/template.ts");
       const now = clockNow();
       const toNs = (d: Date) => BigInt(d.getTime()) * 1_000_000n;
       const sinceNs = flags.since === undefined
@@ -55,13 +55,20 @@ export function registerEventsCommand(program: Command): void {
         ? undefined
         : toNs(parseTimeInput(flags.until, now, false));
       const keep = parseEventFilters(flags.filter);
+      const format = flags.format;
+      // `json` and `{{json .}}` print podman's object; `table ...` prints its header once
+      const asJson = format !== undefined && /^(json|\{\{\s*json\s+\.\s*\}\})$/.test(format);
+      const table = format !== undefined && isTableFormat(format);
       const show = (event: Parameters<typeof formatEventLine>[0]) => {
         if (!keep(event)) return;
-        if (flags.format === undefined) println(formatEventLine(event));
-        else if (flags.format === "json") println(JSON.stringify(eventJson(event)));
-        else writeOut(formatTable(flags.format, [eventTemplateData(event)]));
+        if (format === undefined) return println(formatEventLine(event));
+        if (asJson) return println(JSON.stringify(eventJson(event)));
+        const text = formatTable(format, [eventTemplateData(event)]);
+        // a table's rows are aligned with its header, printed once
+        writeOut(table ? text.slice(text.indexOf("\n") + 1) : text);
       };
       await withRuntime(this, async (runtime) => {
+        if (table) writeOut(formatTable(format, []));
         let last = 0;
         for (const event of journal.listEvents(runtime.db, { sinceNs, untilNs })) {
           show(event);
