@@ -186,7 +186,7 @@ Deno.test("events records image tag, untag, save, load and remove", opts, async 
       out,
       [
         `import ${id} localhost/busybox:latest`,
-        `tag ${id} localhost/other:1`,
+        `tag ${id} other:1`,
         `untag ${id} localhost/other:1`,
         `save ${id} ${archive}`,
         `untag ${id} localhost/busybox:latest`,

@@ -42,7 +42,7 @@ export function tagImage(ctx: RuntimeContext, reference: string, names: string[]
   const normalised = names.map(normaliseNewName);
   return ctx.db.transaction(() => {
     for (const name of normalised) ctx.images.addName(image.id, name);
-    recordEvents(ctx.db, normalised.map((name) => imageEvent("tag", image.id, name)));
+    recordEvents(ctx.db, names.map((name) => imageEvent("tag", image.id, name)));
     return ctx.images.get(image.id)!;
   });
 }
