@@ -360,27 +360,19 @@ Deno.test("system df -v lists images, containers and volumes as podman does", op
       lines[7],
       /^CONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES$/,
     );
-    const rows = lines.slice(8, 11).sort();
-    assert.match(
-      rows[0],
-      new RegExp(
-        `^${ids.created.slice(0, 12)} +${image} +true +0 +\\S+ +\\d+ years +created +created$`,
-      ),
-    );
-    assert.match(
-      rows[1],
-      new RegExp(
-        `^${ids.exited.slice(0, 12)} +${image} +true +0 +\\S+ +\\d+ years +exited +exited$`,
-      ),
-    );
-    assert.match(
-      rows[2],
-      new RegExp(
-        `^${
-          ids.running.slice(0, 12)
-        } +${image} +sleep 1000 +0 +\\S+ +\\d+ years +running +running$`,
-      ),
-    );
+    // newest first, as `ps`
+    const rows = lines.slice(8, 11);
+    for (
+      const [i, name, command] of [
+        [0, "running", "sleep 1000"],
+        [1, "exited", "true"],
+        [2, "created", "true"],
+      ] as const
+    ) {
+      const id = ids[name].slice(0, 12);
+      const pattern = `^${id} +${image} +${command} +0 +\\S+ +\\d+ years +${name} +${name}$`;
+      assert.match(rows[i], new RegExp(pattern));
+    }
     assert.deepEqual(lines.slice(11), [
       "",
       "Local Volumes space usage:",

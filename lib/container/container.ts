@@ -131,13 +131,7 @@ export class Container {
   async lock(): Promise<void> {
     if (this.#lock) return;
     this.#lock = await acquireLock(this.ctx.paths.lockPath(this.id));
-    try {
-      this.reload();
-    } catch (err) {
-      if (err instanceof ContainerRemovedError) this.removeLockfile();
-      this.unlock();
-      throw err;
-    }
+    this.#reloadLocked();
   }
 
   /**
@@ -148,6 +142,12 @@ export class Container {
     if (this.#lock) return true;
     this.#lock = tryLock(this.ctx.paths.lockPath(this.id));
     if (!this.#lock) return false;
+    this.#reloadLocked();
+    return true;
+  }
+
+  /** Reloads after taking the lock; when the container is gone, lets go and cleans up. */
+  #reloadLocked(): void {
     try {
       this.reload();
     } catch (err) {
@@ -155,7 +155,6 @@ export class Container {
       this.unlock();
       throw err;
     }
-    return true;
   }
 
   /**

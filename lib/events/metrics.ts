@@ -21,7 +21,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import type { RuntimeContext } from "../container/context.ts";
-import { statusName } from "../container/status.ts";
+import { CONTAINER_STATUSES, statusName } from "../container/status.ts";
 import { diskUsage, summaryRows } from "../housekeeping/df.ts";
 import { exitCounts, lastEventTime } from "./journal.ts";
 import { DenopodError } from "../errors.ts";
@@ -30,15 +30,7 @@ import { DenopodError } from "../errors.ts";
 export class TextfileError extends DenopodError {}
 
 /** The states `denopod_containers` lists (podman's names, as `ps` shows them). */
-export const METRIC_STATES = [
-  "created",
-  "running",
-  "paused",
-  "stopping",
-  "stopped",
-  "exited",
-  "removing",
-] as const;
+export const METRIC_STATES: readonly string[] = [...new Set(CONTAINER_STATUSES.map(statusName))];
 
 /** The figures one exposition shows. */
 export interface MetricsSnapshot {
