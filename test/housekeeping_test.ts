@@ -20,6 +20,8 @@ import {
 } from "./helpers/denopod.ts";
 import { holdLock } from "./helpers/lock_holder.ts";
 import { humanSize } from "../lib/util/humanize.ts";
+import { Runtime } from "../lib/runtime.ts";
+import { resetStore } from "../lib/housekeeping/reset.ts";
 
 const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
 const encoder = new TextEncoder();
@@ -214,6 +216,14 @@ Deno.test(
       assert.notEqual(dangling, unused);
       assert.equal(await denopodOk(roots, ["image", "prune", "-f"]), `${dangling}\n`);
       assert.equal(await denopodOk(roots, ["image", "prune", "-f"]), "");
+      const labelled =
+        (await denopodOk(roots, ["import", "--change", "LABEL tier=cache", tar, "l"]))
+          .trim().replace(/^sha256:/, "");
+      const pruneA = (filter: string) =>
+        denopodOk(roots, ["image", "prune", "-f", "-a", "--filter", filter]);
+      assert.equal(await pruneA("label=tier=other"), "");
+      assert.equal(await pruneA("label=tier=cache"), `${labelled}\n`);
+      assert.equal(await pruneA("until=2000-01-01T00:00:00Z"), "");
       assert.equal(await denopodOk(roots, ["image", "prune", "-f", "-a"]), `${unused}\n`);
       assert.equal(await denopodOk(roots, ["images", "-q", "--no-trunc"]), `sha256:${used}\n`);
       const eof = await denopod(roots, ["image", "prune", "-a"]);
@@ -594,6 +604,38 @@ Deno.test(
       } finally {
         if (!released) await holder.release();
       }
+    });
+  },
+);
+
+Deno.test(
+  "resetStore gives up on a container held past its wait, and leaves it and its store whole",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      const ids = await threeContainers(roots);
+      await denopodOk(roots, ["rm", "-f", "running"]);
+      const holder = await holdLock(join(roots.runRoot, "locks", `${ids.exited}.lock`));
+      try {
+        const runtime = await Runtime.open({ root: roots.root, runRoot: roots.runRoot });
+        try {
+          const result = await resetStore(runtime, { lockWaitMs: 200 });
+          assert.deepEqual(result.busy, [ids.exited]);
+          assert.equal(result.containers, 1);
+          assert.equal(result.images, 0);
+        } finally {
+          runtime.close();
+        }
+        assert.deepEqual(await names(roots), ["exited"]);
+        assert.ok(listDir(join(roots.root, "containers")).includes(ids.exited));
+        assert.equal((await denopodOk(roots, ["images", "-q"])).trim().length, 12);
+      } finally {
+        await holder.release();
+      }
+      // once it is free, reset finishes the job
+      await denopodOk(roots, ["system", "reset", "-f"]);
+      assert.deepEqual(await names(roots), []);
+      assert.deepEqual(listDir(join(roots.root, "layers")), []);
     });
   },
 );
