@@ -241,7 +241,10 @@ function fillContainerGroup(group: Command): void {
   for (const sub of group.commands) {
     if (sub.name() === "ps") sub.aliases(["ls", "list"]);
     // `container inspect` looks at containers only
-    if (sub.name() === "inspect") sub.setOptionValueWithSource("type", "container", "default");
+    if (sub.name() === "inspect") {
+      sub.description("show details of containers, as a JSON array")
+        .setOptionValueWithSource("type", "container", "default");
+    }
   }
   addContainerPrune(group);
   group.command("exists").description("exit 0 when the container exists, 1 when it does not")

@@ -8,7 +8,8 @@
  * `TotalCount`, `Size`, `Reclaimable`); the verbose rows too (`Repository`, `Tag`, `ImageID`,
  * `Created`, `Size`, `SharedSize`, `UniqueSize`, `Containers`; `ContainerID`, `Image`, `Command`,
  * `LocalVolumes`, `RWSize`, `Created`, `Status`, `Names`). denopod has no volumes yet: that row
- * is always empty.
+ * is always empty. Two differences from podman 4.3, on purpose: `Total` counts images, not names
+ * (podman counts an image once per tag), and a paused container is active (not reclaimable).
  *
  * @example
  * ```ts
