@@ -18,6 +18,7 @@ import {
   withRuntime,
 } from "./common.ts";
 import { forEachTarget } from "./containers.ts";
+import { containerEvent, recordEvent } from "../events/journal.ts";
 import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
 
 /** True when `path` exists. */
@@ -158,6 +159,7 @@ export function registerLifecycleCommands(program: Command): void {
       await withRuntime(this, async (runtime) => {
         const ctr = runtime.lookupContainer(name);
         const options = { command, env: flags.env, workdir: flags.workdir, user: flags.user };
+        recordEvent(runtime.db, containerEvent(ctr, "exec"));
         exitStatus.code = (await execInContainer(ctr, options, "inherit")).exitCode;
       });
     });
@@ -195,6 +197,7 @@ export function registerLifecycleCommands(program: Command): void {
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           const ctr = runtime.lookupContainer(name);
+          recordEvent(runtime.db, containerEvent(ctr, "restart"));
           if (needsStopToRestart(ctr.state.status)) {
             await stopContainer(ctr, { timeout: flags.time });
           }
