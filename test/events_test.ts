@@ -134,7 +134,7 @@ Deno.test(
       await denopodOk(roots, ["stop", "-t", "0", "b"]);
       await denopodOk(roots, ["start", "b"]);
       await denopodOk(roots, ["restart", "-t", "0", "b"]);
-      await denopodOk(roots, ["rm", "-f", "b"]);
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "b"]);
       await denopodOk(roots, ["create", "--name", "m", "busybox", "true"]);
       await denopodOk(roots, ["mount", "m"]);
       await denopodOk(roots, ["umount", "m"]);
@@ -156,6 +156,8 @@ Deno.test(
         "cleanup",
         "init",
         "start",
+        // rm -f stops a running container as stop does (podman: the same)
+        "stop",
         "died",
         "cleanup",
         "remove",
