@@ -28,7 +28,7 @@ import { Runc } from "./oci/runc.ts";
 import { type Monitor, selectMonitor } from "./oci/monitor.ts";
 import { selfCommand } from "./sys/self.ts";
 import { refreshIfRebooted } from "./container/refresh.ts";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "./util/path.ts";
 import { assertNoControlChars } from "./container/rundir/validate.ts";
 
 /** Where the runtime keeps its data; flags win over the environment, which wins over defaults. */

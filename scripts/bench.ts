@@ -2,7 +2,7 @@
  * Benchmarks (not tests): each figure is printed beside a reference run in the same process tree
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
- *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport]
+ *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [startup]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
  * unmounted and deleted afterwards.
@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { mountsUnder, unmount } from "../lib/sys/mount.ts";
+import { PodmanSandbox } from "../test/helpers/podman.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const MAIN = join(REPO, "main.ts");
@@ -338,12 +339,121 @@ async function benchTransport(): Promise<string[]> {
   return await benchLoadSave();
 }
 
+/** Milliseconds of one run of `cmd args` (output discarded; a failure throws). */
+async function runMs(cmd: string, args: string[], env?: Record<string, string>): Promise<number> {
+  const start = performance.now();
+  const out = await new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).output();
+  const ms = performance.now() - start;
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return ms;
+}
+
+/** One way of starting a program: its name in the table and how to run it with `args`. */
+interface Starter {
+  name: string;
+  run: (args: string[]) => Promise<number>;
+}
+
+/**
+ * Runs every starter `runs` times for `args`, interleaved (A B C A B C ...) so that a busy
+ * machine weighs on all of them alike, after one untimed warm-up each; returns the medians.
+ */
+async function interleavedMedians(
+  starters: Starter[],
+  args: (starter: Starter) => string[],
+  runs: number,
+): Promise<number[]> {
+  for (const starter of starters) await starter.run(args(starter));
+  const times: number[][] = starters.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [index, starter] of starters.entries()) {
+      times[index].push(await starter.run(args(starter)));
+    }
+  }
+  return times.map(middle);
+}
+
+/**
+ * Start-up of the common commands (`ps -a`, `inspect CTR`, `images`, `version`), hyperfine-like
+ * (a warm-up, then the median of interleaved runs): denopod from source (`deno run main.ts`),
+ * denopod bundled by `deno bundle` (one file, and split into chunks along the lazy imports),
+ * podman 4.3.1 in a PodmanSandbox, and an empty `deno run` for the floor; over an empty store,
+ * then over 100 containers.
+ */
+async function benchStartup(): Promise<string[]> {
+  const runs = Number(Deno.env.get("BENCH_RUNS") ?? "15");
+  const roots = await makeRoots("denopod-bench-startup-");
+  const podman = PODMAN ? await PodmanSandbox.create("overlay") : undefined;
+  try {
+    const empty = join(roots.dir, "empty.ts");
+    await Deno.writeTextFile(empty, "");
+    const single = join(roots.dir, "single", "denopod.js");
+    await run(Deno.execPath(), ["bundle", "--quiet", "-o", single, MAIN]);
+    const split = join(roots.dir, "split");
+    await run(Deno.execPath(), [
+      "bundle",
+      "--quiet",
+      "--code-splitting",
+      "--outdir",
+      split,
+      MAIN,
+    ]);
+    const deno = (script: string) => (args: string[]) =>
+      runMs(Deno.execPath(), ["run", "-A", "--no-check", script, ...roots.args, ...args]);
+    const starters: Starter[] = [
+      { name: "deno run (empty file)", run: () => runMs(Deno.execPath(), ["run", "-A", empty]) },
+      { name: "denopod (source)", run: deno(MAIN) },
+      { name: "denopod (bundle, one file)", run: deno(single) },
+      { name: "denopod (bundle, split)", run: deno(join(split, "main.js")) },
+    ];
+    if (podman) {
+      starters.push({
+        name: "podman 4.3.1",
+        run: (args) => runMs(PODMAN!, [...podman.globalArgs(), ...args], podman.env()),
+      });
+    }
+    const out: string[] = [
+      `startup: median of ${runs} interleaved runs after a warm-up, in ms (ratio to podman)`,
+    ];
+    const table = async (label: string, commands: string[][]) => {
+      out.push(`  ${label}`);
+      for (const command of commands) {
+        const medians = await interleavedMedians(starters, () => command, runs);
+        const ref = podman ? medians[medians.length - 1] : undefined;
+        const cells = starters.map((starter, i) => {
+          const ratio = ref && i > 0 && i < starters.length - (podman ? 1 : 0)
+            ? ` (${(medians[i] / ref).toFixed(2)}x)`
+            : "";
+          return `${starter.name} ${medians[i].toFixed(1)}${ratio}`;
+        });
+        out.push(`    ${command.join(" ").padEnd(16)} ${cells.join("; ")}`);
+      }
+    };
+    await table("empty store", [["ps", "-a"], ["images"], ["version"]]);
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    if (podman) await podman.output("import", tar, "busybox");
+    for (let i = 0; i < 100; i++) {
+      await denopod(roots, "create", "--name", `c${i}`, "busybox", "true");
+      if (podman) await podman.output("create", "--name", `c${i}`, "busybox", "true");
+    }
+    await table("100 containers", [["ps", "-a"], ["inspect", "c50"], ["images"], ["version"]]);
+    return out;
+  } finally {
+    await podman?.remove();
+    await removeRoots(roots);
+  }
+}
+
 const BENCHES: Record<string, () => Promise<string[]>> = {
   export: benchExport,
   ps: benchPs,
   run: benchRun,
   monitor: benchMonitor,
   transport: benchTransport,
+  startup: benchStartup,
 };
 
 if (import.meta.main) {

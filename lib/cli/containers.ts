@@ -4,7 +4,6 @@
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
-import { Command, Option } from "@commander-js/extra-typings";
 import {
   ContainerRemovedError,
   DenopodError,
@@ -14,8 +13,9 @@ import {
 import { CONTAINER_STATUSES, type ContainerStatus, statusName } from "../container/status.ts";
 import type { Container } from "../container/container.ts";
 import type { Runtime } from "../runtime.ts";
-import { collect, eprintln, exitStatus, println, withRuntime } from "./common.ts";
-import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
+import { eprintln, exitStatus, println, withRuntime } from "./common.ts";
+import { type CreateFlagValues, createOptionsFrom } from "./container_flags.ts";
+import type { Invocation } from "./table/spec.ts";
 
 /** Runs `fn` for each name, printing podman-style errors for the ones that fail. */
 export async function forEachTarget(
@@ -110,34 +110,40 @@ function lookupAll(runtime: Runtime, names: string[], all: boolean, latest = fal
   return names.map((n) => runtime.lookupContainer(n));
 }
 
-/** Registers the commands of this module on `program`. */
-export function registerContainerCommands(program: Command): void {
-  withCreateFlags(
-    program.command("create").description("create a container without starting it")
-      .argument("<image>").argument("[command...]").passThroughOptions(),
-  ).action(async function (image, command, flags) {
+/** `create IMAGE [COMMAND...]`: prints the new container's ID. */
+export async function create(
+  this: Invocation,
+  image: string,
+  command: string[],
+  flags: CreateFlagValues,
+) {
+  {
     const { createContainer } = await import("../container/create.ts");
     await withRuntime(this, async (runtime) => {
       const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
       println(ctr.id);
     });
-  });
+  }
+}
 
-  program.command("ps").description("list containers")
-    .option("-a, --all", "show all containers, not only running ones")
-    .option("-q, --quiet", "print only the IDs")
-    .option("-s, --size", "show the containers' sizes")
-    .option("--no-trunc", "do not truncate output")
-    .option("-l, --latest", "show the newest container")
-    .option("-n, --last <n>", "show the n newest containers", Number)
-    .option(
-      "-f, --filter <key=value>",
-      "filter: name=, id=, status=, label=",
-      collect,
-      [] as string[],
-    )
-    .option("--format <format>", "json, or a Go template")
-    .action(async function (flags) {
+/** `ps` flags. */
+export interface PsFlags {
+  all?: boolean;
+  quiet?: boolean;
+  size?: boolean;
+  trunc?: boolean;
+  latest?: boolean;
+  last?: number;
+  filter: string[];
+  format?: string;
+  noheading?: boolean;
+  sort?: string;
+}
+
+/** `ps`: lists containers. */
+export async function ps(this: Invocation, flags: PsFlags) {
+  {
+    {
       const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
       const { psRow } = await import("../container/inspect.ts");
       const { printRows } = await import("./output.ts");
@@ -164,16 +170,21 @@ export function registerContainerCommands(program: Command): void {
         const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
         printRows(rows, flags.format, defaultTable, PS_HEADERS);
       });
-    });
+    }
+  }
+}
 
-  program.command("inspect").alias("container-inspect").description(
-    "show details of containers or images, as a JSON array",
-  )
-    .argument("<names...>")
-    .option("-f, --format <format>", "json, or a Go template")
-    .option("-s, --size", "show the container's sizes")
-    .addOption(new Option("-t, --type <type>", "container, image or all").default("all"))
-    .action(async function (names, flags) {
+/** `inspect` flags. */
+export interface InspectFlags {
+  format?: string;
+  size?: boolean;
+  type: string;
+}
+
+/** `inspect NAME...`: containers and images, as a JSON array or a template per object. */
+export async function inspect(this: Invocation, names: string[], flags: InspectFlags) {
+  {
+    {
       const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
       const { containerInspect } = await import("../container/inspect.ts");
       const { imageInspect } = await import("../image/inspect.ts");
@@ -202,12 +213,19 @@ export function registerContainerCommands(program: Command): void {
         printInspect(found, flags.format);
         if (failure) throw failure;
       });
-    });
+    }
+  }
+}
 
-  program.command("mount").description("mount containers' root filesystems and print where")
-    .argument("[names...]")
-    .option("--no-trunc", "print full container IDs when listing")
-    .action(async function (names, flags) {
+/** `container inspect NAME...`: containers only. */
+export function containerInspect(this: Invocation, names: string[], flags: InspectFlags) {
+  return inspect.call(this, names, { ...flags, type: "container" });
+}
+
+/** `mount [NAME...]`: mounts and prints the mount points, or lists the mounted containers. */
+export async function mount(this: Invocation, names: string[], flags: { trunc?: boolean }) {
+  {
+    {
       await withRuntime(this, async (runtime) => {
         if (names.length === 0) {
           for (const ctr of runtime.allContainers()) {
@@ -222,13 +240,18 @@ export function registerContainerCommands(program: Command): void {
           println(await ctr.withLock(() => ctr.mount()));
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("umount").alias("unmount").description("unmount containers' root filesystems")
-    .argument("[names...]")
-    .option("-a, --all", "unmount all containers")
-    .option("-f, --force", "unmount even when other users hold a mount")
-    .action(async function (names, flags) {
+/** `unmount [NAME...]`. */
+export async function umount(
+  this: Invocation,
+  names: string[],
+  flags: { all?: boolean; force?: boolean },
+) {
+  {
+    {
       await withRuntime(this, async (runtime) => {
         if (names.length === 0 && !flags.all) {
           throw new InvalidArgError("you must provide at least one container name or ID");
@@ -242,12 +265,14 @@ export function registerContainerCommands(program: Command): void {
           println(flags.all ? ctr.id : name);
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("export").description("export a container's filesystem as a tar archive")
-    .argument("<name>")
-    .option("-o, --output <file>", "write to a file instead of stdout")
-    .action(async function (name, flags) {
+/** `export NAME`: the container's filesystem as a tar archive. */
+export async function exportContainer(this: Invocation, name: string, flags: { output?: string }) {
+  {
+    {
       const { exportContainer } = await import("../container/export.ts");
       const { progressReporter } = await import("./progress.ts");
       await withRuntime(this, async (runtime) => {
@@ -262,15 +287,22 @@ export function registerContainerCommands(program: Command): void {
           progress?.stop();
         }
       });
-    });
+    }
+  }
+}
 
-  program.command("rm").description("remove containers")
-    .argument("[names...]")
-    .option("-f, --force", "remove running containers too (they are killed)")
-    .option("-a, --all", "remove all containers")
-    .option("-i, --ignore", "ignore errors when a container does not exist")
-    .option("-t, --time <seconds>", "seconds to wait for stop before killing", Number)
-    .action(async function (names, flags) {
+/** `rm` flags. */
+export interface RmFlags {
+  force?: boolean;
+  all?: boolean;
+  ignore?: boolean;
+  time?: number;
+}
+
+/** `rm NAME...`. */
+export async function rm(this: Invocation, names: string[], flags: RmFlags) {
+  {
+    {
       const { removeContainer } = await import("../container/remove.ts");
       const { killForRemoval } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
@@ -297,5 +329,6 @@ export function registerContainerCommands(program: Command): void {
           println(name);
         });
       });
-    });
+    }
+  }
 }

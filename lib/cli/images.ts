@@ -4,9 +4,9 @@
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
-import type { Command } from "@commander-js/extra-typings";
 import { InvalidArgError } from "../errors.ts";
-import { collect, println, withRuntime } from "./common.ts";
+import { println, withRuntime } from "./common.ts";
+import type { Invocation } from "./table/spec.ts";
 import { forEachTarget } from "./containers.ts";
 
 const IMAGE_HEADERS: Record<string, string> = {
@@ -45,20 +45,15 @@ async function openSource(path: string): Promise<ReadableStream<Uint8Array>> {
   }
 }
 
-/** Registers the image commands on `program`. */
-export function registerImageCommands(program: Command): void {
-  program.command("import").description("import a rootfs tarball (plain, gzip or zstd) as an image")
-    .argument("<file>", "path of the tarball, or - for stdin")
-    .argument("[reference]", "NAME[:TAG] for the new image")
-    .option(
-      "-c, --change <instruction>",
-      "apply a Containerfile instruction (CMD, ENV, ...)",
-      collect,
-      [] as string[],
-    )
-    .option("-m, --message <text>", "commit message for the imported image")
-    .option("-q, --quiet", "print only the image ID")
-    .action(async function (file, reference, flags) {
+/** `import FILE [REFERENCE]`: prints the new image's ID. */
+export async function importTarball(
+  this: Invocation,
+  file: string,
+  reference: string | undefined,
+  flags: { change: string[]; message?: string; quiet?: boolean },
+) {
+  {
+    {
       const { importImage } = await import("../image/import.ts");
       await withRuntime(this, async (runtime) => {
         const source = await openSource(file);
@@ -69,15 +64,26 @@ export function registerImageCommands(program: Command): void {
         });
         println(`sha256:${image.id}`);
       });
-    });
+    }
+  }
+}
 
-  program.command("images").description("list images")
-    .argument("[reference]", "show only images matching this name")
-    .option("-a, --all", "show all images")
-    .option("-q, --quiet", "print only the image IDs")
-    .option("--no-trunc", "do not truncate IDs")
-    .option("--format <format>", "json, or a Go template")
-    .action(async function (reference, flags) {
+/** `images` flags. */
+export interface ImagesFlags {
+  all?: boolean;
+  quiet?: boolean;
+  trunc?: boolean;
+  format?: string;
+  digests?: boolean;
+  filter: string[];
+  noheading?: boolean;
+  sort: string;
+}
+
+/** `images [REFERENCE]`: lists images. */
+export async function images(this: Invocation, reference: string | undefined, flags: ImagesFlags) {
+  {
+    {
       const { imageRows } = await import("../image/inspect.ts");
       const { printRows } = await import("./output.ts");
       await withRuntime(this, (runtime) => {
@@ -127,13 +133,18 @@ export function registerImageCommands(program: Command): void {
         );
         printRows(rows, flags.format, IMAGES_DEFAULT, IMAGE_HEADERS);
       });
-    });
+    }
+  }
+}
 
-  program.command("rmi").description("remove images")
-    .argument("[references...]")
-    .option("-f, --force", "remove the containers using the image too")
-    .option("-a, --all", "remove all images")
-    .action(async function (references, flags) {
+/** `rmi IMAGE...`. */
+export async function rmi(
+  this: Invocation,
+  references: string[],
+  flags: { force?: boolean; all?: boolean; ignore?: boolean },
+) {
+  {
+    {
       const { removeImage } = await import("../image/remove.ts");
       const { removeContainer } = await import("../container/remove.ts");
       const { killForRemoval } = await import("../container/lifecycle/stop.ts");
@@ -158,5 +169,6 @@ export function registerImageCommands(program: Command): void {
           if (result.deleted) println(`Deleted: ${result.deleted}`);
         });
       });
-    });
+    }
+  }
 }

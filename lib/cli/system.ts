@@ -2,9 +2,9 @@
  * `info`, `version`, and `system refresh`. Thin: gather, print.
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
 import { println, withRuntime } from "./common.ts";
 import { VERSION } from "../version.ts";
+import type { Invocation } from "./table/spec.ts";
 
 function toYaml(value: unknown, indent = ""): string {
   if (value === null || typeof value !== "object") return `${JSON.stringify(value)}\n`;
@@ -20,11 +20,10 @@ function toYaml(value: unknown, indent = ""): string {
     );
 }
 
-/** Registers the system commands on `program`. */
-export function registerSystemCommands(program: Command): void {
-  program.command("version").description("show version information")
-    .option("-f, --format <format>", "json, or a Go template")
-    .action(async (flags) => {
+/** `version`. */
+export async function version(flags: { format?: string }) {
+  {
+    {
       const { renderTemplate } = await import("../util/template.ts");
       const data = {
         Client: {
@@ -40,11 +39,14 @@ export function registerSystemCommands(program: Command): void {
       println(`API Version:  ${data.Client.APIVersion}`);
       println(`Deno Version: ${data.Client.DenoVersion}`);
       println(`OS/Arch:      ${data.Client.OsArch}`);
-    });
+    }
+  }
+}
 
-  program.command("info").description("show system information")
-    .option("-f, --format <format>", "json, or a Go template")
-    .action(async function (flags) {
+/** `info`. */
+export async function info(this: Invocation, flags: { format?: string }) {
+  {
+    {
       const { systemInfo } = await import("../system_info.ts");
       const { renderTemplate } = await import("../util/template.ts");
       await withRuntime(this, async (runtime) => {
@@ -53,12 +55,16 @@ export function registerSystemCommands(program: Command): void {
         if (flags.format !== undefined) return println(renderTemplate(flags.format, info));
         println(toYaml(info).trimStart().trimEnd());
       });
-    });
+    }
+  }
+}
 
-  const system = program.command("system").description("manage denopod");
-  system.command("refresh").description("reset containers' run-time state, as after a reboot")
-    .action(async function () {
+/** `system refresh`. */
+export async function refresh(this: Invocation) {
+  {
+    {
       const { refreshAll } = await import("../container/refresh.ts");
       await withRuntime(this, (runtime) => refreshAll(runtime));
-    });
+    }
+  }
 }

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { isAbsolute } from "node:path";
+import { isAbsolute } from "../util/path.ts";
 import { InvalidArgError, NameInUseError } from "../errors.ts";
 import { generateId, randomName, validateName } from "../util/names.ts";
 import { parseSignal } from "../util/signals.ts";

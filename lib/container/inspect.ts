@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { humanSize, psStatus, timeAgo } from "../util/humanize.ts";
 import { signalName } from "../util/signals.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";

@@ -17,7 +17,7 @@ import type { Container } from "../container.ts";
 import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
-import { join } from "node:path";
+import { join } from "../../util/path.ts";
 import { forgetNetwork, syncContainer } from "./sync.ts";
 
 const log = logger("container");
