@@ -19,7 +19,7 @@ export async function completion(this: Invocation, shell: string, flags: { file?
   else await Deno.writeTextFile(flags.file, script);
 }
 
-/** `__complete containers|images`: one name per line (containers: names, then IDs). */
+/** `__complete containers|images`: one name per line: names, then short IDs. */
 export async function completeNames(this: Invocation, kind: string) {
   if (kind !== "containers" && kind !== "images") {
     throw new InvalidArgError(`cannot complete "${kind}": must be containers or images`);
@@ -32,7 +32,10 @@ export async function completeNames(this: Invocation, kind: string) {
       return;
     }
     const images = runtime.images.list();
-    for (const image of images) for (const name of image.names) println(name);
+    const names = images.flatMap((image) => image.names);
+    for (const name of names) println(name);
+    // what users type for local images: the name without podman's `localhost/`
+    for (const name of names) if (name.startsWith("localhost/")) println(name.slice(10));
     for (const image of images) println(image.id.slice(0, 12));
   });
 }

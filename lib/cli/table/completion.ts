@@ -62,7 +62,7 @@ export function bashCompletion(root: CommandSpec): string {
   const args: string[] = [];
   const flagValues: string[] = [];
   for (const { key, spec } of paths(root)) {
-    const k = quote(key);
+    const k = quote(`@${key}`);
     const visible = (spec.subcommands ?? []).filter((s) => !s.hidden);
     subs.push(`[${k}]=${quote(visible.flatMap((s) => [s.name, ...(s.aliases ?? [])]).join(" "))}`);
     const all = [...(spec.flags ?? []), ...GLOBAL_FLAGS];
@@ -72,12 +72,16 @@ export function bashCompletion(root: CommandSpec): string {
     const argWords = (spec.args ?? []).map((a) => completerWord(a.complete));
     if (!spec.args?.at(-1)?.variadic) argWords.push("-");
     args.push(`[${k}]=${quote(argWords.join(" "))}`);
-    for (const flag of takesValue) {
-      if (flag.complete === undefined) continue;
+    for (const flag of spec.flags ?? []) {
+      if (flag.complete === undefined || flag.type === "bool") continue;
       for (const word of flagWords([flag])) {
-        flagValues.push(`[${quote(`${key}|${word}`)}]=${quote(completerWord(flag.complete))}`);
+        flagValues.push(`[${quote(`@${key}|${word}`)}]=${quote(completerWord(flag.complete))}`);
       }
     }
+  }
+  for (const flag of GLOBAL_FLAGS) {
+    if (flag.complete === undefined) continue;
+    flagValues.push(`[${quote(`*|--${flag.name}`)}]=${quote(completerWord(flag.complete))}`);
   }
   return `# bash completion for ${PROGRAM}; load with: source <(${PROGRAM} completion bash)
 declare -gA __${PROGRAM}_subs=(${subs.join(" ")})
@@ -107,9 +111,9 @@ _${PROGRAM}() {
     case "$w" in
       --root=*|--runroot=*) __${PROGRAM}_cmd+=("$w") ;;
       -*=*) ;;
-      -*) if [[ "\${__${PROGRAM}_valued[$path]}" == *" $w "* ]]; then skip=1; prev="$w"; fi ;;
+      -*) if [[ "\${__${PROGRAM}_valued[@$path]}" == *" $w "* ]]; then skip=1; prev="$w"; fi ;;
       *)
-        if ((npos == 0)) && [[ " \${__${PROGRAM}_subs[$path]} " == *" $w "* ]]; then
+        if ((npos == 0)) && [[ " \${__${PROGRAM}_subs[@$path]} " == *" $w "* ]]; then
           path="\${path:+$path }$w"
         else
           npos=$((npos + 1))
@@ -119,7 +123,7 @@ _${PROGRAM}() {
   done
   COMPREPLY=()
   if ((skip)); then
-    local what="\${__${PROGRAM}_flagvals[$path|$prev]}"
+    local what="\${__${PROGRAM}_flagvals[@$path|$prev]:-\${__${PROGRAM}_flagvals[*|$prev]}}"
     if [[ "$what" == files ]]; then
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     elif [[ -n "$what" ]]; then
@@ -128,14 +132,14 @@ _${PROGRAM}() {
     return 0
   fi
   if [[ "$cur" == -* ]]; then
-    mapfile -t COMPREPLY < <(compgen -W "\${__${PROGRAM}_flags[$path]}" -- "$cur")
+    mapfile -t COMPREPLY < <(compgen -W "\${__${PROGRAM}_flags[@$path]}" -- "$cur")
     return 0
   fi
-  if ((npos == 0)) && [[ -n "\${__${PROGRAM}_subs[$path]}" ]]; then
-    mapfile -t COMPREPLY < <(compgen -W "\${__${PROGRAM}_subs[$path]}" -- "$cur")
+  if ((npos == 0)) && [[ -n "\${__${PROGRAM}_subs[@$path]}" ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "\${__${PROGRAM}_subs[@$path]}" -- "$cur")
     return 0
   fi
-  local -a kinds=(\${__${PROGRAM}_args[$path]})
+  local -a kinds=(\${__${PROGRAM}_args[@$path]})
   local kind="-"
   if ((\${#kinds[@]} > 0)); then
     if ((npos < \${#kinds[@]})); then kind="\${kinds[npos]}"; else kind="\${kinds[-1]}"; fi
