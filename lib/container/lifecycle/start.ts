@@ -40,7 +40,7 @@ export async function startContainer(ctr: Container): Promise<number> {
   }
   const logOffset = logSize(ctr);
   const mountpoint = ctr.mountStorage();
-  const monitor = ctx.oci.monitor();
+  const monitor = await ctx.oci.monitor();
   try {
     await writeRundirFiles(ctr);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user));
