@@ -6,21 +6,25 @@
 import { now as clockNow } from "../util/clock.ts";
 import {
   ContainerRemovedError,
+  ContainerStateError,
   DenopodError,
   InvalidArgError,
   NoSuchContainerError,
 } from "../errors.ts";
-import { CONTAINER_STATUSES, type ContainerStatus, statusName } from "../container/status.ts";
 import type { Container } from "../container/container.ts";
 import type { Runtime } from "../runtime.ts";
 import { eprintln, exitStatus, println, withRuntime } from "./common.ts";
 import { type CreateFlagValues, createOptionsFrom } from "./container_flags.ts";
 import type { Invocation } from "./table/spec.ts";
 
-/** Runs `fn` for each name, printing podman-style errors for the ones that fail. */
+/**
+ * Runs `fn` for each name, printing podman-style errors for the ones that fail; the exit status
+ * is the last failure's, through `exitCodeOf` where the command has podman's own codes.
+ */
 export async function forEachTarget(
   names: string[],
   fn: (name: string) => Promise<void>,
+  exitCodeOf: (err: DenopodError) => number | undefined = () => undefined,
 ): Promise<void> {
   for (const name of names) {
     try {
@@ -28,9 +32,16 @@ export async function forEachTarget(
     } catch (err) {
       if (!(err instanceof DenopodError)) throw err;
       eprintln(`Error: ${err.message}`);
-      exitStatus.code = err.exitCode;
+      exitStatus.code = exitCodeOf(err) ?? err.exitCode;
     }
   }
+}
+
+/** podman-rm(1) EXIT STATUS: 1 no such container, 2 a container is running or paused. */
+export function rmExitCode(err: DenopodError): number | undefined {
+  if (err instanceof NoSuchContainerError) return 1;
+  if (err instanceof ContainerStateError) return 2;
+  return undefined;
 }
 
 const PS_HEADERS: Record<string, string> = {
@@ -52,53 +63,6 @@ const PS_HEADERS: Record<string, string> = {
 
 const PS_DEFAULT =
   "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
-
-interface PsFilter {
-  matches(ctr: Container): boolean;
-}
-
-/** Parses `ps --filter KEY=VALUE` (name, id, status, label). */
-export function parsePsFilter(spec: string): PsFilter {
-  const eq = spec.indexOf("=");
-  if (eq < 0) throw new InvalidArgError(`invalid filter "${spec}": must be KEY=VALUE`);
-  const key = spec.slice(0, eq);
-  const value = spec.slice(eq + 1);
-  switch (key) {
-    case "name": {
-      let pattern: RegExp;
-      try {
-        pattern = new RegExp(value);
-      } catch {
-        throw new InvalidArgError(`invalid filter "${spec}": bad regular expression`);
-      }
-      return { matches: (c) => pattern.test(c.name) };
-    }
-    case "id":
-      return { matches: (c) => c.id.startsWith(value) };
-    case "status": {
-      if (!CONTAINER_STATUSES.includes(value as ContainerStatus)) {
-        throw new InvalidArgError(
-          `invalid filter "${spec}": status must be one of ${CONTAINER_STATUSES.join(", ")}`,
-        );
-      }
-      return {
-        matches: (c) => statusName(c.state.status) === statusName(value as ContainerStatus),
-      };
-    }
-    case "label": {
-      const leq = value.indexOf("=");
-      const labelKey = leq < 0 ? value : value.slice(0, leq);
-      return {
-        matches: (c) =>
-          labelKey in c.config.labels &&
-          (leq < 0 || c.config.labels[labelKey] === value.slice(leq + 1)),
-      };
-    }
-  }
-  throw new InvalidArgError(
-    `invalid filter "${key}": supported filters are name, id, status, label`,
-  );
-}
 
 function lookupAll(runtime: Runtime, names: string[], all: boolean, latest = false): Container[] {
   if (all) return runtime.allContainers();
@@ -145,30 +109,50 @@ export async function ps(this: Invocation, flags: PsFlags) {
   {
     {
       const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
-      const { psRow } = await import("../container/inspect.ts");
+      const { containerFilter } = await import("../container/filters.ts");
+      const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
+        "../container/ps.ts"
+      );
       const { printRows } = await import("./output.ts");
       await withRuntime(this, async (runtime) => {
-        const filters = flags.filter.map(parsePsFilter);
+        const now = clockNow();
+        const sort = flags.sort ?? "created";
+        if (!(PS_SORT_KEYS as readonly string[]).includes(sort)) {
+          throw new InvalidArgError(
+            `invalid argument "${sort}" for "--sort" flag: "${sort}" is not a valid value.  Choose from: "${
+              PS_SORT_KEYS.join(", ")
+            }"`,
+          );
+        }
+        const keep = containerFilter(flags.filter, {
+          now,
+          created: (name) => runtime.lookupContainer(name).config.created,
+        });
         let ctrs: Container[] = [];
         for (const ctr of runtime.allContainers()) {
           if (await syncForDisplay(ctr)) ctrs.push(ctr);
         }
-        if (!flags.all && filters.length === 0 && !flags.latest && flags.last === undefined) {
+        // podman: a filter does not imply -a; --latest and --last do
+        if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
           ctrs = ctrs.filter((c) => c.state.status === "running" || c.state.status === "stopping");
         }
-        ctrs = ctrs.filter((c) => filters.every((f) => f.matches(c)));
+        ctrs = ctrs.filter((c) => keep(filterView(c)));
+        // the store lists the newest first; --latest and --last take the newest
         if (flags.latest) ctrs = ctrs.slice(0, 1);
-        if (flags.last !== undefined) ctrs = ctrs.slice(0, flags.last);
-        const now = clockNow();
-        const rows = ctrs.map((c) =>
-          psRow(c, { noTrunc: flags.trunc === false, size: flags.size === true, now })
-        );
+        if (flags.last !== undefined && flags.last >= 0) ctrs = ctrs.slice(0, flags.last);
+        ctrs = sortContainers(ctrs, sort, now);
+        const view = { noTrunc: flags.trunc === false, size: flags.size === true, now };
         if (flags.quiet) {
-          for (const row of rows) println(row.ID);
+          for (const ctr of ctrs) println(view.noTrunc ? ctr.id : ctr.id.slice(0, 12));
           return;
         }
+        if (flags.format === "json") {
+          println(JSON.stringify(ctrs.map((c) => psJson(c, view)), null, 2));
+          return;
+        }
+        const rows = ctrs.map((c) => psReport(c, view));
         const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
-        printRows(rows, flags.format, defaultTable, PS_HEADERS);
+        printRows(rows, flags.format, defaultTable, PS_HEADERS, flags.noheading === true);
       });
     }
   }
@@ -327,7 +311,7 @@ export async function rm(this: Invocation, names: string[], flags: RmFlags) {
             throw new NoSuchContainerError(name, { cause: err });
           }
           println(name);
-        });
+        }, rmExitCode);
       });
     }
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
-import { InvalidArgError } from "../errors.ts";
+import { DenopodError, ImageInUseError, InvalidArgError, NoSuchImageError } from "../errors.ts";
 import { println, withRuntime } from "./common.ts";
 import type { Invocation } from "./table/spec.ts";
 import { forEachTarget } from "./containers.ts";
@@ -21,6 +21,8 @@ const IMAGE_HEADERS: Record<string, string> = {
 };
 
 const IMAGES_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+const IMAGES_DIGESTS =
+  "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
 /** Opens the import source: a file path, or `-` for stdin. */
 async function openSource(path: string): Promise<ReadableStream<Uint8Array>> {
@@ -84,57 +86,52 @@ export interface ImagesFlags {
 export async function images(this: Invocation, reference: string | undefined, flags: ImagesFlags) {
   {
     {
-      const { imageRows } = await import("../image/inspect.ts");
+      const { IMAGE_SORT_KEYS, imageFilter, imageJson, imageListRows, imageReport } = await import(
+        "../image/list.ts"
+      );
       const { printRows } = await import("./output.ts");
       await withRuntime(this, (runtime) => {
-        let images = runtime.images.list();
-        if (reference !== undefined) {
-          const found = runtime.images.find(reference);
-          images = found ? [found] : [];
+        const now = clockNow();
+        if (!(IMAGE_SORT_KEYS as readonly string[]).includes(flags.sort)) {
+          throw new InvalidArgError(
+            `"${flags.sort}" is not a valid field for sorting. Choose from: size, tag, created, id, repository`,
+          );
         }
+        // `images REPO` is a reference filter, as in podman
+        const specs = reference === undefined
+          ? flags.filter
+          : [...flags.filter, `reference=${reference}`];
+        const keep = imageFilter(runtime, specs, now);
+        const images = runtime.images.list().filter(keep);
+        const rows = imageListRows(images, flags.sort);
         if (flags.quiet) {
           const seen = new Set<string>();
-          for (const image of images) {
+          for (const { image } of rows) {
             const id = flags.trunc === false ? `sha256:${image.id}` : image.id.slice(0, 12);
             if (!seen.has(id)) println(id);
             seen.add(id);
           }
           return;
         }
-        const now = clockNow();
         if (flags.format === "json") {
-          println(JSON.stringify(
-            images.map((image) => {
-              const row = imageRows(runtime, image, { noTrunc: true, now })[0];
-              return {
-                Id: image.id,
-                ParentId: "",
-                RepoTags: null,
-                RepoDigests: [],
-                Size: image.size,
-                SharedSize: 0,
-                VirtualSize: image.size,
-                Labels: row.Labels,
-                Containers: row.Containers,
-                Names: image.names,
-                Digest: row.Digest,
-                History: image.names,
-                Created: row.Created,
-                CreatedAt: row.CreatedAt,
-              };
-            }),
-            null,
-            4,
-          ));
+          println(JSON.stringify(rows.map((row) => imageJson(runtime, row)), null, 4));
           return;
         }
-        const rows = images.flatMap((image) =>
-          imageRows(runtime, image, { noTrunc: flags.trunc === false, now })
+        const reports = rows.map((row) =>
+          imageReport(runtime, row, { noTrunc: flags.trunc === false, now })
         );
-        printRows(rows, flags.format, IMAGES_DEFAULT, IMAGE_HEADERS);
+        const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
+        printRows(reports, flags.format, table, IMAGE_HEADERS, flags.noheading === true);
       });
     }
   }
+}
+
+/** podman-rmi(1) EXIT STATUS: 1 no such image, 2 the image is in use. */
+function rmiExitCode(err: DenopodError): number | undefined {
+  if (err instanceof NoSuchImageError) return 1;
+  if (err instanceof ImageInUseError) return 2;
+  return undefined;
 }
 
 /** `rmi IMAGE...`. */
@@ -154,6 +151,8 @@ export async function rmi(
           throw new InvalidArgError("image name or ID must be specified");
         }
         await forEachTarget(targets, async (reference) => {
+          // --ignore: a missing image is no error (podman)
+          if (flags.ignore && !runtime.images.find(reference)) return;
           const result = await removeImage(runtime, reference, {
             force: flags.force === true,
             removeContainers: async (ids) => {
@@ -167,7 +166,7 @@ export async function rmi(
           });
           for (const name of result.untagged) println(`Untagged: ${name}`);
           if (result.deleted) println(`Deleted: ${result.deleted}`);
-        });
+        }, rmiExitCode);
       });
     }
   }

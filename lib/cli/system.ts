@@ -2,58 +2,49 @@
  * `info`, `version`, and `system refresh`. Thin: gather, print.
  * @module
  */
-import { println, withRuntime } from "./common.ts";
-import { VERSION } from "../version.ts";
+import { println, withRuntime, writeOut } from "./common.ts";
 import type { Invocation } from "./table/spec.ts";
 
-function toYaml(value: unknown, indent = ""): string {
-  if (value === null || typeof value !== "object") return `${JSON.stringify(value)}\n`;
-  if (Array.isArray(value)) {
-    if (value.length === 0) return "[]\n";
-    return "\n" + value.map((v) => `${indent}- ${toYaml(v, `${indent}  `).trimStart()}`).join("");
-  }
-  const entries = Object.entries(value);
-  if (entries.length === 0) return "{}\n";
-  return "\n" +
-    entries.map(([k, v]) => `${indent}${k}: ${toYaml(v, `${indent}  `).replace(/^\n/, "\n")}`).join(
-      "",
-    );
-}
-
-/** `version`. */
+/** `version`: podman's lines, `--format json` (`{"Client": ...}`), or a template. */
 export async function version(flags: { format?: string }) {
   {
     {
-      const { renderTemplate } = await import("../util/template.ts");
-      const data = {
-        Client: {
-          Version: VERSION,
-          APIVersion: VERSION,
-          DenoVersion: Deno.version.deno,
-          OsArch: `${Deno.build.os}/${Deno.build.arch === "x86_64" ? "amd64" : Deno.build.arch}`,
-        },
-      };
-      if (flags.format === "json") return println(JSON.stringify(data, null, 4));
-      if (flags.format !== undefined) return println(renderTemplate(flags.format, data));
-      println(`Version:      ${data.Client.Version}`);
-      println(`API Version:  ${data.Client.APIVersion}`);
-      println(`Deno Version: ${data.Client.DenoVersion}`);
-      println(`OS/Arch:      ${data.Client.OsArch}`);
+      const { versionInfo } = await import("../version.ts");
+      const client = versionInfo();
+      if (flags.format === "json") return println(JSON.stringify({ Client: client }));
+      if (flags.format !== undefined) {
+        const { formatTable } = await import("../util/template.ts");
+        try {
+          return writeOut(formatTable(flags.format, [{ Client: client, Server: null }]));
+        } catch {
+          // podman: an older `--format {{.Version}}` is run against the client's fields
+          return writeOut(formatTable(flags.format.replaceAll(".Server.", "."), [client]));
+        }
+      }
+      println(`Client:       denopod`);
+      println(`Version:      ${client.Version}`);
+      println(`API Version:  ${client.APIVersion}`);
+      println(`Go Version:   ${client.GoVersion}`);
+      println(`Built:        ${client.BuiltTime}`);
+      println(`OS/Arch:      ${client.OsArch}`);
     }
   }
 }
 
-/** `info`. */
+/** `info`: YAML, `--format json`, or a template over podman's Go field names. */
 export async function info(this: Invocation, flags: { format?: string }) {
   {
     {
-      const { systemInfo } = await import("../system_info.ts");
-      const { renderTemplate } = await import("../util/template.ts");
+      const { infoTemplateView, systemInfo } = await import("../system_info.ts");
       await withRuntime(this, async (runtime) => {
         const info = await systemInfo(runtime);
-        if (flags.format === "json") return println(JSON.stringify(info, null, 4));
-        if (flags.format !== undefined) return println(renderTemplate(flags.format, info));
-        println(toYaml(info).trimStart().trimEnd());
+        if (flags.format === "json") return println(JSON.stringify(info, null, 2));
+        if (flags.format !== undefined) {
+          const { formatTable } = await import("../util/template.ts");
+          return writeOut(formatTable(flags.format, [infoTemplateView(info)]));
+        }
+        const { toYaml } = await import("../util/yaml.ts");
+        println(toYaml(info));
       });
     }
   }

@@ -10,7 +10,6 @@
  */
 import { join } from "../util/path.ts";
 import { humanSize, psStatus, timeAgo } from "../util/humanize.ts";
-import { signalName } from "../util/signals.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
 import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
@@ -25,13 +24,14 @@ export interface InspectOptions {
   size: boolean;
 }
 
-/** The `inspect` object of a container, podman's field names. */
+/** The `inspect` object of a container: podman 4.3's keys, order and types. */
 export function containerInspect(ctr: Container, options: InspectOptions): Record<string, unknown> {
   const { config, state } = ctr;
   const image = ctr.ctx.images.get(config.imageId);
   const layer = containerLayerPaths(ctr.ctx.paths, ctr.id);
   const runDirFile = (name: string) =>
     name === "hosts" && config.noHosts ? "" : join(ctr.runDir, name);
+  const networkMode = config.network === "private" ? "private" : config.network;
   const inspect: Record<string, unknown> = {
     Id: ctr.id,
     Created: config.created,
@@ -51,23 +51,34 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       Error: "",
       StartedAt: state.startedAt || ZERO_TIME,
       FinishedAt: state.finishedAt || ZERO_TIME,
+      // denopod has no health checks: podman's empty health
+      Health: { Status: "", FailingStreak: 0, Log: null },
+      CgroupPath: "",
+      CheckpointedAt: ZERO_TIME,
+      RestoredAt: ZERO_TIME,
     },
     Image: config.imageId,
+    ImageDigest: `sha256:${config.imageId}`,
     ImageName: config.imageName,
     Rootfs: "",
+    Pod: "",
     ResolvConfPath: runDirFile("resolv.conf"),
     HostnamePath: runDirFile("hostname"),
     HostsPath: runDirFile("hosts"),
     StaticDir: ctr.bundlePath,
+    OCIConfigPath: join(ctr.bundlePath, "config.json"),
     OCIRuntime: "runc",
-    LogPath: ctr.ctx.paths.logPath(ctr.id),
+    ConmonPidFile: join(ctr.runDir, "monitor.pid"),
+    PidFile: "",
     Name: config.name,
     RestartCount: 0,
     Driver: "overlay",
     MountLabel: "",
     ProcessLabel: "",
+    AppArmorProfile: "",
     EffectiveCaps: DEFAULT_CAPABILITIES,
     BoundingCaps: DEFAULT_CAPABILITIES,
+    ExecIDs: [],
     GraphDriver: {
       Name: "overlay",
       Data: {
@@ -89,32 +100,128 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       RW: !v.readonly,
       Propagation: "rprivate",
     })),
+    Dependencies: [],
     NetworkSettings: {
+      EndpointID: "",
+      Gateway: "",
       IPAddress: state.ipAddress,
+      IPPrefixLen: state.subnetMask ? prefixLength(state.subnetMask) : 0,
+      IPv6Gateway: "",
+      GlobalIPv6Address: "",
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: "",
+      Bridge: "",
+      SandboxID: "",
+      HairpinMode: false,
+      LinkLocalIPv6Address: "",
+      LinkLocalIPv6PrefixLen: 0,
+      Ports: {},
       SandboxKey: state.netNs,
     },
+    Namespace: "",
+    IsInfra: false,
+    IsService: false,
     Config: {
       Hostname: config.hostname,
+      Domainname: "",
       User: config.user,
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: false,
+      OpenStdin: false,
+      StdinOnce: false,
       Env: config.env,
       Cmd: config.cmd,
       Image: config.imageName,
+      Volumes: null,
       WorkingDir: config.workdir,
       Entrypoint: config.entrypoint.join(" "),
+      OnBuild: null,
       Labels: config.labels,
-      StopSignal: signalName(config.stopSignal),
-      StopTimeout: config.stopTimeout,
+      Annotations: {},
+      // podman 4.3 types it as the signal's number
+      StopSignal: config.stopSignal,
+      HealthcheckOnFailureAction: "none",
       CreateCommand: [],
+      Umask: "0022",
+      Timeout: 0,
+      StopTimeout: config.stopTimeout,
+      Passwd: true,
+      sdNotifyMode: "container",
     },
     HostConfig: {
-      ShmSize: config.shmSize,
-      NetworkMode: config.network === "private" ? "private" : config.network,
-      AutoRemove: config.autoRemove,
       Binds: config.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ":ro" : ""}`),
+      CgroupManager: "",
+      CgroupMode: "",
+      ContainerIDFile: "",
+      LogConfig: {
+        Type: "k8s-file",
+        Config: null,
+        Path: ctr.ctx.paths.logPath(ctr.id),
+        Tag: "",
+        Size: "0B",
+      },
+      NetworkMode: networkMode,
+      PortBindings: {},
+      RestartPolicy: { Name: "", MaximumRetryCount: 0 },
+      AutoRemove: config.autoRemove,
+      VolumeDriver: "",
+      VolumesFrom: null,
+      CapAdd: [],
+      CapDrop: [],
       Dns: config.dns,
-      DnsSearch: config.dnsSearch,
       DnsOptions: config.dnsOptions,
+      DnsSearch: config.dnsSearch,
       ExtraHosts: config.addHosts,
+      GroupAdd: [],
+      IpcMode: "private",
+      Cgroup: "",
+      Cgroups: "disabled",
+      Links: null,
+      OomScoreAdj: 0,
+      PidMode: "private",
+      Privileged: false,
+      PublishAllPorts: false,
+      ReadonlyRootfs: false,
+      SecurityOpt: [],
+      Tmpfs: {},
+      UTSMode: "private",
+      UsernsMode: "",
+      ShmSize: config.shmSize,
+      Runtime: "oci",
+      ConsoleSize: [0, 0],
+      Isolation: "",
+      CpuShares: 0,
+      Memory: 0,
+      NanoCpus: 0,
+      CgroupParent: "",
+      BlkioWeight: 0,
+      BlkioWeightDevice: null,
+      BlkioDeviceReadBps: null,
+      BlkioDeviceWriteBps: null,
+      BlkioDeviceReadIOps: null,
+      BlkioDeviceWriteIOps: null,
+      CpuPeriod: 0,
+      CpuQuota: 0,
+      CpuRealtimePeriod: 0,
+      CpuRealtimeRuntime: 0,
+      CpusetCpus: "",
+      CpusetMems: "",
+      Devices: [],
+      DiskQuota: 0,
+      KernelMemory: 0,
+      MemoryReservation: 0,
+      MemorySwap: 0,
+      MemorySwappiness: 0,
+      OomKillDisable: false,
+      PidsLimit: 0,
+      Ulimits: [],
+      CpuCount: 0,
+      CpuPercent: 0,
+      IOMaximumIOps: 0,
+      IOMaximumBandwidth: 0,
+      CgroupConf: null,
     },
   };
   if (options.size) {
@@ -122,6 +229,19 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     inspect.SizeRootFs = ctr.rootFsSize();
   }
   return inspect;
+}
+
+/** The prefix length of a dotted netmask (`255.0.0.0` → 8). */
+function prefixLength(mask: string): number {
+  return mask.split(".").reduce((bits, part) => {
+    let n = Number(part);
+    let count = 0;
+    while (n & 0x80) {
+      count++;
+      n = (n << 1) & 0xff;
+    }
+    return bits + count;
+  }, 0);
 }
 
 /** One `ps` row: the fields `--format` templates can name, podman's names. */
