@@ -27,8 +27,8 @@ import { logger } from "../log.ts";
 
 const log = logger("container");
 
-/** podman's default shm size: 64 MiB. */
-export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+/** podman's default shm size: containers.conf's `65536k` read as decimal kB (`size=64000k`). */
+export const DEFAULT_SHM_SIZE = 65536 * 1000;
 /** podman's default stop timeout, seconds. */
 export const DEFAULT_STOP_TIMEOUT = 10;
 /** The PATH podman gives a container whose image sets none. */

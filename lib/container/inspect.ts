@@ -69,7 +69,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     OCIConfigPath: join(ctr.bundlePath, "config.json"),
     OCIRuntime: "runc",
     ConmonPidFile: join(ctr.runDir, "monitor.pid"),
-    PidFile: "",
+    PidFile: join(ctr.runDir, "pidfile"),
     Name: config.name,
     RestartCount: 0,
     Driver: "overlay",
@@ -138,7 +138,8 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       WorkingDir: config.workdir,
       Entrypoint: config.entrypoint.join(" "),
       OnBuild: null,
-      Labels: config.labels,
+      // podman: null when the container has none
+      Labels: Object.keys(config.labels).length > 0 ? config.labels : null,
       Annotations: {},
       // podman 4.3 types it as the signal's number
       StopSignal: config.stopSignal,
@@ -152,7 +153,8 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     },
     HostConfig: {
       Binds: config.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ":ro" : ""}`),
-      CgroupManager: "",
+      // runc's own default: cgroupfs
+      CgroupManager: "cgroupfs",
       CgroupMode: "",
       ContainerIDFile: "",
       LogConfig: {
@@ -177,7 +179,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       GroupAdd: [],
       IpcMode: "private",
       Cgroup: "",
-      Cgroups: "disabled",
+      Cgroups: "default",
       Links: null,
       OomScoreAdj: 0,
       PidMode: "private",

@@ -14,7 +14,9 @@ export function imageInspect(ctx: RuntimeContext, image: ImageRecord): Record<st
     Id: image.id,
     Digest: `sha256:${image.id}`,
     RepoTags: image.names,
-    RepoDigests: [],
+    RepoDigests: [...new Set(image.names.map((n) => n.replace(/:[^:/]*$/, "")))].map((repo) =>
+      `${repo}@sha256:${image.id}`
+    ),
     Parent: "",
     Comment: config.history?.at(-1)?.comment ?? "",
     Created: config.created ?? image.created,
