@@ -6,7 +6,6 @@
  */
 import { PROGRAM_SPEC } from "./commands.ts";
 import { commandPath, parseCommandLine, UsageError } from "./table/parse.ts";
-import { helpText } from "./table/help.ts";
 import { exitStatus, println, writeOut } from "./common.ts";
 import { VERSION } from "../version.ts";
 
@@ -16,15 +15,19 @@ export { UsageError };
 export async function runCommandLine(args: readonly string[]): Promise<number> {
   const parsed = parseCommandLine(PROGRAM_SPEC, args);
   switch (parsed.kind) {
-    case "help":
+    case "help": {
+      const { helpText } = await import("./table/help.ts");
       writeOut(`${helpText(parsed.path)}\n`);
       return 0;
+    }
     case "version":
       println(`denopod version ${VERSION}`);
       return 0;
-    case "missing-command":
+    case "missing-command": {
+      const { helpText } = await import("./table/help.ts");
       writeOut(`${helpText(parsed.path)}\n`);
       throw new UsageError(`missing command '${commandPath(parsed.path)} COMMAND'`);
+    }
     case "run": {
       const spec = parsed.path[parsed.path.length - 1];
       const action = await spec.action!();
