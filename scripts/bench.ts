@@ -339,21 +339,43 @@ async function benchTransport(): Promise<string[]> {
   return await benchLoadSave();
 }
 
-/** Milliseconds of one run of `cmd args` (output discarded; a failure throws). */
-async function runMs(cmd: string, args: string[], env?: Record<string, string>): Promise<number> {
+/** The CPU time (user + system, ms) of this process's reaped children so far: getrusage(2). */
+const childCpuMs = (() => {
+  let lib: Deno.DynamicLibrary<{ getrusage: { parameters: ["i32", "buffer"]; result: "i32" } }>;
+  return (): number => {
+    lib ??= Deno.dlopen("libc.so.6", {
+      getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    const usage = new BigInt64Array(18);
+    const RUSAGE_CHILDREN = -1;
+    lib.symbols.getrusage(RUSAGE_CHILDREN, new Uint8Array(usage.buffer));
+    const [uSec, uUsec, sSec, sUsec] = usage;
+    return Number(uSec + sSec) * 1000 + Number(uUsec + sUsec) / 1000;
+  };
+})();
+
+/** One run's wall-clock and CPU (user + system) milliseconds. */
+interface RunTime {
+  wall: number;
+  cpu: number;
+}
+
+/** Times one run of `cmd args` (output discarded; a failure throws). */
+async function runMs(cmd: string, args: string[], env?: Record<string, string>): Promise<RunTime> {
+  const cpuBefore = childCpuMs();
   const start = performance.now();
   const out = await new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).output();
-  const ms = performance.now() - start;
+  const wall = performance.now() - start;
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
-  return ms;
+  return { wall, cpu: childCpuMs() - cpuBefore };
 }
 
 /** One way of starting a program: its name in the table and how to run it with `args`. */
 interface Starter {
   name: string;
-  run: (args: string[]) => Promise<number>;
+  run: (args: string[]) => Promise<RunTime>;
 }
 
 /**
@@ -362,22 +384,24 @@ interface Starter {
  */
 async function interleavedMedians(
   starters: Starter[],
-  args: (starter: Starter) => string[],
+  args: string[],
   runs: number,
-): Promise<number[]> {
-  for (const starter of starters) await starter.run(args(starter));
-  const times: number[][] = starters.map(() => []);
+): Promise<RunTime[]> {
+  for (const starter of starters) await starter.run(args);
+  const times: RunTime[][] = starters.map(() => []);
   for (let i = 0; i < runs; i++) {
-    for (const [index, starter] of starters.entries()) {
-      times[index].push(await starter.run(args(starter)));
-    }
+    for (const [index, starter] of starters.entries()) times[index].push(await starter.run(args));
   }
-  return times.map(middle);
+  return times.map((t) => ({
+    wall: middle(t.map((x) => x.wall)),
+    cpu: middle(t.map((x) => x.cpu)),
+  }));
 }
 
 /**
  * Start-up of the common commands (`ps -a`, `inspect CTR`, `images`, `version`), hyperfine-like
- * (a warm-up, then the median of interleaved runs): denopod from source (`deno run main.ts`),
+ * (a warm-up, then the median of interleaved runs), wall-clock and CPU time (user + system of
+ * the process, which a busy machine disturbs less): denopod from source (`deno run main.ts`),
  * denopod bundled by `deno bundle` (one file, and split into chunks along the lazy imports),
  * podman 4.3.1 in a PodmanSandbox, and an empty `deno run` for the floor; over an empty store,
  * then over 100 containers.
@@ -415,20 +439,26 @@ async function benchStartup(): Promise<string[]> {
       });
     }
     const out: string[] = [
-      `startup: median of ${runs} interleaved runs after a warm-up, in ms (ratio to podman)`,
+      `startup: median of ${runs} interleaved runs after a warm-up; wall ms / CPU ms (ratio to podman)`,
     ];
     const table = async (label: string, commands: string[][]) => {
       out.push(`  ${label}`);
       for (const command of commands) {
-        const medians = await interleavedMedians(starters, () => command, runs);
+        const medians = await interleavedMedians(starters, command, runs);
         const ref = podman ? medians[medians.length - 1] : undefined;
         const cells = starters.map((starter, i) => {
-          const ratio = ref && i > 0 && i < starters.length - (podman ? 1 : 0)
-            ? ` (${(medians[i] / ref).toFixed(2)}x)`
+          const ours = i > 0 && i < starters.length - (podman ? 1 : 0);
+          const ratio = ref && ours
+            ? ` (${(medians[i].wall / ref.wall).toFixed(2)}x / ${
+              (medians[i].cpu / ref.cpu).toFixed(2)
+            }x)`
             : "";
-          return `${starter.name} ${medians[i].toFixed(1)}${ratio}`;
+          return `${starter.name} ${medians[i].wall.toFixed(1)} / ${
+            medians[i].cpu.toFixed(1)
+          }${ratio}`;
         });
-        out.push(`    ${command.join(" ").padEnd(16)} ${cells.join("; ")}`);
+        out.push(`    ${command.join(" ")}`);
+        for (const cell of cells) out.push(`      ${cell}`);
       }
     };
     await table("empty store", [["ps", "-a"], ["images"], ["version"]]);
