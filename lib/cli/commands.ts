@@ -824,24 +824,36 @@ const refresh: CommandSpec = {
   action: () => import("./system.ts").then((m) => m.refresh),
 };
 
-const named = (spec: CommandSpec, name: string, aliases: string[] = []): CommandSpec => ({
-  ...spec,
-  name,
-  aliases,
-  examples: spec.examples?.map((e) => e.replace(`denopod ${spec.name}`, `denopod CMD ${name}`)),
-});
+/** `spec` under another name (`images` as `image list`); its examples follow lazily. */
+function named(spec: CommandSpec, name: string, aliases: string[] = []): CommandSpec {
+  return withExamples(
+    { ...spec, name, aliases },
+    () => spec.examples?.map((e) => e.replace(`denopod ${spec.name}`, `denopod ${name}`)),
+  );
+}
 
-/** Replaces `denopod CMD` in examples with the group's name. */
+/** The group's commands, their examples rewritten to `denopod GROUP CMD` when help asks. */
 function inGroup(group: string, specs: CommandSpec[]): CommandSpec[] {
-  return specs.map((spec) => ({
-    ...spec,
-    examples: spec.examples?.map((e) =>
-      e.replace("denopod CMD", `denopod ${group}`).replace(
-        new RegExp(`^denopod ${spec.name}\\b`),
-        `denopod ${group} ${spec.name}`,
-      )
-    ),
-  }));
+  return specs.map((spec) =>
+    withExamples(
+      { ...spec },
+      () =>
+        spec.examples?.map((e) =>
+          e.startsWith(`denopod ${spec.name}`) && !e.startsWith(`denopod ${group} `)
+            ? `denopod ${group}${e.slice("denopod".length)}`
+            : e
+        ),
+    )
+  );
+}
+
+/** Sets `examples` as a getter: only `--help` pays for computing them. */
+function withExamples(
+  spec: CommandSpec,
+  examples: () => readonly string[] | undefined,
+): CommandSpec {
+  Object.defineProperty(spec, "examples", { get: examples, enumerable: true });
+  return spec;
 }
 
 const image: CommandSpec = {

@@ -1,6 +1,9 @@
 /**
  * Container commands of the storage half: `create`, `ps`, `inspect`, `mount`, `umount`,
  * `export`, `rm`. Thin: parse flags, load and call the library, print.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";

@@ -1,6 +1,9 @@
 /**
  * Image commands: `import`, `images`, `rmi` (and `image` aliases). Thin: parse flags, load and
  * call the library, print.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";

@@ -2,6 +2,9 @@
  * Running commands: `start`, `run`, `stop`, `kill`, `wait`, `logs`, `exec`, `pause`,
  * `unpause`, `restart`, and the hidden `container cleanup` the monitor calls on exit.
  * Thin: parse flags, load and call the library, print, set the exit status.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";

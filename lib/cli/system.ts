@@ -1,5 +1,8 @@
 /**
  * `info`, `version`, and `system refresh`. Thin: gather, print.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { println, withRuntime, writeOut } from "./common.ts";

@@ -2,6 +2,9 @@
  * Image transport and naming commands: `load`, `save`, `tag`, `untag`, `history`, and the
  * `image` group (`image ls|rm|import|load|save|tag|untag|history|inspect`). Thin: parse flags,
  * load and call the library, print.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
