@@ -9,8 +9,6 @@ import { commandPath, parseCommandLine, UsageError } from "./table/parse.ts";
 import { exitStatus, println, writeOut } from "./common.ts";
 import { VERSION } from "../version.ts";
 
-export { UsageError };
-
 /** Parses `args` and runs what they ask for; resolves to the exit status. */
 export async function runCommandLine(args: readonly string[]): Promise<number> {
   const parsed = parseCommandLine(PROGRAM_SPEC, args);
