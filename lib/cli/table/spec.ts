@@ -19,8 +19,9 @@
  *    A flag's key in the flags object is its long name in camelCase (`--no-trunc` → `noTrunc`
  *    unless the spec says `key`); a repeatable flag is a `string[]` (empty when not given); a
  *    bool flag not given is `undefined`.
- * 2. Add its {@linkcode CommandSpec} to `COMMANDS` in `lib/cli/commands.ts`, with the action
- *    loaded lazily so that other commands never load its module:
+ * 2. Add its {@linkcode CommandSpec} to `PROGRAM_SPEC.subcommands` in `lib/cli/commands.ts` (or
+ *    to a group's `subcommands`: `image`, `container`, `system`), with the action loaded lazily
+ *    so that other commands never load its module:
  *
  *    ```ts
  *    {
@@ -34,6 +35,14 @@
  *    ```
  *
  * Help, usage errors, the global flags and shell completion then come from the table.
+ *
+ * Porting a commander command: `.argument("<name>")` is `{ name, required: true }`,
+ * `"[names...]"` is `{ name, variadic: true }`; `.option("-f, --foo <x>", help, collect, [])` is
+ * `{ name: "foo", short: "f", type: "string", repeatable: true, help }`; a default becomes
+ * `default`; `--no-trunc` is `{ name: "no-trunc", type: "bool", key: "trunc", negates: true }`
+ * (the action still reads `flags.trunc === false`); `.passThroughOptions()` is
+ * `interspersed: false`; the action keeps its body (`withRuntime(this, ...)` takes the
+ * Invocation as it took the Command).
  * @module
  */
 
