@@ -282,16 +282,21 @@ Deno.test("bash completion: container and image names from the store", rootOpts,
     await denopodOk(roots, ["tag", "busybox", "bigbox:2"]);
     await denopodOk(roots, ["create", "--name", "web1", "busybox", "true"]);
     await denopodOk(roots, ["create", "--name", "web2", "busybox", "true"]);
-    await denopodOk(roots, ["create", "--name", "db", "busybox", "true"]);
+    await denopodOk(roots, ["create", "--name", "xdb", "busybox", "true"]);
     const script = (await denopod(roots, ["completion", "bash"])).stdout;
     const globals = ["--root", roots.root, "--runroot", roots.runRoot];
     assert.deepEqual(await complete(script, ["denopod", ...globals, "rm", "-f", "we"]), [
       "web1",
       "web2",
     ]);
-    assert.deepEqual(await complete(script, ["denopod", ...globals, "start", "web1", "d"]), ["db"]);
-    assert.deepEqual(await complete(script, ["denopod", ...globals, "run", "--rm", "b"]), [
+    // prefixes with a letter that is not hex: no container or image ID can match them
+    assert.deepEqual(await complete(script, ["denopod", ...globals, "start", "web1", "x"]), [
+      "xdb",
+    ]);
+    assert.deepEqual(await complete(script, ["denopod", ...globals, "run", "--rm", "bi"]), [
       "bigbox:2",
+    ]);
+    assert.deepEqual(await complete(script, ["denopod", ...globals, "run", "--rm", "bu"]), [
       "busybox:latest",
     ]);
     assert.deepEqual(await complete(script, ["denopod", ...globals, "rmi", "localhost/bi"]), [
