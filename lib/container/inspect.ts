@@ -1,15 +1,14 @@
 /**
- * The shapes users script against: `inspect`'s JSON object for a container and the row `ps`
- * prints, with podman's field names. Pure mappings from a container to data; nothing prints.
+ * The shape users script against: `inspect`'s JSON object for a container, podman 4.3's keys and
+ * types (`ps`'s shapes are in `ps.ts`). A pure mapping from a container to data; nothing prints.
  *
  * @example
  * ```ts
- * JSON.stringify([containerInspect(ctr, { size: false })], null, 4);
+ * JSON.stringify([containerInspect(ctr, { size: false })], null, 5);
  * ```
  * @module
  */
 import { join } from "../util/path.ts";
-import { humanSize, psStatus, timeAgo } from "../util/humanize.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
 import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
@@ -244,81 +243,4 @@ function prefixLength(mask: string): number {
     }
     return bits + count;
   }, 0);
-}
-
-/** One `ps` row: the fields `--format` templates can name, podman's names. */
-export interface PsRow {
-  ID: string;
-  Id: string;
-  Image: string;
-  ImageID: string;
-  Command: string;
-  CreatedAt: string;
-  CreatedHuman: string;
-  RunningFor: string;
-  Created: number;
-  Status: string;
-  State: string;
-  Ports: string;
-  Names: string;
-  Labels: Record<string, string>;
-  Mounts: string[];
-  Pid: number;
-  ExitCode: number;
-  Exited: boolean;
-  ExitedAt: number;
-  StartedAt: number;
-  AutoRemove: boolean;
-  Size: string;
-  Networks: string[];
-}
-
-/** Options for {@linkcode psRow}. */
-export interface PsOptions {
-  noTrunc: boolean;
-  size: boolean;
-  now: Date;
-}
-
-/** Builds the `ps` row of a container. */
-export function psRow(ctr: Container, options: PsOptions): PsRow {
-  const { config, state } = ctr;
-  const created = new Date(config.created);
-  const command = config.command.join(" ");
-  let size = "";
-  if (options.size) {
-    size = `${humanSize(ctr.rwSize())} (virtual ${humanSize(ctr.rootFsSize())})`;
-  }
-  const seconds = (iso: string) => iso ? Math.floor(new Date(iso).getTime() / 1000) : 0;
-  return {
-    ID: options.noTrunc ? ctr.id : ctr.id.slice(0, 12),
-    Id: ctr.id,
-    Image: config.imageName,
-    ImageID: config.imageId,
-    Command: options.noTrunc || command.length <= 20 ? command : `${command.slice(0, 17)}...`,
-    CreatedAt: created.toISOString(),
-    CreatedHuman: timeAgo(created, options.now),
-    RunningFor: timeAgo(created, options.now),
-    Created: Math.floor(created.getTime() / 1000),
-    Status: psStatus({
-      state: state.status,
-      startedAt: state.startedAt ? new Date(state.startedAt) : undefined,
-      finishedAt: state.finishedAt ? new Date(state.finishedAt) : undefined,
-      exitCode: state.exitCode,
-      now: options.now,
-    }),
-    State: statusName(state.status),
-    Ports: "",
-    Names: config.name,
-    Labels: config.labels,
-    Mounts: config.volumes.map((v) => v.destination),
-    Pid: isActive(state.status) ? state.pid : 0,
-    ExitCode: state.exitCode,
-    Exited: state.status === "exited" || state.status === "stopped",
-    ExitedAt: seconds(state.finishedAt),
-    StartedAt: seconds(state.startedAt),
-    AutoRemove: config.autoRemove,
-    Size: size,
-    Networks: [],
-  };
 }
