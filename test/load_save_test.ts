@@ -132,7 +132,7 @@ Deno.test(
       await denopodOk(roots, ["create", "--name", "stopper", FIXTURE]);
       assert.equal(
         await denopodOk(roots, ["inspect", "--format", "{{.Config.StopSignal}}", "stopper"]),
-        "SIGINT\n",
+        "2\n",
       );
     }),
 );

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { ContainerRemovedError, ContainerStateError } from "../errors.ts";
 import { acquireLock, type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";

@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { ArchiveError, DenopodError } from "../errors.ts";
 import type { StateDb } from "../state/db.ts";
 import type { Paths } from "../paths.ts";

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import type { Paths } from "../paths.ts";
 import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
