@@ -309,8 +309,20 @@ export class Container {
     return this.ctx.images.get(this.#config.imageId)?.size ?? 0;
   }
 
-  /** Size of the container's own RW layer (a walk of its upper dir only), the seed's rwSize. */
+  /**
+   * Size of the container's own RW layer (a walk of its upper dir only), the seed's rwSize. When
+   * it cannot be measured, logs a warning and returns 0 (as podman shows 0B), so one container
+   * never fails a whole listing.
+   */
   rwSize(): number {
-    return treeSize(containerLayerPaths(this.ctx.paths, this.id).upper);
+    try {
+      return treeSize(containerLayerPaths(this.ctx.paths, this.id).upper);
+    } catch (err) {
+      log.warn("getting rw size for container {id}: {err}", {
+        id: this.id,
+        err: err instanceof Error ? err.message : String(err),
+      });
+      return 0;
+    }
   }
 }
