@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { ContainerRemovedError, ContainerStateError } from "../errors.ts";
-import { acquireLock, type HeldLock } from "../sys/lockfile.ts";
+import { acquireLock, type HeldLock, tryLock as tryLockFile } from "../sys/lockfile.ts";
 import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
 import { MS_NODEV, MS_NOEXEC, MS_NOSUID } from "../sys/libc.ts";
 import { formatMountLabel } from "../sys/selinux.ts";
@@ -140,6 +140,26 @@ export class Container {
   }
 
   /**
+   * Takes the container's lock only when nobody holds it, and reloads the state; returns false
+   * when someone does (an operation on the container is under way). Throws as {@linkcode lock}
+   * when the container was removed.
+   */
+  tryLock(): boolean {
+    if (this.#lock) return true;
+    const held = tryLockFile(this.ctx.paths.lockPath(this.id));
+    if (held === null) return false;
+    this.#lock = held;
+    try {
+      this.reload();
+    } catch (err) {
+      if (err instanceof ContainerRemovedError) this.removeLockfile();
+      this.unlock();
+      throw err;
+    }
+    return true;
+  }
+
+  /**
    * Deletes the container's lockfile, so removed containers leave none behind in the runroot.
    * Call only once the row is gone: a process still waiting on the old file then finds the
    * container removed, and IDs are never reused.
@@ -192,12 +212,17 @@ export class Container {
 
   /**
    * Mounts the shm tmpfs and the overlay rootfs (each only if not mounted yet), and records the
-   * mount point. When a later step fails, what was mounted here is undone.
+   * mount point. When a later step fails, what was mounted here is undone. The state says
+   * "mounted" before the first mount is made, so a client killed on the way leaves a state that
+   * tells the next command to unmount (see `hasLeftoverStorage` in `lifecycle/sync.ts`).
    */
   mountStorage(): string {
     this.assertValid();
     if (this.#state.mounted && isMountPoint(this.#state.mountpoint)) return this.#state.mountpoint;
     let shmMounted = false;
+    this.#state.mounted = true;
+    this.#state.mountpoint = containerLayerPaths(this.ctx.paths, this.id).merged;
+    this.save();
     try {
       if (!isMountPoint(this.shmDir)) {
         mountFs({
@@ -216,21 +241,17 @@ export class Container {
         );
       }
       const mountpoint = mountOverlay(this.ctx.paths, this.id, image.layers);
-      this.#state.mounted = true;
-      this.#state.mountpoint = mountpoint;
-      this.save();
       log.debug("created root filesystem for container {id} at {mountpoint}", {
         id: this.id,
         mountpoint,
       });
       return mountpoint;
     } catch (err) {
-      if (this.#state.mounted) {
-        unmountOverlay(this.ctx.paths, this.id);
-        this.#state.mounted = false;
-        this.#state.mountpoint = "";
-      }
+      // the overlay is the last step: when it failed, only the shm may need undoing
       if (shmMounted) unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
+      this.#state.mounted = false;
+      this.#state.mountpoint = "";
+      this.save();
       throw err;
     }
   }
