@@ -1,10 +1,12 @@
 /**
  * The few libc calls Deno does not offer, bound through FFI, and the per-file calls a tree walk
- * makes thousands of times (`readdir`, `openat`, `statx`, `read`, `flistxattr`), which cost less
- * this way than through Deno's ops: no `Date`s or 20-field objects, and a file opened relative to
- * its directory's descriptor instead of looked up again from `/` (listing and opening the
- * benchmark tree took a third less time than `readDirSync` and `open` by path). The library is
- * opened on first use, never at module load. Every wrapper reads `errno` right after the call
+ * makes thousands of times (`getdents64`, `openat`, `statx`, `read`, `flistxattr`), which cost
+ * less this way than through Deno's ops: no `Date`s or 20-field objects, and a file opened
+ * relative to its directory's descriptor instead of looked up again from `/` (listing and opening
+ * the benchmark tree took a third less time than `readDirSync` and `open` by path), which also
+ * lifts PATH_MAX from a walk. Flags and structure layouts come from the architecture's table
+ * (`abi.ts`), never a hard-coded x86-64 value. The library is opened on first use, never at
+ * module load. Every wrapper reads `errno` right after the call
  * returns -1 (no `await` in between, never `nonblocking`) and throws a {@linkcode SyscallError}
  * naming the call, the errno and the path.
  *
