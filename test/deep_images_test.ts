@@ -20,6 +20,9 @@ import { writeArchiveFile } from "./helpers/archive_fixtures.ts";
 import { rawEntry, tarBytes } from "./helpers/tar_build.ts";
 import { sha256Bytes } from "./helpers/tar_fixtures.ts";
 import { type SaveImage, writeDockerArchive } from "../lib/storage/archive/writer.ts";
+import { mountFsFrom, unmount } from "../lib/sys/mount.ts";
+import { SyscallError } from "../lib/errors.ts";
+import { withTempDir } from "./helpers/temp_dir.ts";
 
 const AS_ROOT = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
 
@@ -170,5 +173,40 @@ Deno.test(
       assertLinks(roots, ids);
       await denopodOk(roots, ["umount", "c"]);
       assert.deepEqual(mountLinesUnder(roots.dir), []);
+    }),
+);
+
+Deno.test(
+  "mountFsFrom takes relative overlay paths from the directory given and restores the cwd",
+  AS_ROOT,
+  () =>
+    withTempDir("denopod-relmount-", async (dir) => {
+      for (const sub of ["lower/a", "lower/b", "upper", "work", "merged"]) {
+        await Deno.mkdir(join(dir, sub), { recursive: true });
+      }
+      await Deno.writeTextFile(join(dir, "lower/a/from-a"), "a");
+      await Deno.writeTextFile(join(dir, "lower/b/from-b"), "b");
+      const cwd = Deno.cwd();
+      const merged = join(dir, "merged");
+      const spec = (lowers: string) => ({
+        type: "overlay",
+        source: "overlay",
+        target: merged,
+        flags: 0,
+        data: `lowerdir=${lowers},upperdir=upper,workdir=work`,
+      });
+      try {
+        mountFsFrom(dir, spec("lower/a:lower/b"));
+        assert.equal(Deno.cwd(), cwd, "the working directory is back");
+        assert.equal(Deno.readTextFileSync(join(merged, "from-a")), "a");
+        assert.equal(Deno.readTextFileSync(join(merged, "from-b")), "b");
+        assert.match(mountLinesUnder(dir).join("\n"), /lowerdir=lower\/a:lower\/b,upperdir=upper/);
+      } finally {
+        unmount(merged, { detach: true, ignoreNotMounted: true });
+      }
+      // a failed mount restores it too
+      assert.throws(() => mountFsFrom(dir, spec("lower/missing")), SyscallError);
+      assert.equal(Deno.cwd(), cwd);
+      assert.deepEqual(mountLinesUnder(dir), []);
     }),
 );
