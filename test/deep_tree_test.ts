@@ -17,7 +17,8 @@ import {
 } from "./helpers/denopod.ts";
 import { withTempDir } from "./helpers/temp_dir.ts";
 import { abi } from "../lib/sys/abi.ts";
-import { AT_FDCWD } from "../lib/sys/libc.ts";
+import { AT_FDCWD, libc } from "../lib/sys/libc.ts";
+import { DirectoryChain, DirectoryChangedError } from "../lib/sys/dir_chain.ts";
 import { treeSize } from "../lib/storage/size.ts";
 import { TarWriter } from "../lib/storage/tar/writer.ts";
 import { writeTree } from "../lib/storage/tar/tree.ts";
@@ -194,3 +195,25 @@ Deno.test(
       assert.equal(treeSize(tree), expected);
     }),
 );
+
+Deno.test("DirectoryChain refuses to come back up into a directory replaced meanwhile", () =>
+  withTempDir("denopod-chain-", async (dir) => {
+    await Deno.mkdir(join(dir, "a/b/c"), { recursive: true });
+    const c = libc();
+    const { chain } = DirectoryChain.open(c, dir, 1);
+    try {
+      chain.enter("a");
+      chain.enter("b");
+      assert.deepEqual(chain.enter("c").entries, []);
+      assert.equal(chain.depth, 3);
+      chain.leave(); // back in b, which the cap of one open directory had closed: reopened
+      assert.equal(c.lstat("c", chain.fd()).type, "dir");
+      // `a` is swapped for a look-alike while only `b` is open
+      await Deno.rename(join(dir, "a"), join(dir, "old-a"));
+      await Deno.mkdir(join(dir, "a/b/c"), { recursive: true });
+      chain.leave(); // back in a: closed, and no longer the directory the walk went into
+      assert.throws(() => chain.fd(), DirectoryChangedError);
+    } finally {
+      chain.close();
+    }
+  }));
