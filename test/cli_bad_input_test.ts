@@ -362,29 +362,29 @@ Deno.test(
   "rmi, inspect, rm and export refuse with podman's messages and exit codes",
   opts,
   async () => {
-  await withFirstContainer(async (roots, firstId) => {
-    await assertRefused(roots, [
-      {
-        args: ["rmi", "busybox"],
-        error: new RegExp(
-          `^Error: image used by ${firstId}: image is in use by a container`,
-        ),
+    await withFirstContainer(async (roots, firstId) => {
+      await assertRefused(roots, [
+        {
+          args: ["rmi", "busybox"],
+          error: new RegExp(
+            `^Error: image used by ${firstId}: image is in use by a container`,
+          ),
           code: 2,
-      },
+        },
         { args: ["rmi", "nosuch"], error: /^Error: nosuch: image not known$/, code: 1 },
-      { args: ["inspect", "nosuch"], error: /^Error: no such object: "nosuch"$/, stdout: "[]\n" },
-      {
-        args: ["rm", "nosuch"],
-        error: /^Error: no container with name or ID "nosuch" found: no such container$/,
+        { args: ["inspect", "nosuch"], error: /^Error: no such object: "nosuch"$/, stdout: "[]\n" },
+        {
+          args: ["rm", "nosuch"],
+          error: /^Error: no container with name or ID "nosuch" found: no such container$/,
           code: 1,
-      },
-      {
-        args: ["export", "-o", "/nonexistent-dir/x.tar", "first"],
-        error: /^Error: open \/nonexistent-dir\/x\.tar: no such file or directory$/,
-      },
-    ]);
-    await assert.rejects(Deno.stat("/nonexistent-dir"), Deno.errors.NotFound);
-  });
+        },
+        {
+          args: ["export", "-o", "/nonexistent-dir/x.tar", "first"],
+          error: /^Error: open \/nonexistent-dir\/x\.tar: no such file or directory$/,
+        },
+      ]);
+      await assert.rejects(Deno.stat("/nonexistent-dir"), Deno.errors.NotFound);
+    });
   },
 );
 
