@@ -5,6 +5,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { println, withRuntime } from "./common.ts";
 import { VERSION } from "../version.ts";
+import { registerCheckCommand } from "./housekeeping_check.ts";
 
 function toYaml(value: unknown, indent = ""): string {
   if (value === null || typeof value !== "object") return `${JSON.stringify(value)}\n`;
@@ -57,8 +58,13 @@ export function registerSystemCommands(program: Command): void {
 
   const system = program.command("system").description("manage denopod");
   system.command("refresh").description("reset containers' run-time state, as after a reboot")
-    .action(async function () {
-      const { refreshAll } = await import("../container/refresh.ts");
-      await withRuntime(this, (runtime) => refreshAll(runtime));
+    .option("--force", "on a live boot, stop running containers first")
+    .action(async function (flags) {
+      const { refreshCommand } = await import("../container/refresh.ts");
+      await withRuntime(
+        this,
+        (runtime) => refreshCommand(runtime, { force: flags.force === true }),
+      );
     });
+  registerCheckCommand(system);
 }

@@ -125,6 +125,7 @@ function addTransportCommands(cmd: Command): void {
             await saveToPath(
               flags.output!,
               (sink) => writeImageArchive(runtime, selection, format, sink, { onProgress }),
+              runtime,
             );
           }
         } finally {

@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { ContainerRemovedError, ContainerStateError } from "../errors.ts";
-import { acquireLock, type HeldLock } from "../sys/lockfile.ts";
+import { acquireLock, type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
 import { MS_NODEV, MS_NOEXEC, MS_NOSUID } from "../sys/libc.ts";
 import { formatMountLabel } from "../sys/selinux.ts";
@@ -29,6 +29,7 @@ import {
 import { removeTree } from "../storage/layers.ts";
 import { treeSize } from "../storage/size.ts";
 import { logger } from "../log.ts";
+import { crashPoint } from "../util/crash.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { ContainerRecord } from "./repo.ts";
@@ -137,6 +138,26 @@ export class Container {
       this.unlock();
       throw err;
     }
+  }
+
+  /**
+   * Takes the container's lock only if nobody holds it, and reloads the state; returns false
+   * (holding nothing) when another process holds it. Housekeeping uses this: it never waits for,
+   * nor touches, a container another command is working on.
+   */
+  tryLock(): boolean {
+    if (this.#lock) return true;
+    const held = tryLock(this.ctx.paths.lockPath(this.id));
+    if (held === null) return false;
+    this.#lock = held;
+    try {
+      this.reload();
+    } catch (err) {
+      if (err instanceof ContainerRemovedError) this.removeLockfile();
+      this.unlock();
+      throw err;
+    }
+    return true;
   }
 
   /**
@@ -264,6 +285,7 @@ export class Container {
     await removeTree(join(this.bundlePath, ARTIFACTS_DIR));
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
     await deleteContainerLayer(this.ctx.paths, this.id);
+    crashPoint("remove:layer");
     await removeTree(this.ctx.paths.containerDir(this.id));
     await removeTree(this.runDir);
   }

@@ -15,6 +15,9 @@ import { removeExitFile } from "../oci/exitfile.ts";
 import type { Container } from "./container.ts";
 import { isActive } from "./status.ts";
 import { logger } from "../log.ts";
+import { IntentLog } from "../state/intents.ts";
+import { isDiskFull } from "../state/db.ts";
+import { crashPoint } from "../util/crash.ts";
 
 const log = logger("container");
 
@@ -24,6 +27,19 @@ export interface RemoveOptions {
   force: boolean;
   /** Called to stop an active container when forced (provided by the running half). */
   stop?: (ctr: Container) => Promise<void>;
+}
+
+/**
+ * Writes the intent "removing container X" (finished by the next command after a kill -9). On a
+ * full disk there is no room for it: the removal frees space first and writes after.
+ */
+function recordRemoval(ctr: Container): number | undefined {
+  try {
+    return new IntentLog(ctr.ctx.db).record("remove", ctr.id);
+  } catch (err) {
+    if (isDiskFull(err)) return undefined;
+    throw err;
+  }
 }
 
 /** Removes the container; see the module doc. */
@@ -37,8 +53,13 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       }
       if (options.stop) await options.stop(ctr);
     }
+    const intent = recordRemoval(ctr);
+    crashPoint("remove:intent");
     await ctr.teardownStorage();
-    ctr.ctx.containers.delete(ctr.id);
+    ctr.ctx.db.transaction(() => {
+      ctr.ctx.containers.delete(ctr.id);
+      new IntentLog(ctr.ctx.db).clear(intent);
+    });
     ctr.markRemoved();
     ctr.removeLockfile();
     // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean

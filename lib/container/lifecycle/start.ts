@@ -19,6 +19,8 @@ import { canStart, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { join } from "node:path";
 import { forgetNetwork, syncContainer } from "./sync.ts";
+import { IntentLog } from "../../state/intents.ts";
+import { crashPoint } from "../../util/crash.ts";
 
 const log = logger("container");
 
@@ -39,7 +41,18 @@ export async function startContainer(ctr: Container): Promise<number> {
     await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
   }
   const logOffset = logSize(ctr);
-  const mountpoint = ctr.mountStorage();
+  // "starting container X": a kill -9 before the state is saved leaves it, and the next command
+  // kills what was started (monitor, container), unmounts and restores the status
+  const intents = new IntentLog(ctx.db);
+  const intent = intents.record("start", ctr.id, { status: state.status });
+  let mountpoint: string;
+  try {
+    mountpoint = ctr.mountStorage();
+  } catch (err) {
+    intents.clear(intent);
+    throw err;
+  }
+  crashPoint("start:mounted");
   const monitor = ctx.oci.monitor();
   try {
     await writeRundirFiles(ctr);
@@ -59,14 +72,19 @@ export async function startContainer(ctr: Container): Promise<number> {
     state.pid = started.containerPid;
     state.monitorPid = started.monitorPid;
     state.monitor = monitor.name;
+    crashPoint("start:created");
     try {
       await ctx.oci.runc.start(ctr.id);
+      crashPoint("start:started");
     } catch (err) {
       await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
       throw err;
     }
   } catch (err) {
-    failStart(ctr, err);
+    ctx.db.transaction(() => {
+      failStart(ctr, err);
+      intents.clear(intent);
+    });
     throw err;
   }
   state.status = "running";
@@ -74,7 +92,10 @@ export async function startContainer(ctr: Container): Promise<number> {
   state.finishedAt = "";
   state.exitCode = 0;
   state.stopRequested = false;
-  ctr.save();
+  ctx.db.transaction(() => {
+    ctr.save();
+    intents.clear(intent);
+  });
   log.debug("started container {id} (pid {pid}, {monitor})", {
     id: ctr.id,
     pid: state.pid,
