@@ -59,7 +59,7 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
     ctr.ctx.db.transaction(() => {
       ctr.ctx.containers.delete(ctr.id);
       new IntentLog(ctr.ctx.db).clear(intent);
-    });
+    }, { retryWhenFull: true });
     ctr.markRemoved();
     ctr.removeLockfile();
     // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean

@@ -75,7 +75,7 @@ export async function removeImage(
     }
     ctx.images.delete(image.id);
     return ctx.layers.dropUnreferenced(image.layers);
-  });
+  }, { retryWhenFull: true });
   crashPoint("rmi:committed");
   await ctx.layers.finishDeletes(pending);
   return { untagged: image.names, deleted: image.id };

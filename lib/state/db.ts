@@ -116,7 +116,27 @@ export class StateDb {
     try {
       return Number(this.#prepare(sql).run(...params).changes);
     } catch (err) {
-      throw isDiskFull(err) ? this.#full(err) : err;
+      if (!isDiskFull(err)) throw err;
+      // outside a transaction the failed statement was rolled back whole: free the WAL, retry once
+      if (this.#depth > 0 || !this.#freeWal()) throw this.#full(err);
+      try {
+        return Number(this.#prepare(sql).run(...params).changes);
+      } catch (again) {
+        throw isDiskFull(again) ? this.#full(again) : again;
+      }
+    }
+  }
+
+  /**
+   * On a full disk: checkpoints the WAL into the main file and truncates it, giving its blocks
+   * back for the retried write. True when it did.
+   */
+  #freeWal(): boolean {
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -144,11 +164,22 @@ export class StateDb {
 
   /**
    * Runs `fn` inside one `BEGIN IMMEDIATE` transaction (nested calls join the outer one):
-   * committed when it returns, rolled back when it throws.
+   * committed when it returns, rolled back when it throws. With `retryWhenFull`, a transaction
+   * that fails on a full disk runs once more after the WAL is truncated (its blocks freed): only
+   * for an `fn` that touches nothing but the database, as a removal's last write ("delete before
+   * writing": the files go first, then the rows).
    */
-  transaction<T>(fn: () => T): T {
+  transaction<T>(fn: () => T, options: { retryWhenFull?: boolean } = {}): T {
     if (this.#depth > 0) return fn();
     if (this.readOnly) throw this.#full();
+    if (options.retryWhenFull) {
+      try {
+        return this.transaction(fn);
+      } catch (err) {
+        if (!(err instanceof DiskFullError) || !this.#freeWal()) throw err;
+        return this.transaction(fn);
+      }
+    }
     try {
       this.#db.exec("BEGIN IMMEDIATE");
     } catch (err) {

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { Duplex } from "node:stream";
+import type { Transform } from "node:stream";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { ArchiveError, DenopodError } from "../../errors.ts";
 
@@ -97,13 +97,65 @@ async function openDecompressed(
   const codec = compression === "gzip"
     ? createGunzip({ chunkSize: DECOMPRESSED_CHUNK_BYTES })
     : createZstdDecompress({ chunkSize: DECOMPRESSED_CHUNK_BYTES });
-  const { readable, writable } = Duplex.toWeb(codec) as {
-    readable: ReadableStream<Uint8Array>;
-    writable: WritableStream<Uint8Array>;
-  };
+  const { readable, writable } = bridge(codec);
   // Errors surface on `readable`; a failed pipe (cancelled or corrupt) needs no handling here.
   raw.pipeTo(writable).catch(() => {});
   return { reader: readable.getReader(), compression };
+}
+
+/**
+ * Web streams over a zlib transform. Not `Duplex.toWeb`: its adapter enqueues data the codec
+ * emits after the reader was cancelled (a full disk stops the extraction mid-layer), which throws
+ * "The stream controller cannot close or enqueue" as an uncaught error and kills the process.
+ * Here a cancelled or finished side ignores late data and destroys the codec.
+ */
+function bridge(codec: Transform): {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+} {
+  let done = false;
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      codec.on("data", (chunk: Uint8Array) => {
+        if (done) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) codec.pause();
+      });
+      codec.on("end", () => {
+        if (done) return;
+        done = true;
+        controller.close();
+      });
+      codec.on("error", (err: unknown) => {
+        if (done) return;
+        done = true;
+        controller.error(err);
+      });
+    },
+    pull() {
+      codec.resume();
+    },
+    cancel() {
+      done = true;
+      codec.destroy();
+    },
+  }, { highWaterMark: 1 });
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      if (done) throw new ArchiveError("the decompressed stream was closed");
+      return new Promise<void>((resolve, reject) => {
+        codec.write(chunk, (err) => err ? reject(err) : resolve());
+      });
+    },
+    close() {
+      codec.end();
+    },
+    abort() {
+      done = true;
+      codec.destroy();
+    },
+  });
+  return { readable, writable };
 }
 
 /** Wraps a decompressor failure as a one-line ArchiveError (DenopodErrors pass through). */
