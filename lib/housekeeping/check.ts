@@ -108,7 +108,7 @@ export async function checkStore(ctx: RuntimeContext, options: CheckOptions): Pr
   for (const intent of new IntentLog(ctx.db).list()) {
     busy.add(intent.target);
     if (typeof intent.detail.aside === "string") busy.add(intent.detail.aside);
-    if (!isStale(intent)) continue;
+    if (!isStale(intent) || containerLocked(ctx, intent)) continue;
     findings.push(intentFinding(ctx, intent));
   }
 
@@ -181,6 +181,15 @@ export async function checkStore(ctx: RuntimeContext, options: CheckOptions): Pr
   for (const finding of checkLeftovers(ctx, rows, busy)) findings.push(finding);
   if (!options.quick) await checkLayerContent(ctx, findings);
   return findings;
+}
+
+/** True when `intent` is about a container whose lock another process holds (in its hands). */
+function containerLocked(ctx: RuntimeContext, intent: Intent): boolean {
+  if (!["create", "start", "remove", "export"].includes(intent.kind)) return false;
+  const lock = tryLock(ctx.paths.lockPath(intent.target));
+  if (lock === null) return true;
+  lock.release();
+  return false;
 }
 
 function intentFinding(ctx: RuntimeContext, intent: Intent): Finding {
