@@ -2,7 +2,8 @@
  * The kill-at-every-step harness: each of `run -d`, `start`, `create`, `rm`, `rmi`, `import`,
  * `load`, `save` and `export` is killed with SIGKILL at each of its named crash points (the
  * `DENOPOD_CRASH_AT` seam of `lib/util/crash.ts`), then the next ordinary command (`ps -a`) or
- * `system check --repair` runs, and every invariant of the housekeeping design page is asserted
+ * `system check --repair` runs (then, with no seam, `run -d`, `rmi` and `load` killed at fixed
+ * delays after they start), and every invariant of the housekeeping design page is asserted
  * from the outside: `system check` exits 0 with no output; no intent is left; no layer directory
  * without a row (`tmp-*`, `tmp-del-*`, orphans) and no row without its directory; every container
  * row has its RW layer and bundle; no runc state, monitor or mount beyond the running
@@ -13,7 +14,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { type Cli, mountPointsUnder, testEachMonitor } from "./helpers/running.ts";
-import { busyboxRootfsTar, denopod, listDir, REPO, type Roots } from "./helpers/denopod.ts";
+import {
+  busyboxRootfsTar,
+  denopod,
+  listDir,
+  REPO,
+  type Roots,
+  spawnDenopod,
+} from "./helpers/denopod.ts";
 
 const DOCKER_ARCHIVE = join(REPO, "test/fixtures/images/fixture-docker-archive.tar");
 
@@ -73,6 +81,23 @@ const CASES: KillCase[] = [
     setup: async (cli: Cli) => void await cli.ok(["create", "--name", "k", "busybox", "true"]),
     args: (out: string) => ["export", "-o", join(out, "rootfs.tar"), "k"],
   })),
+];
+
+/** Kills at fixed delays after the start (no seam): wherever the command happens to be. */
+const TIMED: Array<KillCase & { delays: number[] }> = [
+  {
+    point: "timed",
+    args: () => ["run", "-d", "--name", "t", "busybox", "sleep", "100"],
+    bothMonitors: true,
+    delays: [300, 550],
+  },
+  {
+    point: "timed",
+    setup: async (cli: Cli) => void await cli.ok(["load", "-i", DOCKER_ARCHIVE]),
+    args: () => ["rmi", "fixture:2"],
+    delays: [400],
+  },
+  { point: "timed", args: () => ["load", "-i", DOCKER_ARCHIVE], delays: [300, 500] },
 ];
 
 /** The rows of the store, read from the database file itself. */
@@ -178,6 +203,24 @@ testEachMonitor(
         assert.equal(repair.code, 0, `${label}: check --repair: ${repair.stdout}${repair.stderr}`);
       }
       await assertInvariants(cli, roots, out, label);
+    }
+    for (const c of TIMED) {
+      if (monitor === "builtin" && !c.bothMonitors) continue;
+      for (const delay of c.delays) {
+        const label = `kill after ${delay} ms (${c.args(out)[0]})`;
+        await c.setup?.(cli, out);
+        const child = spawnDenopod(roots, c.args(out), { DENOPOD_MONITOR: monitor });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        try {
+          Deno.kill(child.pid, "SIGKILL");
+        } catch {
+          // it finished first: the invariants hold all the same
+        }
+        await child.done;
+        const ps = await cli.run(["ps", "-a"]);
+        assert.equal(ps.code, 0, `${label}: ps after the kill: ${ps.stderr}`);
+        await assertInvariants(cli, roots, out, label);
+      }
     }
   },
 );

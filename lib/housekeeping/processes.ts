@@ -45,6 +45,20 @@ export function findMonitors(paths: Paths): MonitorProcess[] {
   return found;
 }
 
+/**
+ * The live `runc` commands (create, start, ...) that name container `id`: a monitor killed while
+ * its `runc create` runs leaves that command running, and it may still make the container.
+ */
+export function findRuncCommands(id: string): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const args = processArgs(Number(entry.name));
+    if (basename(args[0] ?? "") === "runc" && args.includes(id)) found.push(Number(entry.name));
+  }
+  return found;
+}
+
 /** True when `pid` is a live monitor of container `id` of this runroot (not a reused PID). */
 export function isMonitorOf(paths: Paths, pid: number, id: string): boolean {
   if (!isProcessAlive(pid)) return false;

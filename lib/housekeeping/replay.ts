@@ -25,7 +25,14 @@ import { deleteContainerLayer, unmountOverlay } from "../storage/overlay.ts";
 import { removeTree } from "../storage/layers.ts";
 import { unmount } from "../sys/mount.ts";
 import { tryLock } from "../sys/lockfile.ts";
-import { findMonitors, isMonitorOf, killProcess, readPidFile, waitGone } from "./processes.ts";
+import {
+  findMonitors,
+  findRuncCommands,
+  isMonitorOf,
+  killProcess,
+  readPidFile,
+  waitGone,
+} from "./processes.ts";
 
 const log = logger("housekeeping");
 
@@ -175,6 +182,8 @@ export async function endContainerProcesses(ctx: RuntimeContext, id: string): Pr
   for (const m of findMonitors(ctx.paths)) if (m.id === id) monitors.add(m.pid);
   for (const pid of monitors) killProcess(pid);
   for (const pid of monitors) await waitGone(pid, 5000);
+  // a `runc create` the killed monitor started may still be making the container: let it finish
+  for (const pid of findRuncCommands(id)) await waitGone(pid, 10_000);
   const runc = ctx.oci.runc;
   const state = await runc.state(id).catch(() => null);
   if (state) {

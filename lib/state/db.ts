@@ -54,7 +54,7 @@ const MIGRATIONS: string[] = [
    );`,
   // intents: the trail a multi-step or destructive action leaves before it acts (lib/state/intents.ts)
   `CREATE TABLE intents (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     id INTEGER PRIMARY KEY,
      kind TEXT NOT NULL,           -- create, start, remove, delete-layer, export, write-output
      target TEXT NOT NULL,         -- a container ID, a layer ID, an output path
      detail TEXT NOT NULL DEFAULT '{}',
