@@ -44,7 +44,7 @@ function intentCount(roots: Roots): number {
   }
 }
 
-/** PIDs of processes whose command line names `dir` and `needle` (monitors, `runc init`). */
+/** PIDs of live processes whose command line names `dir` (monitors, `container cleanup`). */
 function processesOf(dir: string): string[] {
   const found: string[] = [];
   for (const entry of Deno.readDirSync("/proc")) {

@@ -200,3 +200,20 @@ checkTest("system check rejects a bad --format and --max with a one-line error",
     assert.match(result.stderr, /^Error: .+\n$/);
   }
 });
+
+checkTest(
+  "system check --max: a layer no image uses, older than the limit, is a cancelled import",
+  async (cli, roots) => {
+    const layer = listDir(join(roots.root, "layers"))[0];
+    sql(roots, "DELETE FROM image_names; DELETE FROM images;");
+    assert.deepEqual(await check(cli, ["--quick"]), { code: 0, lines: [] }, "younger than 24h");
+    const found = await check(cli, ["--quick", "--max", "0s"]);
+    assert.equal(found.code, 1);
+    assert.deepEqual(found.lines, [
+      `layer: layer ${layer.slice(0, 12)} is used by no image (a cancelled import or load)`,
+    ]);
+    assert.equal((await check(cli, ["--quick", "--max", "0s", "--repair"])).code, 0);
+    assert.deepEqual(listDir(join(roots.root, "layers")), []);
+    assert.deepEqual(await check(cli, ["--max", "0s"]), { code: 0, lines: [] });
+  },
+);
