@@ -90,7 +90,7 @@ testEachMonitor(
     assert.equal(intentCount(roots), 0);
     assert.equal(await cli.ok(["start", "k"]), "k\n");
     assert.match(await psStatus(cli, "k"), /^Up /);
-    await cli.ok(["rm", "-f", "k"]);
+    await cli.ok(["rm", "-f", "-t", "0", "k"]);
     await assertNothingLeft(cli, roots);
   },
 );

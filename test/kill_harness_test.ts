@@ -56,7 +56,7 @@ const CASES: KillCase[] = [
     point,
     setup: async (cli: Cli) =>
       void await cli.ok(["run", "-d", "--name", "k", "busybox", "sleep", "100"]),
-    args: () => ["rm", "-f", "k"],
+    args: () => ["rm", "-f", "-t", "0", "k"],
     bothMonitors: true,
   })),
   ...["rmi:committed", "rmi:renamed"].map((point) => ({
