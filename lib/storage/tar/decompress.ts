@@ -114,8 +114,14 @@ function bridge(codec: Transform): {
   writable: WritableStream<Uint8Array>;
 } {
   let done = false;
+  let fail: (reason: unknown) => void = () => {};
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
+      fail = (reason) => {
+        if (done) return;
+        done = true;
+        controller.error(reason);
+      };
       codec.on("data", (chunk: Uint8Array) => {
         if (done) return;
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -126,11 +132,7 @@ function bridge(codec: Transform): {
         done = true;
         controller.close();
       });
-      codec.on("error", (err: unknown) => {
-        if (done) return;
-        done = true;
-        controller.error(err);
-      });
+      codec.on("error", (err: unknown) => fail(err));
     },
     pull() {
       codec.resume();
@@ -143,15 +145,24 @@ function bridge(codec: Transform): {
   const writable = new WritableStream<Uint8Array>({
     write(chunk) {
       if (done) throw new ArchiveError("the decompressed stream was closed");
-      return new Promise<void>((resolve, reject) => {
-        codec.write(chunk, (err) => err ? reject(err) : resolve());
+      if (codec.write(chunk)) return;
+      // the codec's input buffer is full: wait until it drains (or the codec ends)
+      return new Promise<void>((resolve) => {
+        const settle = () => {
+          codec.off("drain", settle);
+          codec.off("close", settle);
+          resolve();
+        };
+        codec.on("drain", settle);
+        codec.on("close", settle);
       });
     },
     close() {
       codec.end();
     },
-    abort() {
-      done = true;
+    abort(reason) {
+      // the compressed input failed (unreadable, or its digest is wrong): that is the error
+      fail(reason);
       codec.destroy();
     },
   });
