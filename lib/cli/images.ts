@@ -6,6 +6,7 @@
 import { now as clockNow } from "../util/clock.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { InvalidArgError } from "../errors.ts";
+import type { ChunkSource } from "../storage/tar/source.ts";
 import { collect, println, withRuntime } from "./common.ts";
 import { forEachTarget } from "./containers.ts";
 
@@ -23,8 +24,9 @@ const IMAGE_HEADERS: Record<string, string> = {
 const IMAGES_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
 /** Opens the import source: a file path, or `-` for stdin. */
-async function openSource(path: string): Promise<ReadableStream<Uint8Array>> {
-  if (path === "-") return Deno.stdin.readable;
+async function openSource(path: string): Promise<ChunkSource> {
+  const { fileChunks, readerChunks } = await import("../storage/tar/source.ts");
+  if (path === "-") return readerChunks(Deno.stdin);
   if (/^[a-z]+:\/\//i.test(path)) {
     throw new InvalidArgError(
       `cannot import from ${path}: denopod reads only local files and stdin`,
@@ -36,7 +38,7 @@ async function openSource(path: string): Promise<ReadableStream<Uint8Array>> {
       file.close();
       throw new InvalidArgError(`import source ${path} is not a regular file`);
     }
-    return file.readable;
+    return fileChunks(file);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new InvalidArgError(`cannot import ${path}: no such file`);
@@ -66,6 +68,7 @@ export function registerImageCommands(program: Command): void {
           reference,
           changes: flags.change,
           message: flags.message,
+          sourceName: file,
         });
         println(`sha256:${image.id}`);
       });

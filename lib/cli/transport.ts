@@ -64,6 +64,7 @@ function addTransportCommands(cmd: Command): void {
     .option("-q, --quiet", "show no progress")
     .action(async function (flags) {
       const { loadImageArchive, loadImageStream } = await import("../image/load.ts");
+      const { readerChunks } = await import("../storage/tar/source.ts");
       const { progressReporter } = await import("./progress.ts");
       await withRuntime(this, async (runtime) => {
         const fromStdin = flags.input === undefined || flags.input === "-";
@@ -79,7 +80,7 @@ function addTransportCommands(cmd: Command): void {
         };
         try {
           const result = fromStdin
-            ? await loadImageStream(runtime, Deno.stdin.readable, options)
+            ? await loadImageStream(runtime, readerChunks(Deno.stdin), options)
             : await loadImageArchive(runtime, flags.input!, options);
           progress?.stop();
           for (const name of result.loaded) println(`Loaded image: ${name}`);

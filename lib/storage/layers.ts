@@ -21,6 +21,8 @@ import { ArchiveError, DenopodError } from "../errors.ts";
 import type { StateDb } from "../state/db.ts";
 import type { Paths } from "../paths.ts";
 import type { ExtractResult } from "./tar/extract.ts";
+import type { SpaceGuard } from "./tar/disk_reserve.ts";
+import type { ChunkSource } from "./tar/source.ts";
 import { hasTarSplit } from "./tar/split_names.ts";
 import type { TarSink } from "./tar/writer.ts";
 import { type HeldLock, tryLock } from "../sys/lockfile.ts";
@@ -45,6 +47,8 @@ export interface CommitOptions {
   expectedDiffId?: string;
   /** Aborts the extraction. */
   signal?: AbortSignal;
+  /** Stops the extraction before the disk's free-space reserve is used (`./tar/disk_reserve.ts`). */
+  guard?: SpaceGuard;
 }
 
 /** A layer has no tar-split, or it no longer reproduces the layer's diff ID. */
@@ -125,7 +129,7 @@ export class LayerStore {
    * returned. On any failure nothing of the new layer stays on disk or in the database.
    */
   async commit(
-    source: ReadableStream<Uint8Array>,
+    source: ReadableStream<Uint8Array> | ChunkSource,
     options: CommitOptions = {},
   ): Promise<LayerRecord> {
     const tmpId = `tmp-${generateId().slice(0, 16)}`;
@@ -139,7 +143,7 @@ export class LayerStore {
         new Date().toISOString(),
       );
       await Deno.mkdir(join(tmpDir, "diff"), { recursive: true });
-      // the extractor and recorder (tar-stream, zlib, crypto) load only when a layer is written
+      // the extractor and recorder (zlib, crypto) load only when a layer is written
       const { extractLayer } = await import("./tar/extract.ts");
       const { TarSplitRecorder } = await import("./tar/split.ts");
       const recorder = new TarSplitRecorder(tmpDir);
@@ -148,6 +152,7 @@ export class LayerStore {
         result = await extractLayer(source, join(tmpDir, "diff"), {
           signal: options.signal,
           recorder,
+          guard: options.guard,
         });
         recorder.finish();
       } catch (err) {
