@@ -104,7 +104,7 @@ export interface ExtractResult {
 const OPAQUE_WHITEOUT = ".wh..wh..opq";
 const WHITEOUT_PREFIX = ".wh.";
 const WHITEOUT_META_PREFIX = ".wh..wh.";
-const WRITE_BUFFER_BYTES = 1024 * 1024;
+const WRITE_BUFFER_BYTES = 256 * 1024;
 /** What an entry counts toward the disk reserve's check besides its body (an inode, a block). */
 const ENTRY_COST_BYTES = 512;
 const encoder = new TextEncoder();

@@ -62,7 +62,7 @@ const END = 0x45; // E
 /** Largest raw record; longer runs of raw bytes become several records. */
 const MAX_RAW_RECORD = 1 << 20;
 /** Records are gzipped and written out whenever this many bytes are waiting. */
-const STAGE_BYTES = 1 << 20;
+const STAGE_BYTES = 256 * 1024;
 const BODY_READ_BYTES = 1 << 20;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
