@@ -3,8 +3,9 @@
  * host's own `/etc`, `/usr/share/{doc,man,perl,...}`, `/usr/bin`, `/usr/sbin` and `/usr/lib`,
  * taken in that order until 200 MB: tens of thousands of files, symlinks and directories), side by
  * side with podman (in a `PodmanSandbox`, vfs driver, throw-away roots) when it is installed. Each
- * figure is the median of three runs, each into fresh roots; beside the time, the peak resident
- * memory of the process (`/usr/bin/time`'s maximum RSS, i.e. VmHWM). Called by `scripts/bench.ts
+ * figure is the median of three runs, each into fresh roots; beside the wall time, the CPU time
+ * (user + system: steadier than wall time on a busy machine) and the peak resident memory of the
+ * process (`/usr/bin/time`'s maximum RSS, i.e. VmHWM). Called by `scripts/bench.ts
  * transport`; run as root.
  * @module
  */
@@ -32,9 +33,10 @@ const HOST_DIRS = [
 const RUNS = 3;
 let dirCount = 0;
 
-/** One measured run: seconds and peak RSS in MiB. */
+/** One measured run: wall seconds, CPU seconds (user + system) and peak RSS in MiB. */
 interface Figure {
   seconds: number;
+  cpuSeconds: number;
   peakMiB: number;
 }
 
@@ -83,7 +85,9 @@ export async function benchLoadSave(): Promise<string[]> {
 }
 
 function figure(f: Figure): string {
-  return `${f.seconds.toFixed(2)}s ${f.peakMiB.toFixed(0)} MiB peak`;
+  return `${f.seconds.toFixed(2)}s (cpu ${f.cpuSeconds.toFixed(2)}s) ${
+    f.peakMiB.toFixed(0)
+  } MiB peak`;
 }
 
 function line(what: string, ours: Figure, theirs: Figure | undefined): string {
@@ -237,6 +241,7 @@ async function median(fn: () => Promise<Figure>): Promise<Figure> {
   const middle = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
   return {
     seconds: middle(runs.map((r) => r.seconds)),
+    cpuSeconds: middle(runs.map((r) => r.cpuSeconds)),
     peakMiB: middle(runs.map((r) => r.peakMiB)),
   };
 }
@@ -248,16 +253,20 @@ async function measured(
   env?: Record<string, string>,
 ): Promise<Figure> {
   const out = await new Deno.Command(TIME, {
-    args: ["-f", "denopod-bench %e %M", cmd, ...args],
+    args: ["-f", "denopod-bench %e %U %S %M", cmd, ...args],
     stdout: "piped",
     stderr: "piped",
     env,
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${stderr}`);
-  const match = /denopod-bench ([\d.]+) (\d+)\s*$/.exec(stderr);
+  const match = /denopod-bench ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(stderr);
   if (match === null) throw new Error(`no /usr/bin/time figures in: ${stderr}`);
-  return { seconds: Number(match[1]), peakMiB: Number(match[2]) / 1024 };
+  return {
+    seconds: Number(match[1]),
+    cpuSeconds: Number(match[2]) + Number(match[3]),
+    peakMiB: Number(match[4]) / 1024,
+  };
 }
 
 async function exec(cmd: string, args: string[]): Promise<string> {
