@@ -90,9 +90,34 @@ export function fileChunks(
   file: Deno.FsFile,
   chunkBytes: number = FILE_STREAM_CHUNK_BYTES,
 ): ChunkSource {
+  const buffer = new Uint8Array(chunkBytes);
+  return fileReader(file, () => buffer);
+}
+
+/**
+ * Returns a stream of the rest of `file`, read `chunkBytes` at a time, each chunk in fresh memory
+ * (for consumers that keep chunks; the tar readers take {@linkcode fileChunks}). The file is
+ * closed when the stream ends, fails or is cancelled.
+ */
+export function fileStream(
+  file: Deno.FsFile,
+  chunkBytes: number = FILE_STREAM_CHUNK_BYTES,
+): ReadableStream<Uint8Array> {
+  const chunks = fileReader(file, () => new Uint8Array(chunkBytes));
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const chunk = await chunks.read();
+      if (chunk === null) controller.close();
+      else controller.enqueue(chunk);
+    },
+    cancel: (reason) => chunks.cancel(reason),
+  }, { highWaterMark: 0 });
+}
+
+/** Reads `file` into the buffers `next` gives; closes it at the end, on error and on cancel. */
+function fileReader(file: Deno.FsFile, next: () => Uint8Array): ChunkSource {
   // A regular file never blocks for long: read it synchronously, which is much cheaper per chunk.
   const regular = file.statSync().isFile;
-  const buffer = new Uint8Array(chunkBytes);
   let closed = false;
   const close = () => {
     if (closed) return;
@@ -102,6 +127,7 @@ export function fileChunks(
   return {
     async read() {
       if (closed) return null;
+      const buffer = next();
       let got: number | null;
       try {
         got = regular ? file.readSync(buffer) : await file.read(buffer);
@@ -120,43 +146,4 @@ export function fileChunks(
       return Promise.resolve();
     },
   };
-}
-
-/**
- * Returns a stream of the rest of `file`, read `chunkBytes` at a time, each chunk in fresh memory
- * (for consumers that keep chunks; the tar readers take {@linkcode fileChunks}). The file is
- * closed when the stream ends, fails or is cancelled.
- */
-export function fileStream(
-  file: Deno.FsFile,
-  chunkBytes: number = FILE_STREAM_CHUNK_BYTES,
-): ReadableStream<Uint8Array> {
-  const regular = file.statSync().isFile;
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    file.close();
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const buffer = new Uint8Array(chunkBytes);
-      let got: number | null;
-      try {
-        got = regular ? file.readSync(buffer) : await file.read(buffer);
-      } catch (err) {
-        close();
-        throw err;
-      }
-      if (got === null) {
-        close();
-        controller.close();
-        return;
-      }
-      controller.enqueue(buffer.subarray(0, got));
-    },
-    cancel() {
-      close();
-    },
-  }, { highWaterMark: 0 });
 }
