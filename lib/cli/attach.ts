@@ -2,7 +2,15 @@
  * Starting a container from the command line: detached, or attached with its output streamed
  * live until it exits, then finished by this process (exit code, storage, runc state; removal
  * with `--rm`) instead of by the monitor's exit command. Loaded only by `run`, `start`,
- * `restart` and `logs`.
+ * `restart`, `attach` and `logs`.
+ *
+ * A container with a terminal or an open stdin (`-t`, `-i`), and `attach`, go through the
+ * monitor's attach socket (`lib/oci/attach.ts`): the client connects once the container is
+ * created and before it starts, so no output is missed; its terminal goes raw (with `-i` and a
+ * terminal), the size goes into the spec and follows SIGWINCH, the detach keys end the client
+ * and leave the container running. A plain attached `run` follows the log. Either way, without a
+ * terminal, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are passed on to the container
+ * (`--sig-proxy`) and the client exits with the container's code.
  * @module
  */
 import type { Container } from "../container/container.ts";
@@ -13,8 +21,38 @@ import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
 import { followLog } from "../container/logs.ts";
 import { removeContainer } from "../container/remove.ts";
 import { readExitRecord } from "../oci/exitfile.ts";
-import { DenopodError } from "../errors.ts";
+import { ContainerStateError, DenopodError } from "../errors.ts";
 import { attachedMarkerPath, type Runtime } from "../runtime.ts";
+import {
+  AttachConnection,
+  type AttachEnd,
+  attachSocketPath,
+  parseDetachKeys,
+  requestResize,
+  runAttachSession,
+} from "../oci/attach.ts";
+import { syncContainer } from "../container/lifecycle/sync.ts";
+import { CallerSession, callerTerminalSize, toStderr, toStdout } from "./terminal.ts";
+
+/** How an attached client behaves (`-i`, `--detach-keys`, `--sig-proxy`). */
+export interface AttachFlags {
+  /** Forward this process's stdin to the container (`-i`); never read it otherwise. */
+  interactive: boolean;
+  /** The detach keys, podman's spec (`ctrl-p,ctrl-q`; empty: none). */
+  detachKeys: string;
+  /** Pass signals on to the container when it has no terminal. */
+  sigProxy: boolean;
+}
+
+/** The flags of a client that asked for nothing special: no stdin, default keys, proxy on. */
+export const DEFAULT_ATTACH_FLAGS: AttachFlags = {
+  interactive: false,
+  detachKeys: "ctrl-p,ctrl-q",
+  sigProxy: true,
+};
+
+/** What an attached start or attach ended with: the exit code, or "detached". */
+export type AttachOutcome = number | "detached";
 
 /** True while the container's process has not ended (exit file absent, row present). */
 export async function stillRunning(runtime: Runtime, ctr: Container): Promise<boolean> {
@@ -57,7 +95,11 @@ export async function startAndAttach(
   ctr: Container,
   attach: boolean,
   autoRemove: boolean,
-): Promise<number | undefined> {
+  flags: AttachFlags = DEFAULT_ATTACH_FLAGS,
+): Promise<number | undefined | "detached"> {
+  if (attach && (ctr.config.terminal || ctr.config.stdin || flags.interactive)) {
+    return await startOnSocket(runtime, ctr, autoRemove, flags);
+  }
   if (!attach) {
     try {
       await startDetached(runtime, ctr);
@@ -78,16 +120,117 @@ export async function startAndAttach(
       else await markAttached(runtime, ctr, false);
       throw err;
     }
-    await followLog(log, { follow: true, timestamps: false, offset }, {
-      stdout: Deno.stdout,
-      stderr: Deno.stderr,
-    }, () => stillRunning(runtime, ctr));
+    const session = CallerSession.begin({
+      raw: false,
+      onSignal: flags.sigProxy ? (_name, number) => proxySignal(runtime, ctr, number) : undefined,
+    });
+    try {
+      await followLog(log, { follow: true, timestamps: false, offset }, {
+        stdout: Deno.stdout,
+        stderr: Deno.stderr,
+      }, () => stillRunning(runtime, ctr));
+    } finally {
+      session.end();
+    }
     const code = await exitCodeOf(runtime, ctr);
     await cleanupContainer(runtime, ctr.id);
     await markAttached(runtime, ctr, false);
     return code;
   } finally {
     log.close();
+  }
+}
+
+/** Passes a signal on to the container's init; a container already gone is no error. */
+function proxySignal(runtime: Runtime, ctr: Container, signal: number): void {
+  runtime.oci.runc.kill(ctr.id, signal).catch(() => {});
+}
+
+/** Starts `ctr` with this client on its attach socket; finishes it unless detached. */
+async function startOnSocket(
+  runtime: Runtime,
+  ctr: Container,
+  autoRemove: boolean,
+  flags: AttachFlags,
+): Promise<number | "detached"> {
+  const detachKeys = parseDetachKeys(flags.detachKeys);
+  let conn: AttachConnection | null = null;
+  try {
+    await markAttached(runtime, ctr, true);
+    await ctr.withLock(() =>
+      startContainer(ctr, {
+        consoleSize: ctr.config.terminal ? callerTerminalSize() : undefined,
+        onCreated: () => {
+          conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
+        },
+      })
+    );
+  } catch (err) {
+    (conn as AttachConnection | null)?.close();
+    if (autoRemove) await removeQuietly(ctr);
+    else await markAttached(runtime, ctr, false);
+    throw err;
+  }
+  const end = await attachedSession(runtime, ctr, conn!, flags, detachKeys);
+  if (end === "detached") {
+    await markAttached(runtime, ctr, false);
+    return "detached";
+  }
+  const code = await exitCodeOf(runtime, ctr);
+  await cleanupContainer(runtime, ctr.id);
+  await markAttached(runtime, ctr, false);
+  return code;
+}
+
+/**
+ * `attach CTR`: connects to a running container's attach socket, resizes its terminal to the
+ * caller's, and relays until it exits (returns its exit code) or the detach keys.
+ */
+export async function attachToRunning(
+  runtime: Runtime,
+  ctr: Container,
+  flags: AttachFlags,
+): Promise<AttachOutcome> {
+  const detachKeys = parseDetachKeys(flags.detachKeys);
+  await ctr.withLock(() => syncContainer(ctr));
+  if (ctr.state.status !== "running") {
+    throw new ContainerStateError(
+      `you can only attach to running containers: container state improper`,
+    );
+  }
+  const conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
+  if (ctr.config.terminal) {
+    const size = callerTerminalSize();
+    if (size !== undefined) requestResize(ctr.bundlePath, size);
+  }
+  const end = await attachedSession(runtime, ctr, conn, flags, detachKeys);
+  if (end === "detached") return "detached";
+  return await exitCodeOf(runtime, ctr);
+}
+
+/** One session on the attach socket, with the caller's terminal and signals set up for it. */
+async function attachedSession(
+  runtime: Runtime,
+  ctr: Container,
+  conn: AttachConnection,
+  flags: AttachFlags,
+  detachKeys: Uint8Array,
+): Promise<AttachEnd> {
+  const terminal = ctr.config.terminal === true;
+  const session = CallerSession.begin({
+    raw: terminal && flags.interactive,
+    onResize: terminal ? (size) => requestResize(ctr.bundlePath, size) : undefined,
+    onSignal: flags.sigProxy ? (_name, number) => proxySignal(runtime, ctr, number) : undefined,
+  });
+  try {
+    return await runAttachSession(conn, {
+      stdout: toStdout,
+      stderr: toStderr,
+      input: flags.interactive ? Deno.stdin.readable : null,
+    }, { detachKeys, eofByte: terminal ? 0x04 : undefined });
+  } finally {
+    session.end();
+    conn.close();
   }
 }
 

@@ -6,7 +6,34 @@
 import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
 import type { CreateOptions } from "../container/create.ts";
 import { parseSize } from "../util/humanize.ts";
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../util/detach_keys.ts";
+import { InvalidArgError } from "../errors.ts";
 import { collect, parseWholeNumber } from "./common.ts";
+
+/** Parses a podman boolean flag value (`--sig-proxy=false`); a bare flag is true. */
+export function parseBoolFlag(flag: string): (value: string) => boolean {
+  return (value) => {
+    if (value === "true" || value === "1") return true;
+    if (value === "false" || value === "0") return false;
+    throw new InvalidArgError(
+      `invalid argument "${value}" for "${flag}" flag: must be true or false`,
+    );
+  };
+}
+
+/** Adds the attach flags (`-i`, `--detach-keys`, `--sig-proxy`) that `run`, `start`, `attach` share. */
+export function withAttachFlags<Args extends unknown[], Opts extends OptionValues>(
+  cmd: Command<Args, Opts>,
+) {
+  return cmd
+    .option("--detach-keys <keys>", "the keys that detach from the container", DEFAULT_DETACH_KEYS)
+    .option(
+      "--sig-proxy [bool]",
+      "pass the signals this process receives on to the container",
+      parseBoolFlag("--sig-proxy"),
+      true,
+    );
+}
 
 /** Adds the create flags to `cmd` (typed), for `create` and `run`. */
 export function withCreateFlags<Args extends unknown[], Opts extends OptionValues>(
@@ -34,7 +61,9 @@ export function withCreateFlags<Args extends unknown[], Opts extends OptionValue
       "seconds to wait before SIGKILL",
       parseWholeNumber("--stop-timeout"),
     )
-    .option("--rm", "remove the container when it exits");
+    .option("--rm", "remove the container when it exits")
+    .option("-i, --interactive", "keep stdin open and attach to it")
+    .option("-t, --tty", "give the container a terminal");
 }
 
 /** The parsed create flags, as commander gives them. */
@@ -57,6 +86,9 @@ export interface CreateFlagValues {
   stopSignal?: string;
   stopTimeout?: number;
   rm?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  detachKeys?: string;
 }
 
 /** Turns parsed flags plus `IMAGE [CMD...]` into create options. */
@@ -65,6 +97,8 @@ export function createOptionsFrom(
   image: string,
   command: string[],
 ): CreateOptions {
+  // an unknown key is refused here, before anything is created
+  if (flags.detachKeys !== undefined) parseDetachKeys(flags.detachKeys);
   return {
     image,
     command,
@@ -86,5 +120,7 @@ export function createOptionsFrom(
     stopSignal: flags.stopSignal,
     stopTimeout: flags.stopTimeout,
     autoRemove: flags.rm === true,
+    terminal: flags.tty === true,
+    stdin: flags.interactive === true,
   };
 }

@@ -114,7 +114,8 @@ function lookupAll(runtime: Runtime, names: string[], all: boolean, latest = fal
 export function registerContainerCommands(program: Command): void {
   withCreateFlags(
     program.command("create").description("create a container without starting it")
-      .argument("<image>").argument("[command...]").passThroughOptions(),
+      .argument("<image>").argument("[command...]").passThroughOptions()
+      .option("--detach-keys <keys>", "the keys that detach from the container"),
   ).action(async function (image, command, flags) {
     const { createContainer } = await import("../container/create.ts");
     await withRuntime(this, async (runtime) => {

@@ -6,7 +6,7 @@
  */
 import { now as clockNow } from "../util/clock.ts";
 import { Command } from "@commander-js/extra-typings";
-import { ContainerStateError, InvalidArgError } from "../errors.ts";
+import { InvalidArgError } from "../errors.ts";
 import { parseTimeInput } from "../util/humanize.ts";
 import {
   collect,
@@ -17,7 +17,12 @@ import {
   withRuntime,
 } from "./common.ts";
 import { forEachTarget } from "./containers.ts";
-import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
+import {
+  createOptionsFrom,
+  parseBoolFlag,
+  withAttachFlags,
+  withCreateFlags,
+} from "./container_flags.ts";
 
 /** True when `path` exists. */
 async function exists(path: string): Promise<boolean> {
@@ -35,38 +40,75 @@ export function registerLifecycleCommands(program: Command): void {
   withCreateFlags(
     program.command("run").description("create and start a container, attached unless -d")
       .argument("<image>").argument("[command...]").passThroughOptions()
-      .option("-d, --detach", "run in the background and print the container ID"),
+      .option("-d, --detach", "run in the background and print the container ID")
+      .option("--detach-keys <keys>", "the keys that detach from the container", "ctrl-p,ctrl-q")
+      .option(
+        "--sig-proxy [bool]",
+        "pass the signals this process receives on to the container",
+        parseBoolFlag("--sig-proxy"),
+        true,
+      ),
   ).action(async function (image, command, flags) {
     const { createContainer } = await import("../container/create.ts");
     const { startAndAttach } = await import("./attach.ts");
+    const { warnWhenNotATerminal } = await import("./terminal.ts");
     await withRuntime(this, async (runtime) => {
       const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
-      const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true);
+      if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
+      const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true, {
+        interactive: flags.interactive === true,
+        detachKeys: flags.detachKeys,
+        sigProxy: flags.sigProxy !== false,
+      });
       if (code === undefined) println(ctr.id);
-      else exitStatus.code = code;
+      else if (code !== "detached") exitStatus.code = code;
     });
   });
 
-  program.command("start").description("start containers")
-    .argument("<names...>")
-    .option("-a, --attach", "attach to the container's output and return its exit code")
-    .action(async function (names, flags) {
-      const { startAndAttach, startDetached } = await import("./attach.ts");
-      await withRuntime(this, async (runtime) => {
-        if (flags.attach) {
-          if (names.length !== 1) {
-            throw new InvalidArgError("you cannot start and attach multiple containers at once");
-          }
-          const ctr = runtime.lookupContainer(names[0]);
-          exitStatus.code = (await startAndAttach(runtime, ctr, true, ctr.config.autoRemove)) ?? 0;
-          return;
+  withAttachFlags(
+    program.command("start").description("start containers")
+      .argument("<names...>")
+      .option("-a, --attach", "attach to the container's output and return its exit code")
+      .option("-i, --interactive", "attach the container's stdin (with -a)"),
+  ).action(async function (names, flags) {
+    const { startAndAttach, startDetached } = await import("./attach.ts");
+    await withRuntime(this, async (runtime) => {
+      if (flags.attach) {
+        if (names.length !== 1) {
+          throw new InvalidArgError("you cannot start and attach multiple containers at once");
         }
-        await forEachTarget(names, async (name) => {
-          await startDetached(runtime, runtime.lookupContainer(name));
-          println(name);
+        const ctr = runtime.lookupContainer(names[0]);
+        const code = await startAndAttach(runtime, ctr, true, ctr.config.autoRemove, {
+          interactive: flags.interactive === true && ctr.config.stdin === true,
+          detachKeys: flags.detachKeys,
+          sigProxy: flags.sigProxy !== false,
         });
+        exitStatus.code = typeof code === "number" ? code : 0;
+        return;
+      }
+      await forEachTarget(names, async (name) => {
+        await startDetached(runtime, runtime.lookupContainer(name));
+        println(name);
       });
     });
+  });
+
+  withAttachFlags(
+    program.command("attach").description("attach to a running container's terminal or output")
+      .argument("<name>")
+      .option("--no-stdin", "do not attach stdin"),
+  ).action(async function (name, flags) {
+    const { attachToRunning } = await import("./attach.ts");
+    await withRuntime(this, async (runtime) => {
+      const ctr = runtime.lookupContainer(name);
+      const end = await attachToRunning(runtime, ctr, {
+        interactive: flags.stdin !== false && ctr.config.stdin === true,
+        detachKeys: flags.detachKeys,
+        sigProxy: flags.sigProxy !== false,
+      });
+      if (end !== "detached") exitStatus.code = end;
+    });
+  });
 
   program.command("stop").description(
     "stop containers: stop signal, then SIGKILL after the timeout",
@@ -152,29 +194,24 @@ export function registerLifecycleCommands(program: Command): void {
     .option("-e, --env <KEY=VALUE>", "set an environment variable", collect, [] as string[])
     .option("-w, --workdir <dir>", "working directory")
     .option("-u, --user <user>", "user[:group] to run as")
+    .option("-i, --interactive", "keep stdin open and forward it")
+    .option("-t, --tty", "give the process a terminal")
+    .option("-d, --detach", "run the command in the background")
+    .option("--detach-keys <keys>", "the keys that detach from the process", "ctrl-p,ctrl-q")
     .action(async function (name, command, flags) {
-      const { syncContainer } = await import("../container/lifecycle/sync.ts");
+      const { execInContainer } = await import("./exec.ts");
+      const { warnWhenNotATerminal } = await import("./terminal.ts");
       await withRuntime(this, async (runtime) => {
-        const ctr = runtime.lookupContainer(name);
-        await ctr.withLock(async () => {
-          await syncContainer(ctr);
-          if (ctr.state.status !== "running") {
-            throw new ContainerStateError(
-              `can only create exec sessions on running containers: container state improper`,
-            );
-          }
-        });
-        const env = [
-          ...ctr.config.env,
-          ...flags.env.map((e) => e.includes("=") ? e : `${e}=${Deno.env.get(e) ?? ""}`),
-        ];
-        const result = await runtime.oci.runc.exec(ctr.id, {
-          args: command,
-          env,
-          cwd: flags.workdir ?? ctr.config.workdir,
+        if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
+        exitStatus.code = await execInContainer(runtime, name, command, {
+          env: flags.env,
+          workdir: flags.workdir,
           user: flags.user,
-        }, "inherit");
-        exitStatus.code = result.exitCode;
+          interactive: flags.interactive === true,
+          tty: flags.tty === true,
+          detach: flags.detach === true,
+          detachKeys: flags.detachKeys,
+        });
       });
     });
 

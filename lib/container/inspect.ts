@@ -96,6 +96,8 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     Config: {
       Hostname: config.hostname,
       User: config.user,
+      Tty: config.terminal === true,
+      OpenStdin: config.stdin === true,
       Env: config.env,
       Cmd: config.cmd,
       Image: config.imageName,

@@ -68,8 +68,12 @@ export interface RuncExecOptions {
   cwd?: string;
   /** `uid[:gid]` to run as. */
   user?: string;
-  /** Terminal mode is not supported: must be false or absent. */
+  /** Terminal mode is not supported here (see `exec_terminal.ts`): must be false or absent. */
   tty?: false;
+  /** Give the process the caller's stdin (`-i`); otherwise it reads /dev/null. */
+  stdin?: boolean;
+  /** Start it and return at once (`-d`): stdio on /dev/null, exit code 0. */
+  detach?: boolean;
 }
 
 /** The outcome of `runc exec`: the process's exit code and, when piped, its output. */
@@ -132,11 +136,12 @@ export class Runc {
     verb: string,
     args: string[],
     stdio: ExecStdio = "piped",
+    stdin: "inherit" | "null" = stdio === "inherit" ? "inherit" : "null",
   ): Promise<RunOutput> {
     try {
       const output = await new Deno.Command(this.binary, {
         args,
-        stdin: stdio === "inherit" ? "inherit" : "null",
+        stdin,
         stdout: stdio,
         stderr: stdio,
       }).output();
@@ -175,6 +180,7 @@ export class Runc {
     args: string[],
     stdio: ExecStdio,
     check: (code: number, log: string) => string | null,
+    stdin?: "inherit" | "null",
   ): Promise<RunOutput> {
     const logFile = await Deno.makeTempFile({ prefix: "denopod-runc-", suffix: ".log" });
     try {
@@ -182,6 +188,7 @@ export class Runc {
         verb,
         [...this.#globalArgs(logFile), verb, ...args],
         stdio,
+        stdin,
       );
       const log = await Deno.readTextFile(logFile).catch(() => "");
       const message = check(out.code, log);
@@ -294,13 +301,38 @@ export class Runc {
       args.push("--env", pair);
     }
     if (options.user !== undefined) args.push("--user", options.user);
+    if (options.detach) args.push("--detach");
     args.push(id, ...options.args);
-    const out = await this.#runLogged("exec", args, stdio, (code, log) => {
-      if (code === 0) return null;
-      // A process may exit 255 itself; only an error in runc's own log is runc failing.
-      return /"level":"(error|fatal|panic)"/.test(log) ? runcErrorMessage(log) : null;
-    });
+    const detached = options.detach === true;
+    const out = await this.#runLogged(
+      "exec",
+      args,
+      detached ? "null" : stdio,
+      (code, log) => {
+        if (code === 0) return null;
+        // A process may exit 255 itself; only an error in runc's own log is runc failing.
+        return /"level":"(error|fatal|panic)"/.test(log) ? runcErrorMessage(log) : null;
+      },
+      options.stdin && !detached ? "inherit" : "null",
+    );
     return { exitCode: out.code, stdout: out.stdout, stderr: out.stderr };
+  }
+
+  /**
+   * Spawns `runc exec ARGS` with runc's log in `logFile` and stdio on /dev/null (for a process
+   * whose terminal comes through `--console-socket`); the caller waits for it and reads the log.
+   */
+  spawnExec(args: string[], logFile: string): Deno.ChildProcess {
+    try {
+      return new Deno.Command(this.binary, {
+        args: [...this.#globalArgs(logFile), "exec", ...args],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch (err) {
+      throw new RuntimeError(`runc exec: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /** `runc --version`, parsed. */

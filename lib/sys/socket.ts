@@ -581,3 +581,38 @@ export function setOutputCrLf(fd: number): void {
   v.setUint32(c.TERMIOS_OFLAG, v.getUint32(c.TERMIOS_OFLAG, true) | c.ONLCR, true);
   check(sym().ioctl(fd, BigInt(c.TCSETS), t), "ioctl(TCSETS)");
 }
+
+// termios flag bits (the same on x86-64 and arm64: the generic Linux values)
+const IFLAG_RAW_OFF = 0o1 | 0o2 | 0o10 | 0o40 | 0o100 | 0o200 | 0o400 | 0o2000; // IGNBRK..IXON
+const OPOST = 0o1;
+const LFLAG_RAW_OFF = 0o10 | 0o100 | 0o2 | 0o1 | 0o100000; // ECHO ECHONL ICANON ISIG IEXTEN
+const CSIZE = 0o60;
+const PARENB = 0o400;
+const CS8 = 0o60;
+const VTIME = 5;
+const VMIN = 6;
+
+/**
+ * Puts the terminal behind `fd` in raw mode as `cfmakeraw(3)` does (no echo, no line editing, no
+ * signals from keys, no output processing) and returns its settings before, for
+ * {@linkcode restoreTerminal}.
+ */
+export function makeRawTerminal(fd: number): Uint8Array {
+  const c = arch();
+  const saved = getTermios(fd);
+  const t = saved.slice();
+  const v = new DataView(t.buffer);
+  v.setUint32(0, v.getUint32(0, true) & ~IFLAG_RAW_OFF, true);
+  v.setUint32(c.TERMIOS_OFLAG, v.getUint32(c.TERMIOS_OFLAG, true) & ~OPOST, true);
+  v.setUint32(8, (v.getUint32(8, true) & ~(CSIZE | PARENB)) | CS8, true);
+  v.setUint32(12, v.getUint32(12, true) & ~LFLAG_RAW_OFF, true);
+  t[c.TERMIOS_CC + VMIN] = 1;
+  t[c.TERMIOS_CC + VTIME] = 0;
+  check(sym().ioctl(fd, BigInt(c.TCSETS), t), "ioctl(TCSETS)");
+  return saved;
+}
+
+/** Gives the terminal behind `fd` back the settings {@linkcode makeRawTerminal} returned. */
+export function restoreTerminal(fd: number, saved: Uint8Array): void {
+  check(sym().ioctl(fd, BigInt(arch().TCSETS), saved.slice()), "ioctl(TCSETS)");
+}

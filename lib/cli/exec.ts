@@ -1,0 +1,151 @@
+/**
+ * `exec`: runs a command in a running container. Without `-t`, runc's stdio is the caller's
+ * stdout and stderr, and stdin only with `-i` (otherwise /dev/null: a `while read` loop around
+ * `exec` keeps its lines). With `-t`, the process gets a terminal this process holds itself
+ * (`lib/oci/exec_terminal.ts`): the caller's terminal goes raw with `-i`, its size is set before
+ * the process starts and follows SIGWINCH, input goes to the terminal (end of input as the
+ * terminal's EOF character) and output to stdout. `-d` starts it and returns at once. The exit
+ * status is the process's.
+ * @module
+ */
+import { ContainerStateError } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import type { Container } from "../container/container.ts";
+import { syncContainer } from "../container/lifecycle/sync.ts";
+import { numericUser } from "../container/files.ts";
+import { resolveUser } from "../container/user.ts";
+import { startTerminalExec } from "../oci/exec_terminal.ts";
+import { DetachKeyMatcher, parseDetachKeys } from "../oci/attach.ts";
+import { closeFd, pollFds, POLLIN, readFd, setWindowSize, writeAllFd } from "../sys/socket.ts";
+import { CallerSession, callerTerminalSize, toStdout } from "./terminal.ts";
+
+/** The flags of `exec`. */
+export interface ExecFlags {
+  env: string[];
+  workdir?: string;
+  user?: string;
+  interactive: boolean;
+  tty: boolean;
+  detach: boolean;
+  detachKeys: string;
+}
+
+/** Runs `command` in the container `name`; returns the exit status to leave. */
+export async function execInContainer(
+  runtime: Runtime,
+  name: string,
+  command: string[],
+  flags: ExecFlags,
+): Promise<number> {
+  const detachKeys = parseDetachKeys(flags.detachKeys);
+  const ctr = runtime.lookupContainer(name);
+  await ctr.withLock(async () => {
+    await syncContainer(ctr);
+    if (ctr.state.status !== "running") {
+      throw new ContainerStateError(
+        `can only create exec sessions on running containers: container state improper`,
+      );
+    }
+  });
+  const env = [
+    ...ctr.config.env,
+    ...flags.env.map((e) => e.includes("=") ? e : `${e}=${Deno.env.get(e) ?? ""}`),
+  ];
+  const cwd = flags.workdir ?? ctr.config.workdir;
+  if (flags.tty && !flags.detach) {
+    return await execWithTerminal(runtime, ctr, command, env, cwd, flags, detachKeys);
+  }
+  const result = await runtime.oci.runc.exec(ctr.id, {
+    args: command,
+    env,
+    cwd,
+    user: flags.user,
+    stdin: flags.interactive,
+    detach: flags.detach,
+  }, "inherit");
+  return flags.detach ? 0 : result.exitCode;
+}
+
+async function execWithTerminal(
+  runtime: Runtime,
+  ctr: Container,
+  command: string[],
+  env: string[],
+  cwd: string,
+  flags: ExecFlags,
+  detachKeys: Uint8Array,
+): Promise<number> {
+  const userSpec = flags.user ?? ctr.config.user;
+  const user = numericUser(userSpec) ?? resolveUser(ctr.state.mountpoint, userSpec);
+  const exec = await startTerminalExec(runtime.oci.runc, ctr.id, ctr.bundlePath, {
+    args: command,
+    env,
+    cwd,
+    user,
+    size: callerTerminalSize(),
+  });
+  const master = exec.master;
+  let detached = false;
+  const session = CallerSession.begin({
+    raw: flags.interactive,
+    onResize: (size) => {
+      try {
+        setWindowSize(master, size);
+      } catch {
+        // the process is gone
+      }
+    },
+  });
+  let outputDone = false;
+  try {
+    const output = (async () => {
+      for (;;) {
+        const bytes = readFd(master, 8192);
+        if (bytes !== null && bytes.length === 0) break;
+        if (bytes !== null) {
+          toStdout(bytes);
+          continue;
+        }
+        await pollFds([{ fd: master, events: POLLIN }], 250);
+      }
+      outputDone = true;
+    })();
+    if (flags.interactive) {
+      const reader = Deno.stdin.readable.getReader();
+      const matcher = new DetachKeyMatcher(detachKeys);
+      const input = (async () => {
+        let last = 0x0a;
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done || outputDone) break;
+          const { forward, detach } = matcher.feed(value);
+          if (forward.length > 0) {
+            last = forward[forward.length - 1];
+            await writeAllFd(master, forward);
+          }
+          if (detach) {
+            detached = true;
+            return;
+          }
+        }
+        if (!outputDone) {
+          await writeAllFd(master, new Uint8Array(last === 0x0a ? [4] : [4, 4]));
+        }
+      })();
+      await Promise.race([output, input.then(() => detached ? undefined : output)]);
+      if (!detached) await output;
+      reader.releaseLock();
+    } else {
+      await output;
+    }
+  } finally {
+    session.end();
+  }
+  if (detached) {
+    // the process keeps running without anyone at its terminal, as podman's detached exec
+    return 0;
+  }
+  const code = await exec.wait();
+  closeFd(master);
+  return code;
+}
