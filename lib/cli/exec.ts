@@ -16,7 +16,15 @@ import { numericUser } from "../container/files.ts";
 import { resolveUser } from "../container/user.ts";
 import { startTerminalExec } from "../oci/exec_terminal.ts";
 import { DetachKeyMatcher, parseDetachKeys } from "../oci/attach.ts";
-import { closeFd, pollFds, POLLIN, readFd, setWindowSize, writeAllFd } from "../sys/socket.ts";
+import {
+  closeFd,
+  pollFds,
+  POLLIN,
+  readFd,
+  setNonBlocking,
+  setWindowSize,
+  writeAllFd,
+} from "../sys/socket.ts";
 import { CallerSession, callerTerminalSize, toStdout } from "./terminal.ts";
 
 /** The flags of `exec`. */
@@ -85,6 +93,7 @@ async function execWithTerminal(
     size: callerTerminalSize(),
   });
   const master = exec.master;
+  setNonBlocking(master);
   let detached = false;
   const session = CallerSession.begin({
     raw: flags.interactive,

@@ -4,7 +4,9 @@
  * (its capabilities, rlimits and the rest) with the exec's arguments, environment, working
  * directory and user, `terminal: true` and the caller's size (`consoleSize`, so the size is right
  * before the process runs); runc sends the pty master to a console socket of ours
- * (`SCM_RIGHTS`), and waits for the process, exiting with its code.
+ * (`SCM_RIGHTS`). runc takes a console socket only when it detaches (`--detach`), so, like
+ * conmon, this process becomes a child subreaper and waits for the exec'd process itself once
+ * runc has exited and left it to us.
  *
  * @example
  * ```ts
@@ -25,6 +27,8 @@ import {
   receiveFd,
   type WindowSize,
 } from "../sys/socket.ts";
+import { libc, PR_SET_CHILD_SUBREAPER } from "../sys/libc.ts";
+import { decodeWaitStatus, isProcessAlive, waitPid } from "../sys/process.ts";
 import type { Runc } from "./runc.ts";
 import { runcErrorMessage, runtimeErrorFor } from "./runc_errors.ts";
 
@@ -45,7 +49,7 @@ export interface TerminalExec {
   master: number;
   /** Waits for the process; resolves with its exit code, or throws runc's error. */
   wait(): Promise<number>;
-  /** Sends a signal to runc, which passes it on to the process. */
+  /** Sends a signal to the process. */
   kill(signal: Deno.Signal): void;
 }
 
@@ -79,88 +83,95 @@ export async function startTerminalExec(
   const dir = await Deno.makeTempDir({ prefix: "denopod-exec-" });
   const processFile = join(dir, "process.json");
   const logFile = join(dir, "runc.log");
+  const pidFile = join(dir, "pid");
   const socketPath = join(dir, "console.sock");
   await Deno.writeTextFile(processFile, JSON.stringify(processSpec), { mode: 0o600 });
   const listenFd = listenUnix("stream", socketPath);
-  let child: Deno.ChildProcess | null = null;
   let conn: number | null = null;
-  const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
-  const failure = async (code: number): Promise<Error> => {
-    const log = await Deno.readTextFile(logFile).catch(() => "");
-    return runtimeErrorFor("exec", runcErrorMessage(log) ?? `exit status ${code}`);
-  };
+  let master = -1;
   try {
-    child = runc.spawnExec(
-      ["--process", processFile, "--console-socket", socketPath, id],
+    // runc hands a terminal to a console socket only when it detaches: the process then becomes
+    // our child (we are its subreaper) once runc exits, and we wait for it as conmon does
+    libc().prctl(PR_SET_CHILD_SUBREAPER, 1);
+    const child = runc.spawnExec(
+      [
+        "--detach",
+        "--tty",
+        "--pid-file",
+        pidFile,
+        "--process",
+        processFile,
+        "--console-socket",
+        socketPath,
+        id,
+      ],
       logFile,
     );
     let exited: Deno.CommandStatus | null = null;
-    child.status.then((s) => exited = s);
-    for (;;) {
+    const status = child.status.then((s) => exited = s);
+    while (master < 0) {
       if (conn === null) conn = acceptSocket(listenFd);
       if (conn !== null) {
         const got = receiveFd(conn);
         if (got !== null && got.fds.length > 0) {
           for (const extra of got.fds.slice(1)) closeFd(extra);
-          const master = got.fds[0];
-          const running = child;
-          return {
-            master,
-            wait: async () => {
-              const status = await running.status;
-              const log = await Deno.readTextFile(logFile).catch(() => "");
-              await cleanup();
-              if (status.code !== 0 && /"level":"(error|fatal|panic)"/.test(log)) {
-                throw runtimeErrorFor(
-                  "exec",
-                  runcErrorMessage(log) ?? `exit status ${status.code}`,
-                );
-              }
-              return status.signal !== null ? 128 + signalNumber(status.signal) : status.code;
-            },
-            kill: (signal) => {
-              try {
-                running.kill(signal);
-              } catch {
-                // runc is gone already
-              }
-            },
-          };
+          master = got.fds[0];
+          break;
         }
       }
-      if (exited !== null) {
-        const code = (exited as Deno.CommandStatus).code;
-        throw await failure(code);
-      }
+      if (exited !== null) break;
       await pollFds([{ fd: conn ?? listenFd, events: POLLIN }], 100);
     }
-  } catch (err) {
-    if (child !== null) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
+    const done = await status;
+    if (done.code !== 0) {
+      const log = await Deno.readTextFile(logFile).catch(() => "");
+      throw runtimeErrorFor("exec", runcErrorMessage(log) ?? `exit status ${done.code}`);
     }
-    await cleanup();
-    if (err instanceof Error && !(err instanceof RuntimeError) && err.name === "Error") {
-      throw new RuntimeError(`runc exec: ${err.message}`, { cause: err });
-    }
-    throw err;
+    if (master < 0) throw new RuntimeError("runc exec: no terminal arrived on the console socket");
+    const pid = Number((await Deno.readTextFile(pidFile)).trim());
+    if (!(pid > 0)) throw new RuntimeError("runc exec: no pid for the process");
+    const theMaster = master;
+    master = -1;
+    return {
+      master: theMaster,
+      wait: () => waitForProcess(pid),
+      kill: (signal) => {
+        try {
+          Deno.kill(pid, signal);
+        } catch {
+          // gone already
+        }
+      },
+    };
   } finally {
     closeFd(listenFd);
     if (conn !== null) closeFd(conn);
+    closeFd(master);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGKILL: 9,
-  SIGTERM: 15,
-};
-
-function signalNumber(signal: Deno.Signal): number {
-  return SIGNALS[signal] ?? 0;
+/**
+ * Waits for `pid`, an orphan this process reaps as its subreaper; resolves with its exit code
+ * (128 + signal when killed; -1 when it vanished unreaped).
+ */
+function waitForProcess(pid: number): Promise<number> {
+  return new Promise((resolve) => {
+    const check = () => {
+      let result: ReturnType<typeof waitPid> = null;
+      try {
+        result = waitPid(pid, { noHang: true });
+      } catch {
+        // not (yet) our child: runc may still be handing it over
+        if (!isProcessAlive(pid)) return finish(-1);
+      }
+      if (result !== null) finish(decodeWaitStatus(result.status).exitCode);
+    };
+    const timer = setInterval(check, 20);
+    const finish = (code: number) => {
+      clearInterval(timer);
+      resolve(code);
+    };
+    check();
+  });
 }
