@@ -2,7 +2,7 @@
  * Benchmarks (not tests): each figure is printed beside a reference run in the same process tree
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
- *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport]
+ *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [tty]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
  * unmounted and deleted afterwards.
@@ -338,12 +338,18 @@ async function benchTransport(): Promise<string[]> {
   return await benchLoadSave();
 }
 
+async function benchTtySection(): Promise<string[]> {
+  const { benchTty } = await import("./bench_tty.ts");
+  return await benchTty();
+}
+
 const BENCHES: Record<string, () => Promise<string[]>> = {
   export: benchExport,
   ps: benchPs,
   run: benchRun,
   monitor: benchMonitor,
   transport: benchTransport,
+  tty: benchTtySection,
 };
 
 if (import.meta.main) {

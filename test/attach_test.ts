@@ -129,7 +129,14 @@ Deno.test("runAttachSession detaches on the keys and leaves the server running",
     await until("the client is accepted", () => server.clientCount === 1);
     const out: string[] = [];
     let feed!: ReadableStreamDefaultController<Uint8Array>;
-    const stdin = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
+    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
+    const reader = stream.getReader();
+    const stdin = {
+      read: async () => {
+        const { value, done } = await reader.read();
+        return done ? null : value;
+      },
+    };
     const session = runAttachSession(conn, {
       stdout: (b) => out.push(dec.decode(b)),
       stderr: () => {},

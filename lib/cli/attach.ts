@@ -30,6 +30,7 @@ import {
   parseDetachKeys,
   requestResize,
   runAttachSession,
+  stdinSource,
 } from "../oci/attach.ts";
 import { syncContainer } from "../container/lifecycle/sync.ts";
 import { CallerSession, callerTerminalSize, toStderr, toStdout } from "./terminal.ts";
@@ -226,7 +227,7 @@ async function attachedSession(
     return await runAttachSession(conn, {
       stdout: toStdout,
       stderr: toStderr,
-      input: flags.interactive ? Deno.stdin.readable : null,
+      input: flags.interactive ? stdinSource() : null,
     }, { detachKeys, eofByte: terminal ? 0x04 : undefined });
   } finally {
     session.end();

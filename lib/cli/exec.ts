@@ -15,7 +15,7 @@ import { syncContainer } from "../container/lifecycle/sync.ts";
 import { numericUser } from "../container/files.ts";
 import { resolveUser } from "../container/user.ts";
 import { startTerminalExec } from "../oci/exec_terminal.ts";
-import { DetachKeyMatcher, parseDetachKeys } from "../oci/attach.ts";
+import { DetachKeyMatcher, parseDetachKeys, stdinSource } from "../oci/attach.ts";
 import {
   closeFd,
   pollFds,
@@ -120,13 +120,13 @@ async function execWithTerminal(
       outputDone = true;
     })();
     if (flags.interactive) {
-      const reader = Deno.stdin.readable.getReader();
+      const reader = stdinSource();
       const matcher = new DetachKeyMatcher(detachKeys);
       const input = (async () => {
         let last = 0x0a;
         for (;;) {
-          const { value, done } = await reader.read();
-          if (done || outputDone) break;
+          const value = await reader.read();
+          if (value === null || outputDone) break;
           const { forward, detach } = matcher.feed(value);
           if (forward.length > 0) {
             last = forward[forward.length - 1];
@@ -143,7 +143,6 @@ async function execWithTerminal(
       })();
       await Promise.race([output, input.then(() => detached ? undefined : output)]);
       if (!detached) await output;
-      reader.releaseLock();
     } else {
       await output;
     }
