@@ -15,13 +15,13 @@
  */
 import type { Container } from "../container/container.ts";
 import { startContainer } from "../container/lifecycle/start.ts";
-import { killForRemoval } from "../container/lifecycle/stop.ts";
 import { waitForContainer } from "../container/lifecycle/wait.ts";
 import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
 import { followLog } from "../container/logs.ts";
 import { removeContainer } from "../container/remove.ts";
 import { readExitRecord } from "../oci/exitfile.ts";
 import { ContainerStateError, DenopodError } from "../errors.ts";
+import { isActive } from "../container/status.ts";
 import { attachedMarkerPath, type Runtime } from "../runtime.ts";
 import {
   AttachConnection,
@@ -60,8 +60,7 @@ export async function stillRunning(runtime: Runtime, ctr: Container): Promise<bo
   if (await readExitRecord(runtime.paths.exitsDir, ctr.id)) return false;
   const record = runtime.containers.get(ctr.id);
   if (!record) return false;
-  return record.state.status === "running" || record.state.status === "paused" ||
-    record.state.status === "stopping";
+  return isActive(record.state.status);
 }
 
 /**
@@ -243,7 +242,7 @@ async function exitCodeOf(runtime: Runtime, ctr: Container): Promise<number> {
 
 async function removeQuietly(ctr: Container): Promise<void> {
   try {
-    await removeContainer(ctr, { force: true, stop: killForRemoval });
+    await removeContainer(ctr, { force: true });
   } catch (err) {
     if (!(err instanceof DenopodError)) throw err;
   }

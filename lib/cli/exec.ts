@@ -8,13 +8,8 @@
  * status is the process's.
  * @module
  */
-import { ContainerStateError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import type { Container } from "../container/container.ts";
-import { syncContainer } from "../container/lifecycle/sync.ts";
-import { numericUser } from "../container/files.ts";
-import { resolveUser } from "../container/user.ts";
-import { startTerminalExec } from "../oci/exec_terminal.ts";
+import type { TerminalExec } from "../oci/exec_terminal.ts";
 import { DetachKeyMatcher, parseDetachKeys, stdinSource } from "../oci/attach.ts";
 import {
   closeFd,
@@ -39,64 +34,47 @@ export interface ExecFlags {
 }
 
 /** Runs `command` in the container `name`; returns the exit status to leave. */
-export async function execInContainer(
+export async function execInContainerCli(
   runtime: Runtime,
   name: string,
   command: string[],
   flags: ExecFlags,
 ): Promise<number> {
   const detachKeys = parseDetachKeys(flags.detachKeys);
+  const { execInContainer, startTerminalExecIn } = await import(
+    "../container/lifecycle/exec.ts"
+  );
   const ctr = runtime.lookupContainer(name);
-  await ctr.withLock(async () => {
-    await syncContainer(ctr);
-    if (ctr.state.status !== "running") {
-      throw new ContainerStateError(
-        `can only create exec sessions on running containers: container state improper`,
-      );
-    }
-  });
-  const env = [
-    ...ctr.config.env,
-    ...flags.env.map((e) => e.includes("=") ? e : `${e}=${Deno.env.get(e) ?? ""}`),
-  ];
-  const cwd = flags.workdir ?? ctr.config.workdir;
-  if (flags.tty && !flags.detach) {
-    return await execWithTerminal(runtime, ctr, command, env, cwd, flags, detachKeys);
-  }
-  const result = await runtime.oci.runc.exec(ctr.id, {
-    args: command,
-    env,
-    cwd,
+  const options = {
+    command,
+    env: flags.env,
+    workdir: flags.workdir,
     user: flags.user,
     stdin: flags.interactive,
     detach: flags.detach,
-  }, "inherit");
+  };
+  if (flags.tty && !flags.detach) {
+    const exec = await startTerminalExecIn(ctr, options, callerTerminalSize());
+    return await relayTerminal(exec, flags.interactive, detachKeys);
+  }
+  const result = await execInContainer(ctr, options, "inherit");
   return flags.detach ? 0 : result.exitCode;
 }
 
-async function execWithTerminal(
-  runtime: Runtime,
-  ctr: Container,
-  command: string[],
-  env: string[],
-  cwd: string,
-  flags: ExecFlags,
+/**
+ * Relays an exec's terminal: its output to stdout, the caller's input (with -i, through the
+ * detach keys; its end as the EOF character) to it; the caller's terminal raw meanwhile.
+ */
+async function relayTerminal(
+  exec: TerminalExec,
+  interactive: boolean,
   detachKeys: Uint8Array,
 ): Promise<number> {
-  const userSpec = flags.user ?? ctr.config.user;
-  const user = numericUser(userSpec) ?? resolveUser(ctr.state.mountpoint, userSpec);
-  const exec = await startTerminalExec(runtime.oci.runc, ctr.id, ctr.bundlePath, {
-    args: command,
-    env,
-    cwd,
-    user,
-    size: callerTerminalSize(),
-  });
   const master = exec.master;
   setNonBlocking(master);
   let detached = false;
   const session = CallerSession.begin({
-    raw: flags.interactive,
+    raw: interactive,
     onResize: (size) => {
       try {
         setWindowSize(master, size);
@@ -119,7 +97,7 @@ async function execWithTerminal(
       }
       outputDone = true;
     })();
-    if (flags.interactive) {
+    if (interactive) {
       const reader = stdinSource();
       const matcher = new DetachKeyMatcher(detachKeys);
       const input = (async () => {

@@ -7,6 +7,7 @@
 import { now as clockNow } from "../util/clock.ts";
 import { Command } from "@commander-js/extra-typings";
 import { InvalidArgError } from "../errors.ts";
+import { isRunning, needsStopToRestart } from "../container/status.ts";
 import { parseTimeInput } from "../util/humanize.ts";
 import {
   collect,
@@ -120,7 +121,7 @@ export function registerLifecycleCommands(program: Command): void {
       const { stopContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         const targets = flags.all
-          ? runtime.allContainers().filter((c) => c.state.status === "running").map((c) => c.id)
+          ? runtime.allContainers().filter((c) => isRunning(c.state.status)).map((c) => c.id)
           : names;
         if (targets.length === 0 && !flags.all) {
           throw new InvalidArgError("you must provide at least one name or id");
@@ -199,11 +200,11 @@ export function registerLifecycleCommands(program: Command): void {
     .option("-d, --detach", "run the command in the background")
     .option("--detach-keys <keys>", "the keys that detach from the process", "ctrl-p,ctrl-q")
     .action(async function (name, command, flags) {
-      const { execInContainer } = await import("./exec.ts");
+      const { execInContainerCli } = await import("./exec.ts");
       const { warnWhenNotATerminal } = await import("./terminal.ts");
       await withRuntime(this, async (runtime) => {
         if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
-        exitStatus.code = await execInContainer(runtime, name, command, {
+        exitStatus.code = await execInContainerCli(runtime, name, command, {
           env: flags.env,
           workdir: flags.workdir,
           user: flags.user,
@@ -248,7 +249,7 @@ export function registerLifecycleCommands(program: Command): void {
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           const ctr = runtime.lookupContainer(name);
-          if (ctr.state.status === "running" || ctr.state.status === "created") {
+          if (needsStopToRestart(ctr.state.status)) {
             await stopContainer(ctr, { timeout: flags.time });
           }
           await startDetached(runtime, ctr);

@@ -11,7 +11,7 @@
  * @module
  */
 import { join } from "node:path";
-import { buildHostname, buildHosts, buildResolvConf } from "./rundir.ts";
+import { buildHostname, buildHosts, buildResolvConf, primaryHostIp } from "./rundir.ts";
 import { buildSpec } from "./spec.ts";
 import { relabel } from "../sys/selinux.ts";
 import { libc, RLIMIT_NOFILE, RLIMIT_NPROC } from "../sys/libc.ts";
@@ -64,6 +64,7 @@ export async function writeRundirFiles(ctr: Container): Promise<void> {
     containerName: config.name,
     network: config.network,
     noHosts: config.noHosts,
+    hostIp: config.noHosts ? undefined : primaryHostIp(),
   });
   if (hosts !== null) await writeStringToRundir(ctr, "hosts", hosts);
   await writeStringToRundir(ctr, "hostname", buildHostname(config.hostname));

@@ -1,16 +1,16 @@
 /**
  * `runc exec` with a terminal, held by the caller itself (an attached `exec -t` needs no
- * monitor): the process is described by a `process.json` made from the container's own spec
- * (its capabilities, rlimits and the rest) with the exec's arguments, environment, working
- * directory and user, `terminal: true` and the caller's size (`consoleSize`, so the size is right
- * before the process runs); runc sends the pty master to a console socket of ours
+ * monitor): the process is a whole `process.json` (the container's own, with the exec's
+ * command, environment, directory and user: `container/lifecycle/exec.ts`), `terminal: true` and
+ * the caller's size (`consoleSize`, so the size is right before the process runs); runc sends
+ * the pty master to a console socket of ours
  * (`SCM_RIGHTS`). runc takes a console socket only when it detaches (`--detach`), so, like
  * conmon, this process becomes a child subreaper and waits for the exec'd process itself once
  * runc has exited and left it to us.
  *
  * @example
  * ```ts
- * const session = await startTerminalExec(runc, id, bundle, { args: ["sh"], env, cwd: "/", user });
+ * const session = await startTerminalExec(runc, id, { ...process, args: ["sh"] });
  * // relay session.master ...; then
  * const code = await session.wait(); // the process's exit code
  * ```
@@ -18,30 +18,11 @@
  */
 import { join } from "node:path";
 import { RuntimeError } from "../errors.ts";
-import {
-  acceptSocket,
-  closeFd,
-  listenUnix,
-  pollFds,
-  POLLIN,
-  receiveFd,
-  type WindowSize,
-} from "../sys/socket.ts";
+import { acceptSocket, closeFd, listenUnix, pollFds, POLLIN, receiveFd } from "../sys/socket.ts";
 import { libc, PR_SET_CHILD_SUBREAPER } from "../sys/libc.ts";
 import { decodeWaitStatus, isProcessAlive, waitPid } from "../sys/process.ts";
 import type { Runc } from "./runc.ts";
 import { runcErrorMessage, runtimeErrorFor } from "./runc_errors.ts";
-
-/** The process to run in the container. */
-export interface TerminalExecProcess {
-  args: string[];
-  /** The full environment, `KEY=value`. */
-  env: string[];
-  cwd: string;
-  user: { uid: number; gid: number; additionalGids?: number[] };
-  /** The terminal's size before the process starts. */
-  size?: WindowSize;
-}
 
 /** A running exec with its terminal. */
 export interface TerminalExec {
@@ -54,32 +35,16 @@ export interface TerminalExec {
 }
 
 /**
- * Starts `process` in container `id` (bundle `bundle`) with a terminal; resolves once the master
- * arrived. Throws {@linkcode RuntimeError} (or the mapped 126/127 errors) when runc fails first.
+ * Starts `process` (a whole OCI process object with `terminal: true`, and `consoleSize` for the
+ * size before it runs) in container `id`; resolves once the master arrived and runc has handed
+ * the process over. Throws the mapped runc error (126/127 included) when runc fails first.
  */
 export async function startTerminalExec(
   runc: Runc,
   id: string,
-  bundle: string,
-  process: TerminalExecProcess,
+  process: Record<string, unknown>,
 ): Promise<TerminalExec> {
-  const spec = JSON.parse(await Deno.readTextFile(join(bundle, "config.json")));
-  const base = spec.process ?? {};
-  const processSpec = {
-    ...base,
-    terminal: true,
-    args: process.args,
-    env: process.env,
-    cwd: process.cwd,
-    user: {
-      uid: process.user.uid,
-      gid: process.user.gid,
-      ...(process.user.additionalGids ? { additionalGids: process.user.additionalGids } : {}),
-    },
-    consoleSize: process.size && process.size.rows > 0
-      ? { height: process.size.rows, width: process.size.cols }
-      : undefined,
-  };
+  const processSpec = { ...process, terminal: true };
   const dir = await Deno.makeTempDir({ prefix: "denopod-exec-" });
   const processFile = join(dir, "process.json");
   const logFile = join(dir, "runc.log");
