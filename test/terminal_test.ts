@@ -180,11 +180,16 @@ testEachMonitor(
   async (_cli, roots, monitor) => {
     const env = { DENOPOD_MONITOR: monitor };
     const input = new TextEncoder().encode("a\nb\n");
-    const withI = await denopod(roots, ["run", "--rm", "-i", "busybox", "cat"], {
-      stdin: input,
-      env,
-    });
-    assert.deepEqual([withI.code, withI.stdout], [0, "a\nb\n"], withI.stderr);
+    const withI = await denopod(roots, [
+      "run",
+      "--rm",
+      "-i",
+      "busybox",
+      "sh",
+      "-c",
+      "cat; echo err >&2; exit 2",
+    ], { stdin: input, env });
+    assert.deepEqual([withI.code, withI.stdout, withI.stderr], [2, "a\nb\n", "err\n"]);
     const withoutI = await denopod(roots, ["run", "--rm", "busybox", "cat"], { stdin: input, env });
     assert.deepEqual([withoutI.code, withoutI.stdout], [0, ""], withoutI.stderr);
   },
@@ -203,6 +208,23 @@ testEachMonitor(
     );
     // the terminal echoes the input, then cat writes it back
     assert.match(r.stdout, /a\r\nb.*a\r\nb/s);
+  },
+);
+
+testEachMonitor(
+  "attach to a container without a terminal shows its output and passes signals on",
+  async (cli) => {
+    const script = 'trap "echo bye; exit 9" TERM; while true; do echo tick; sleep 0.2; done';
+    await cli.ok(["run", "-d", "--name", "p", "busybox", "sh", "-c", script]);
+    const client = cli.spawn(["attach", "p"]);
+    await pollFor("ticks in the log", async () => {
+      const logs = await cli.run(["logs", "p"]);
+      return logs.stdout.split("tick").length > 8 ? true : undefined;
+    });
+    Deno.kill(client.pid, "SIGTERM");
+    const result = await client.done;
+    assert.equal(result.code, 9, result.stderr);
+    assert.match(result.stdout, /^(tick\n)+bye\n$/);
   },
 );
 
