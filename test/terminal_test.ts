@@ -47,6 +47,19 @@ testEachMonitor(
 );
 
 testEachMonitor(
+  "SIGTERM to a run -it client restores the caller's terminal; the container runs on",
+  async (cli, roots, monitor) => {
+    const r = await inPty(roots, monitor, ["run", "-it", "--name", "t", "busybox", "sh"], [
+      { expect: "/ # " },
+      { signal: "TERM" },
+    ]);
+    assert.equal(r.exit, 143, r.output);
+    assert.ok(r.termiosSame, "the caller's terminal settings (stty -g) changed");
+    assert.match(await psStatus(cli, "t"), /^Up /);
+  },
+);
+
+testEachMonitor(
   "SIGINT to an attached client without -t is passed on; it exits with the container's 130",
   async (cli) => {
     const script = 'trap "echo trapped; exit 130" INT; echo ready; while true; do sleep 0.1; done';

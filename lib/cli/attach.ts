@@ -220,7 +220,10 @@ async function attachedSession(
   const session = CallerSession.begin({
     raw: terminal && flags.interactive,
     onResize: terminal ? (size) => requestResize(ctr.bundlePath, size) : undefined,
-    onSignal: flags.sigProxy ? (_name, number) => proxySignal(runtime, ctr, number) : undefined,
+    // podman's --sig-proxy is for containers without a terminal; with one, keys are bytes on it
+    onSignal: flags.sigProxy && !terminal
+      ? (_name, number) => proxySignal(runtime, ctr, number)
+      : undefined,
   });
   try {
     return await runAttachSession(conn, {
