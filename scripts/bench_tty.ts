@@ -2,7 +2,7 @@
  * The `tty` benchmark: a keystroke's round trip through `run -it` (1,000 one-byte writes into a
  * real pseudo-terminal, each echoed back by the container's terminal before the next), for
  * denopod under each monitor and for podman in the same run (in a `PodmanSandbox`: its own
- * store and containers.conf); and the memory high-water mark (VmHWM) of the built-in monitor
+ * store and containers.conf), in interleaved rounds (medians); and the memory high-water mark (VmHWM) of the built-in monitor
  * holding a terminal after that traffic, beside conmon's.
  *
  *   deno run -A scripts/bench.ts tty
@@ -14,6 +14,14 @@ import { ptyRun, type PtyStep } from "../test/helpers/pty.ts";
 import { PODMAN, PodmanSandbox } from "../test/helpers/podman.ts";
 
 const KEYSTROKES = 1000;
+/** Interleaved rounds; each figure is the median. */
+const ROUNDS = 5;
+
+function median(figures: number[]): number | null {
+  if (figures.length === 0) return null;
+  const sorted = [...figures].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
 
 /** Type a line (cat shows it back), then the timed keystrokes, then end cat with Ctrl-D twice. */
 const STEPS: PtyStep[] = [
@@ -63,31 +71,41 @@ export async function benchTty(): Promise<string[]> {
   try {
     const tar = await busyboxTar(roots.dir);
     await cli(roots, "import", tar, "busybox");
-    const ours: Record<string, number | null> = {};
-    for (const monitor of ["conmon", "builtin"]) {
-      const r = await ptyRun(
-        [Deno.execPath(), ...cliPrefix(roots), "run", "--rm", "-it", "busybox", "cat"],
-        STEPS,
-        { DENOPOD_MONITOR: monitor },
-      );
-      ours[monitor] = r.failed === null ? r.bench : null;
-    }
-    let reference: number | null | undefined;
     if (PODMAN !== undefined) {
       podman = await PodmanSandbox.create();
       await podman.output("import", tar, "busybox");
-      const r = await ptyRun(
-        [PODMAN, ...podman.globalArgs(), "run", "--rm", "-it", "busybox", "cat"],
-        STEPS,
-        podman.env(),
-      );
-      reference = r.failed === null ? r.bench : null;
     }
+    // rounds interleave the three, so a busy moment on a shared machine hits all of them
+    const runs: Record<string, number[]> = { conmon: [], builtin: [], podman: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const monitor of ["conmon", "builtin"]) {
+        const r = await ptyRun(
+          [Deno.execPath(), ...cliPrefix(roots), "run", "--rm", "-it", "busybox", "cat"],
+          STEPS,
+          { DENOPOD_MONITOR: monitor },
+        );
+        if (r.failed === null && r.bench !== null) runs[monitor].push(r.bench);
+      }
+      if (podman !== undefined) {
+        const r = await ptyRun(
+          [PODMAN!, ...podman.globalArgs(), "run", "--rm", "-it", "busybox", "cat"],
+          STEPS,
+          podman.env(),
+        );
+        if (r.failed === null && r.bench !== null) runs.podman.push(r.bench);
+      }
+    }
+    const ours: Record<string, number | null> = {
+      conmon: median(runs.conmon),
+      builtin: median(runs.builtin),
+    };
+    const reference = podman === undefined ? undefined : median(runs.podman);
     for (const monitor of ["conmon", "builtin"]) {
       const figure = ours[monitor];
       const ratio = figure && reference ? `, ratio ${(figure / reference).toFixed(2)}` : "";
       lines.push(
-        `keystroke round trip through run -it (${monitor}), ${KEYSTROKES} one-byte writes: ` +
+        `keystroke round trip through run -it (${monitor}), ${KEYSTROKES} one-byte writes, ` +
+          `median of ${ROUNDS}: ` +
           `denopod ${perKey(figure)} per key, podman ${
             reference === undefined ? "not installed" : perKey(reference)
           } per key${ratio}`,

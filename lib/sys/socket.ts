@@ -351,15 +351,23 @@ export function sendBytes(fd: number, bytes: Uint8Array): number | null {
   }
 }
 
+let scratchBuf = new Uint8Array(0);
+
+/** A reused buffer of at least `size` bytes for reads (the result is copied out of it). */
+function scratch(size: number): Uint8Array {
+  if (scratchBuf.length < size) scratchBuf = new Uint8Array(size);
+  return scratchBuf;
+}
+
 /**
  * Receives one message (one packet on SOCK_SEQPACKET) of at most `max` bytes without blocking.
  * Returns the bytes, an empty array at end of file, or null when nothing is waiting.
  */
 export function recvBytes(fd: number, max: number): Uint8Array | null {
-  const buf = new Uint8Array(max);
+  const buf = scratch(max);
   for (;;) {
     const r = Number(sym().recv(fd, buf, BigInt(max), arch().MSG_DONTWAIT));
-    if (r >= 0) return buf.subarray(0, r);
+    if (r >= 0) return buf.slice(0, r);
     const code = errno();
     if (code === EINTR) continue;
     if (code === EAGAIN) return null;
@@ -374,10 +382,10 @@ export function recvBytes(fd: number, max: number): Uint8Array | null {
  * nothing is waiting.
  */
 export function readFd(fd: number, max: number): Uint8Array | null {
-  const buf = new Uint8Array(max);
+  const buf = scratch(max);
   for (;;) {
     const r = Number(sym().read(fd, buf, BigInt(max)));
-    if (r >= 0) return buf.subarray(0, r);
+    if (r >= 0) return buf.slice(0, r);
     const code = errno();
     if (code === EINTR) continue;
     if (code === EAGAIN) return null;
