@@ -2,7 +2,7 @@
  * Benchmarks (not tests): each figure is printed beside a reference run in the same process tree
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
- *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [tty]
+ *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [tty]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
  * unmounted and deleted afterwards.
@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { mountsUnder, unmount } from "../lib/sys/mount.ts";
+import { PodmanSandbox } from "../test/helpers/podman.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const MAIN = join(REPO, "main.ts");
@@ -338,6 +339,84 @@ async function benchTransport(): Promise<string[]> {
   return await benchLoadSave();
 }
 
+/** A rootfs tarball of busybox plus ~`mb` MB of data in ~`files` files. */
+async function bigImageTar(dir: string, mb: number, files: number): Promise<string> {
+  const tree = join(dir, "big-rootfs");
+  await Deno.mkdir(tree);
+  await run("tar", ["-C", tree, "-xf", await busyboxTar(dir)]);
+  generateTree(join(tree, "data"), files, mb);
+  const tar = join(dir, "big.tar");
+  await run("tar", ["-C", tree, "-cf", tar, "."]);
+  await Deno.remove(tree, { recursive: true });
+  return tar;
+}
+
+/** `system df` over 100 containers of a 200 MB image; podman (overlay) in the same run. */
+async function benchDf(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-df-");
+  const count = 100;
+  const sandbox = PODMAN ? await PodmanSandbox.create("overlay") : undefined;
+  try {
+    const tar = await bigImageTar(roots.dir, 200, 2000);
+    await denopod(roots, "import", tar, "big");
+    for (let i = 0; i < count; i++) await denopod(roots, "create", "big", "true");
+    const ours = await median(5, () => denopod(roots, "system", "df"));
+    let ref: number | undefined;
+    if (sandbox) {
+      await sandbox.output("import", tar, "big");
+      for (let i = 0; i < count; i++) await sandbox.output("create", "big", "true");
+      ref = await median(5, () => sandbox.output("system", "df"));
+    }
+    const label = `system df, ${count} containers of a 200 MB image (median of 5)`;
+    return [
+      line(label, ours, "podman", ref),
+      ref === undefined
+        ? ""
+        : `  target: at most 0.1x podman (${ours <= 0.1 * ref ? "met" : "NOT met"})`,
+    ].filter((l) => l !== "");
+  } finally {
+    await sandbox?.remove();
+    await removeRoots(roots);
+  }
+}
+
+/** Rounds of the prune benchmark (each prunes a fresh set of exited containers). */
+const PRUNE_ROUNDS = 3;
+
+/** `container prune -f` of 50 exited containers; podman (overlay) in the same run. */
+async function benchPrune(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-prune-");
+  const count = 50;
+  const sandbox = PODMAN ? await PodmanSandbox.create("overlay") : undefined;
+  try {
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    await sandbox?.output("import", tar, "busybox");
+    const ours: number[] = [];
+    const refs: number[] = [];
+    for (let round = 0; round < PRUNE_ROUNDS; round++) {
+      for (let i = 0; i < count; i++) await denopod(roots, "run", "busybox", "true");
+      ours.push(await timed(() => denopod(roots, "container", "prune", "-f")));
+      if (sandbox) {
+        for (let i = 0; i < count; i++) await sandbox.output("run", "busybox", "true");
+        refs.push(await timed(() => sandbox.output("container", "prune", "-f")));
+      }
+    }
+    const ref = refs.length > 0 ? middle(refs) : undefined;
+    const label = `container prune -f of ${count} exited containers (median of ${PRUNE_ROUNDS})`;
+    return [
+      line(label, middle(ours), "podman", ref),
+      `  each run: denopod ${seconds(ours)}; podman ${seconds(refs)}` +
+      (ref === undefined
+        ? ""
+        : `; target: no slower than podman (${middle(ours) <= ref ? "met" : "NOT met"})`),
+    ];
+  } finally {
+    await sandbox?.remove();
+    await removeRoots(roots);
+  }
+}
+
 async function benchTtySection(): Promise<string[]> {
   const { benchTty } = await import("./bench_tty.ts");
   return await benchTty();
@@ -349,6 +428,8 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   run: benchRun,
   monitor: benchMonitor,
   transport: benchTransport,
+  df: benchDf,
+  prune: benchPrune,
   tty: benchTtySection,
 };
 

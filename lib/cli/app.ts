@@ -10,6 +10,8 @@ import { registerImageCommands } from "./images.ts";
 import { registerSystemCommands } from "./system.ts";
 import { registerLifecycleCommands } from "./lifecycle.ts";
 import { registerTransportCommands } from "./transport.ts";
+import { registerHousekeepingCommands } from "./housekeeping.ts";
+import { registerEventsCommand } from "./events.ts";
 import { VERSION } from "../version.ts";
 import { InvalidArgError } from "../errors.ts";
 
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerTransportCommands(program);
   registerSystemCommands(program);
+  registerHousekeepingCommands(program);
+  registerEventsCommand(program);
   for (const cmd of program.commands) configureSubcommand(cmd);
   return program;
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Runtime } from "../runtime.ts";
+import type { Container } from "../container/container.ts";
 import type { TerminalExec } from "../oci/exec_terminal.ts";
 import { DetachKeyMatcher, parseDetachKeys, stdinSource } from "../oci/attach.ts";
 import {
@@ -39,12 +40,14 @@ export async function execInContainerCli(
   name: string,
   command: string[],
   flags: ExecFlags,
+  onExec: (ctr: Container) => void = () => {},
 ): Promise<number> {
   const detachKeys = parseDetachKeys(flags.detachKeys);
   const { execInContainer, startTerminalExecIn } = await import(
     "../container/lifecycle/exec.ts"
   );
   const ctr = runtime.lookupContainer(name);
+  onExec(ctr);
   const options = {
     command,
     env: flags.env,

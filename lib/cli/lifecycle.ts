@@ -18,6 +18,7 @@ import {
   withRuntime,
 } from "./common.ts";
 import { forEachTarget } from "./containers.ts";
+import { containerEvent, recordEvent } from "../events/journal.ts";
 import {
   createOptionsFrom,
   parseBoolFlag,
@@ -212,7 +213,7 @@ export function registerLifecycleCommands(program: Command): void {
           tty: flags.tty === true,
           detach: flags.detach === true,
           detachKeys: flags.detachKeys,
-        });
+        }, (ctr) => recordEvent(runtime.db, containerEvent(ctr, "exec")));
       });
     });
 
@@ -249,6 +250,7 @@ export function registerLifecycleCommands(program: Command): void {
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           const ctr = runtime.lookupContainer(name);
+          recordEvent(runtime.db, containerEvent(ctr, "restart"));
           if (needsStopToRestart(ctr.state.status)) {
             await stopContainer(ctr, { timeout: flags.time });
           }

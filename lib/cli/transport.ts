@@ -11,6 +11,7 @@ import type { LoadOptions } from "../image/load.ts";
 import { humanSize, timeAgo } from "../util/humanize.ts";
 import { println, withRuntime, writeAll } from "./common.ts";
 import { registerImageCommands } from "./images.ts";
+import { imageEvent, recordEvents } from "../events/journal.ts";
 
 const HISTORY_HEADERS: Record<string, string> = {
   ID: "ID",
@@ -130,6 +131,10 @@ function addTransportCommands(cmd: Command): void {
         } finally {
           progress?.stop();
         }
+        recordEvents(
+          runtime.db,
+          selection.map((s) => imageEvent("save", s.image.id, flags.output)),
+        );
       });
     });
 

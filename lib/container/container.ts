@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { ContainerRemovedError, ContainerStateError } from "../errors.ts";
-import { acquireLock, type HeldLock } from "../sys/lockfile.ts";
+import { acquireLock, type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
 import { MS_NODEV, MS_NOEXEC, MS_NOSUID } from "../sys/libc.ts";
 import { formatMountLabel } from "../sys/selinux.ts";
@@ -29,6 +29,7 @@ import {
 import { removeTree } from "../storage/layers.ts";
 import { treeSize } from "../storage/size.ts";
 import { logger } from "../log.ts";
+import { journaled, saveWithEvents } from "../events/journal.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { ContainerRecord } from "./repo.ts";
@@ -130,6 +131,23 @@ export class Container {
   async lock(): Promise<void> {
     if (this.#lock) return;
     this.#lock = await acquireLock(this.ctx.paths.lockPath(this.id));
+    this.#reloadLocked();
+  }
+
+  /**
+   * Takes the container's lock only if no other process holds it, and reloads the state; returns
+   * false (holding nothing) when it is held. Throws ContainerRemovedError as {@linkcode lock}.
+   */
+  tryLock(): boolean {
+    if (this.#lock) return true;
+    this.#lock = tryLock(this.ctx.paths.lockPath(this.id));
+    if (!this.#lock) return false;
+    this.#reloadLocked();
+    return true;
+  }
+
+  /** Reloads after taking the lock; when the container is gone, lets go and cleans up. */
+  #reloadLocked(): void {
     try {
       this.reload();
     } catch (err) {
@@ -274,7 +292,7 @@ export class Container {
   mount(): string {
     const mountpoint = this.mountStorage();
     this.#state.mountCount++;
-    this.save();
+    saveWithEvents(this, "mount");
     return mountpoint;
   }
 
@@ -298,7 +316,7 @@ export class Container {
       this.save();
       return false;
     }
-    this.cleanupStorage();
+    journaled(this.ctx.db, this, ["unmount"], () => this.cleanupStorage());
     return true;
   }
 

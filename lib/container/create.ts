@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { journaled } from "../events/journal.ts";
 import { isAbsolute } from "node:path";
 import { InvalidArgError, NameInUseError } from "../errors.ts";
 import { generateId, randomName, validateName } from "../util/names.ts";
@@ -275,7 +276,12 @@ function insertWithFreeName(
 ): void {
   for (let attempt = 1;; attempt++) {
     try {
-      ctx.db.transaction(() => ctx.containers.insert({ config, state: initialState() }));
+      journaled(
+        ctx.db,
+        { config },
+        ["create"],
+        () => ctx.containers.insert({ config, state: initialState() }),
+      );
       return;
     } catch (err) {
       if (!randomised || !(err instanceof NameInUseError) || attempt >= RANDOM_NAME_ATTEMPTS) {

@@ -19,6 +19,7 @@ import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { join } from "node:path";
 import { forgetNetwork, syncContainer } from "./sync.ts";
+import { saveWithEvents } from "../../events/journal.ts";
 
 const log = logger("container");
 
@@ -88,7 +89,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   state.finishedAt = "";
   state.exitCode = 0;
   state.stopRequested = false;
-  ctr.save();
+  saveWithEvents(ctr, "init", "start");
   log.debug("started container {id} (pid {pid}, {monitor})", {
     id: ctr.id,
     pid: state.pid,

@@ -18,6 +18,7 @@ import { unmount } from "../../sys/mount.ts";
 import { logger } from "../../log.ts";
 import type { Container } from "../container.ts";
 import { runtimeKnows } from "../status.ts";
+import { journaled } from "../../events/journal.ts";
 
 const log = logger("container");
 
@@ -114,8 +115,10 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   } else {
     ctr.cleanupStorage();
   }
-  ctr.save();
-  ctr.ctx.containers.recordExitCode(ctr.id, ctr.name, seen.exitCode, state.finishedAt);
+  journaled(ctr.ctx.db, ctr, ["died", "cleanup"], () => {
+    ctr.save();
+    ctr.ctx.containers.recordExitCode(ctr.id, ctr.name, seen.exitCode, state.finishedAt);
+  });
   log.debug("container {id} exited with {code}", { id: ctr.id, code: seen.exitCode });
 }
 
