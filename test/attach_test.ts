@@ -16,7 +16,20 @@ import {
 } from "../lib/oci/attach.ts";
 import { AttachServer, ControlFifo } from "../lib/oci/attach_server.ts";
 import { FdLoop } from "../lib/oci/fd_loop.ts";
-import { DetachKeyMatcher, parseDetachKeys } from "../lib/util/detach_keys.ts";
+import { parseDetachKeys } from "../lib/util/detach_keys.ts";
+import {
+  closeFd,
+  connectUnix,
+  makePipe,
+  pollFds,
+  POLLIN,
+  readFd,
+  recvBytes,
+  sendBytes,
+  SHUT_WR,
+  shutdownSocket,
+  writeFd,
+} from "../lib/sys/socket.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -32,20 +45,6 @@ Deno.test("parseDetachKeys reads podman's spec and refuses an unknown key by nam
       err.message === "invalid detach keys: Unknown character: 'foo'",
   );
   assert.throws(() => parseDetachKeys("ctrl-1"), InvalidArgError);
-});
-
-Deno.test("DetachKeyMatcher finds the keys across reads and passes on a broken sequence", () => {
-  const m = new DetachKeyMatcher(parseDetachKeys("ctrl-p,ctrl-q"));
-  assert.deepEqual(m.feed(enc.encode("ls\x10")), { forward: enc.encode("ls"), detach: false });
-  assert.deepEqual(m.feed(new Uint8Array([0x11])), { forward: new Uint8Array(), detach: true });
-  // Ctrl-P then something else: both go through, in order
-  assert.deepEqual(m.feed(new Uint8Array([0x10])).forward, new Uint8Array());
-  assert.deepEqual(m.feed(enc.encode("x")).forward, new Uint8Array([0x10, 0x78]));
-  // Ctrl-P Ctrl-P Ctrl-Q: the first passes, the last two detach
-  const r = m.feed(new Uint8Array([0x10, 0x10, 0x11]));
-  assert.deepEqual(r, { forward: new Uint8Array([0x10]), detach: true });
-  const none = new DetachKeyMatcher(new Uint8Array());
-  assert.deepEqual(none.feed(new Uint8Array([0x10, 0x11])).detach, false);
 });
 
 Deno.test("resizeMessage is conmon's ctl line", () => {
@@ -95,61 +94,114 @@ async function until(what: string, ok: () => boolean): Promise<void> {
   }
 }
 
+/** Receives the next packet on a client socket, waiting up to 5 s. */
+async function nextPacket(fd: number): Promise<Uint8Array> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const got = recvBytes(fd, 8193);
+    if (got !== null) return got;
+    if (Date.now() > deadline) assert.fail("no packet came");
+    await pollFds([{ fd, events: POLLIN }], 500);
+  }
+}
+
 Deno.test("the attach server sends each stream with its byte, takes input and its end", async () => {
   await withServer(async ({ dir, server, input, ends }) => {
     assert.equal(Deno.readLinkSync(join(dir, "ctr")), join(dir, "bundle"));
-    const conn = AttachConnection.open(attachSocketPath(dir, "ctr"));
-    await until("the client is accepted", () => server.clientCount === 1);
-    server.broadcast(ATTACH_PIPE_STDOUT, enc.encode("out"));
-    server.broadcast(ATTACH_PIPE_STDERR, enc.encode("err"));
-    const big = new Uint8Array(20000).fill(0x61);
-    server.broadcast(ATTACH_PIPE_STDOUT, big);
-    assert.deepEqual(await conn.receive(), { stream: 2, data: enc.encode("out") });
-    assert.deepEqual(await conn.receive(), { stream: 3, data: enc.encode("err") });
-    let got = 0;
-    while (got < big.length) {
-      const p = await conn.receive();
-      assert.ok(p !== null && p.stream === 2 && p.data.length <= 8192);
-      got += p.data.length;
+    const fd = connectUnix("seqpacket", attachSocketPath(dir, "ctr"));
+    try {
+      await until("the client is accepted", () => server.clientCount === 1);
+      server.broadcast(ATTACH_PIPE_STDOUT, enc.encode("out"));
+      server.broadcast(ATTACH_PIPE_STDERR, enc.encode("err"));
+      const big = new Uint8Array(20000).fill(0x61);
+      server.broadcast(ATTACH_PIPE_STDOUT, big);
+      assert.deepEqual(await nextPacket(fd), enc.encode("\x02out"));
+      assert.deepEqual(await nextPacket(fd), enc.encode("\x03err"));
+      let got = 0;
+      while (got < big.length) {
+        const p = await nextPacket(fd);
+        assert.ok(p[0] === 2 && p.length <= 8193);
+        got += p.length - 1;
+      }
+      assert.equal(sendBytes(fd, enc.encode("typed")), 5);
+      await until("the input arrives", () => input.length === 1);
+      assert.equal(dec.decode(input[0]), "typed");
+      shutdownSocket(fd, SHUT_WR);
+      await until("the end of input arrives", () => ends.length === 1);
+      server.close();
+      assert.equal((await nextPacket(fd)).length, 0, "server closed: end of file");
+    } finally {
+      closeFd(fd);
     }
-    assert.ok(await conn.send(enc.encode("typed")));
-    await until("the input arrives", () => input.length === 1);
-    assert.equal(dec.decode(input[0]), "typed");
-    conn.closeInput();
-    await until("the end of input arrives", () => ends.length === 1);
-    server.close();
-    assert.equal(await conn.receive(), null, "server closed: end of file");
-    conn.close();
   });
 });
 
-Deno.test("runAttachSession detaches on the keys and leaves the server running", async () => {
+Deno.test("runAttachSession relays both streams, passes a broken key sequence on, detaches on keys typed in two reads", async () => {
   await withServer(async ({ dir, server, input }) => {
     const conn = AttachConnection.open(attachSocketPath(dir, "ctr"));
     await until("the client is accepted", () => server.clientCount === 1);
-    const out: string[] = [];
-    let feed!: ReadableStreamDefaultController<Uint8Array>;
-    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
-    const reader = stream.getReader();
-    const stdin = {
-      read: async () => {
-        const { value, done } = await reader.read();
-        return done ? null : value;
-      },
-    };
-    const session = runAttachSession(conn, {
-      stdout: (b) => out.push(dec.decode(b)),
-      stderr: () => {},
-      input: stdin,
-    }, { detachKeys: parseDetachKeys("ctrl-p,ctrl-q") });
-    server.broadcast(ATTACH_PIPE_STDOUT, enc.encode("hello"));
-    await until("output shown", () => out.join("") === "hello");
-    feed.enqueue(enc.encode("ab\x10"));
-    await until("input before the keys sent", () => input.length === 1);
-    feed.enqueue(new Uint8Array([0x11]));
-    assert.equal(await session, "detached");
-    assert.equal(dec.decode(input[0]), "ab");
-    await until("the server dropped the client", () => server.clientCount === 0);
+    const [inRead, inWrite] = makePipe();
+    const [outRead, outWrite] = makePipe();
+    const [errRead, errWrite] = makePipe();
+    try {
+      const session = runAttachSession(conn, {
+        input: true,
+        detachKeys: parseDetachKeys("ctrl-p,ctrl-q"),
+        inputFd: inRead,
+        stdoutFd: outWrite,
+        stderrFd: errWrite,
+      });
+      server.broadcast(ATTACH_PIPE_STDOUT, enc.encode("hello"));
+      server.broadcast(ATTACH_PIPE_STDERR, enc.encode("oops"));
+      let out = "";
+      await until(
+        "stdout shown",
+        () => (out += dec.decode(readFd(outRead, 100) ?? new Uint8Array())) === "hello",
+      );
+      let err = "";
+      await until(
+        "stderr shown",
+        () => (err += dec.decode(readFd(errRead, 100) ?? new Uint8Array())) === "oops",
+      );
+      const typed = () => input.map((b) => dec.decode(b)).join("");
+      // Ctrl-P held back, then passed on once "x" breaks the sequence
+      writeFd(inWrite, enc.encode("a\x10"));
+      await until("the byte before Ctrl-P sent", () => typed() === "a");
+      writeFd(inWrite, enc.encode("x"));
+      await until("Ctrl-P and x sent", () => typed() === "a\x10x");
+      // Ctrl-P, Ctrl-Q in two reads: detach, nothing sent
+      writeFd(inWrite, new Uint8Array([0x10]));
+      await new Promise((r) => setTimeout(r, 100));
+      writeFd(inWrite, new Uint8Array([0x11]));
+      assert.equal(await session, "detached");
+      assert.equal(typed(), "a\x10x");
+      await until("the server dropped the client", () => server.clientCount === 0);
+    } finally {
+      for (const fd of [inRead, inWrite, outRead, outWrite, errRead, errWrite]) closeFd(fd);
+    }
+  });
+});
+
+Deno.test("runAttachSession ends with exited when the monitor closes, and passes end of input", async () => {
+  await withServer(async ({ dir, server, ends }) => {
+    const conn = AttachConnection.open(attachSocketPath(dir, "ctr"));
+    await until("the client is accepted", () => server.clientCount === 1);
+    const [inRead, inWrite] = makePipe();
+    const [outRead, outWrite] = makePipe();
+    try {
+      const session = runAttachSession(conn, {
+        input: true,
+        detachKeys: new Uint8Array(),
+        inputFd: inRead,
+        stdoutFd: outWrite,
+      });
+      closeFd(inWrite);
+      await until("the end of input arrives", () => ends.length === 1);
+      server.close();
+      assert.equal(await session, "exited");
+    } finally {
+      for (const fd of [inRead, outRead, outWrite]) closeFd(fd);
+    }
   });
 });
 

@@ -30,10 +30,9 @@ import {
   parseDetachKeys,
   requestResize,
   runAttachSession,
-  stdinSource,
 } from "../oci/attach.ts";
 import { syncContainer } from "../container/lifecycle/sync.ts";
-import { CallerSession, callerTerminalSize, toStderr, toStdout } from "./terminal.ts";
+import { CallerSession, callerTerminalSize } from "./terminal.ts";
 
 /** How an attached client behaves (`-i`, `--detach-keys`, `--sig-proxy`). */
 export interface AttachFlags {
@@ -227,13 +226,12 @@ async function attachedSession(
   });
   try {
     return await runAttachSession(conn, {
-      stdout: toStdout,
-      stderr: toStderr,
-      input: flags.interactive ? stdinSource() : null,
-    }, { detachKeys, eofByte: terminal ? 0x04 : undefined });
+      input: flags.interactive,
+      detachKeys,
+      eofByte: terminal ? 0x04 : undefined,
+    });
   } finally {
     session.end();
-    conn.close();
   }
 }
 

@@ -11,17 +11,10 @@
 import type { Runtime } from "../runtime.ts";
 import type { Container } from "../container/container.ts";
 import type { TerminalExec } from "../oci/exec_terminal.ts";
-import { DetachKeyMatcher, parseDetachKeys, stdinSource } from "../oci/attach.ts";
-import {
-  closeFd,
-  pollFds,
-  POLLIN,
-  readFd,
-  setNonBlocking,
-  setWindowSize,
-  writeAllFd,
-} from "../sys/socket.ts";
-import { CallerSession, callerTerminalSize, toStdout } from "./terminal.ts";
+import { parseDetachKeys } from "../util/detach_keys.ts";
+import { closeFd, setNonBlocking, setWindowSize } from "../sys/socket.ts";
+import { type RelayEnd, runRelay } from "../oci/relay_worker.ts";
+import { CallerSession, callerTerminalSize } from "./terminal.ts";
 
 /** The flags of `exec`. */
 export interface ExecFlags {
@@ -75,7 +68,6 @@ async function relayTerminal(
 ): Promise<number> {
   const master = exec.master;
   setNonBlocking(master);
-  let detached = false;
   const session = CallerSession.begin({
     raw: interactive,
     onResize: (size) => {
@@ -86,52 +78,21 @@ async function relayTerminal(
       }
     },
   });
-  let outputDone = false;
+  let end: RelayEnd;
   try {
-    const output = (async () => {
-      for (;;) {
-        const bytes = readFd(master, 8192);
-        if (bytes !== null && bytes.length === 0) break;
-        if (bytes !== null) {
-          toStdout(bytes);
-          continue;
-        }
-        await pollFds([{ fd: master, events: POLLIN }], 250);
-      }
-      outputDone = true;
-    })();
-    if (interactive) {
-      const reader = stdinSource();
-      const matcher = new DetachKeyMatcher(detachKeys);
-      const input = (async () => {
-        let last = 0x0a;
-        for (;;) {
-          const value = await reader.read();
-          if (value === null || outputDone) break;
-          const { forward, detach } = matcher.feed(value);
-          if (forward.length > 0) {
-            last = forward[forward.length - 1];
-            await writeAllFd(master, forward);
-          }
-          if (detach) {
-            detached = true;
-            return;
-          }
-        }
-        if (!outputDone) {
-          await writeAllFd(master, new Uint8Array(last === 0x0a ? [4] : [4, 4]));
-        }
-      })();
-      await Promise.race([output, input.then(() => detached ? undefined : output)]);
-      if (!detached) await output;
-    } else {
-      await output;
-    }
+    end = await runRelay({
+      fd: master,
+      kind: "pty",
+      input: interactive,
+      detachKeys: [...detachKeys],
+      eofByte: 0x04,
+    });
   } finally {
     session.end();
   }
-  if (detached) {
-    // the process keeps running without anyone at its terminal, as podman's detached exec
+  if (end === "detached") {
+    // the process keeps its terminal only while this process holds the master (podman's
+    // detached exec sessions live on under conmon)
     return 0;
   }
   const code = await exec.wait();

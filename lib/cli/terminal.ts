@@ -2,7 +2,7 @@
  * The caller's side of an attached session: its terminal put in raw mode (`cfmakeraw`'s) and
  * restored, to the exact settings it had, on every
  * way out (return, error, a signal), its size read before the container starts and followed on
- * SIGWINCH, signals proxied to the container, and the bytes written to stdout and stderr.
+ * SIGWINCH, and signals proxied to the container.
  * Loaded only by `run`, `start -a`, `attach` and `exec`.
  *
  * @example
@@ -13,7 +13,7 @@
  * @module
  */
 import { makeRawTerminal, restoreTerminal, type WindowSize } from "../sys/socket.ts";
-import { eprintln, writeAll } from "./common.ts";
+import { eprintln } from "./common.ts";
 
 /** The signals an attached client passes on to the container (`--sig-proxy`). */
 export const PROXIED_SIGNALS: readonly Deno.Signal[] = [
@@ -124,14 +124,4 @@ export class CallerSession {
     for (const [name, fn] of this.#listeners) Deno.removeSignalListener(name, fn);
     this.#listeners = [];
   }
-}
-
-/** Writes bytes to the caller's stdout, completely. */
-export function toStdout(bytes: Uint8Array): void {
-  writeAll(Deno.stdout, bytes);
-}
-
-/** Writes bytes to the caller's stderr, completely. */
-export function toStderr(bytes: Uint8Array): void {
-  writeAll(Deno.stderr, bytes);
 }

@@ -8,36 +8,26 @@
  * closes the connection when the container exits. Resizes go through the `ctl` fifo in the
  * bundle, one line `1 ROWS COLS\n` each.
  *
- * Also here: one attach session (output to the caller's sinks, input through the detach-key
- * filter of `util/detach_keys.ts`).
+ * Also here: one attach session, relayed on a thread of its own (`relay_worker.ts`).
  *
  * @example
  * ```ts
  * const conn = AttachConnection.open(attachSocketPath(runDir, id));
- * const how = await runAttachSession(conn, { stdout, stderr, input: null }, {
+ * const how = await runAttachSession(conn, {
+ *   input: true,
  *   detachKeys: parseDetachKeys("ctrl-p,ctrl-q"),
- * });
+ * }); // "exited" or "detached"
  * ```
  * @module
  */
 import { join } from "node:path";
 import { RuntimeError, SyscallError } from "../errors.ts";
-import { DetachKeyMatcher } from "../util/detach_keys.ts";
+import { type RelayEnd, runRelay } from "./relay_worker.ts";
 import {
   closeFd,
   connectUnix,
   openFd,
   openFlags,
-  POLLERR,
-  pollFds,
-  POLLHUP,
-  POLLIN,
-  POLLNVAL,
-  POLLOUT,
-  recvBytes,
-  sendBytes,
-  SHUT_WR,
-  shutdownSocket,
   type WindowSize,
   writeFd,
 } from "../sys/socket.ts";
@@ -51,7 +41,7 @@ export const ATTACH_PACKET_MAX = 8193;
 /** `ctl` message type: resize the terminal. */
 export const CTL_RESIZE = 1;
 
-export { DEFAULT_DETACH_KEYS, DetachKeyMatcher, parseDetachKeys } from "../util/detach_keys.ts";
+export { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../util/detach_keys.ts";
 
 /** The attach socket's path for a container (through the `<runDir>/<id>` symlink to the bundle). */
 export function attachSocketPath(runDir: string, id: string): string {
@@ -115,99 +105,23 @@ export class AttachConnection {
     }
   }
 
-  /** True once {@linkcode close} ran. */
-  get closed(): boolean {
-    return this.#closed;
+  /** The connected socket's descriptor (non-blocking). */
+  get fd(): number {
+    return this.#fd;
   }
 
-  /**
-   * Receives the next packet: `{ stream, data }`, or null once the monitor closed the connection
-   * (the container exited) or this side was closed.
-   */
-  async receive(): Promise<{ stream: number; data: Uint8Array } | null> {
-    for (;;) {
-      if (this.#closed) return null;
-      const packet = recvBytes(this.#fd, ATTACH_PACKET_MAX);
-      if (packet !== null) {
-        if (packet.length === 0) return null;
-        return { stream: packet[0], data: packet.subarray(1) };
-      }
-      const [ready] = await pollFds([{ fd: this.#fd, events: POLLIN }], 500);
-      if (ready & POLLNVAL) return null;
-    }
-  }
-
-  /** Sends input bytes, waiting while the socket is full; false once the peer is gone. */
-  async send(bytes: Uint8Array): Promise<boolean> {
-    let at = 0;
-    while (at < bytes.length) {
-      if (this.#closed) return false;
-      let n: number | null;
-      try {
-        n = sendBytes(this.#fd, bytes.subarray(at, at + 32768));
-      } catch (err) {
-        if (err instanceof SyscallError && (err.code === "EPIPE" || err.errno === 104)) {
-          return false;
-        }
-        throw err;
-      }
-      if (n !== null) {
-        at += n;
-        continue;
-      }
-      const [ready] = await pollFds([{ fd: this.#fd, events: POLLOUT }], 500);
-      if (ready & (POLLERR | POLLHUP | POLLNVAL)) return false;
-    }
-    return true;
-  }
-
-  /** Ends the input: the monitor closes the container's stdin (when it was opened with -i). */
-  closeInput(): void {
-    if (!this.#closed) shutdownSocket(this.#fd, SHUT_WR);
-  }
-
-  /** Closes the connection; the container keeps running. */
+  /** Closes the connection (call once its relay has ended); the container keeps running. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // a receive() may be polling the descriptor: let its poll time out before the number is reused
-    const fd = this.#fd;
-    shutdownSocket(fd, 2);
-    setTimeout(() => closeFd(fd), 600);
+    closeFd(this.#fd);
   }
-}
-
-/** Where an attach session's bytes go, and where its input comes from. */
-export interface AttachIo {
-  /** Receives the container's stdout (everything, with a terminal). */
-  stdout: (bytes: Uint8Array) => Promise<unknown> | unknown;
-  /** Receives the container's stderr. */
-  stderr: (bytes: Uint8Array) => Promise<unknown> | unknown;
-  /** The caller's input (only with -i); null never reads anything. */
-  input: ChunkSource | null;
-}
-
-/** Where input comes from, a chunk at a time (null at end of input). */
-export interface ChunkSource {
-  read(): Promise<Uint8Array | null>;
-}
-
-/**
- * This process's stdin as a {@linkcode ChunkSource}: `Deno.stdin.read` straight (a stream reader
- * on top costs more than twice as much per keystroke, measured in a pty).
- */
-export function stdinSource(): ChunkSource {
-  const buf = new Uint8Array(32768);
-  return {
-    async read() {
-      const n = await Deno.stdin.read(buf);
-      return n === null ? null : buf.slice(0, n);
-    },
-  };
 }
 
 /** How an attach session runs. */
 export interface AttachSessionOptions {
+  /** Forward the caller's stdin (`-i`); without it stdin is never read. */
+  input: boolean;
   /** The detach sequence (empty: none). */
   detachKeys: Uint8Array;
   /**
@@ -215,65 +129,37 @@ export interface AttachSessionOptions {
    * by closing the socket's write side, which a terminal would not notice.
    */
   eofByte?: number;
+  /** Descriptors to use instead of 0, 1 and 2 (tests). */
+  inputFd?: number;
+  stdoutFd?: number;
+  stderrFd?: number;
 }
 
 /** How an attach session ended. */
-export type AttachEnd = "exited" | "detached";
+export type AttachEnd = RelayEnd;
 
 /**
- * Runs one attach session on `conn`: copies output to `io` until the monitor closes the
- * connection ("exited"), and input from `io.input` through the detach-key filter until end of
- * input or the detach keys ("detached": the connection is closed, the container runs on).
+ * Runs one attach session on `conn` (on a relay thread, `relay_worker.ts`): output to stdout and
+ * stderr until the monitor closes the connection ("exited"); input, with `input`, through the
+ * detach keys until end of input or the keys ("detached": the container runs on). The
+ * connection is closed afterwards.
  */
 export async function runAttachSession(
   conn: AttachConnection,
-  io: AttachIo,
   options: AttachSessionOptions,
 ): Promise<AttachEnd> {
-  const output = (async (): Promise<AttachEnd> => {
-    for (;;) {
-      const packet = await conn.receive();
-      if (packet === null) return "exited";
-      if (packet.stream === ATTACH_PIPE_STDERR) await io.stderr(packet.data);
-      else await io.stdout(packet.data);
-    }
-  })();
-  if (io.input === null) return await output;
-
-  const reader = io.input;
-  const matcher = new DetachKeyMatcher(options.detachKeys);
-  let outputDone = false;
-  const ended = output.then((end) => {
-    outputDone = true;
-    return end;
-  });
-  const input = (async (): Promise<AttachEnd | null> => {
-    let last = 0x0a;
-    for (;;) {
-      const value = await reader.read();
-      if (value === null) break;
-      const { forward, detach } = matcher.feed(value);
-      if (forward.length > 0) {
-        last = forward[forward.length - 1];
-        if (!(await conn.send(forward))) return null;
-      }
-      if (detach) return "detached";
-    }
-    if (outputDone) return null;
-    if (options.eofByte !== undefined) {
-      // a partial line needs one EOF to be read, and one more to read as end of file
-      const eof = last === 0x0a ? [options.eofByte] : [options.eofByte, options.eofByte];
-      await conn.send(new Uint8Array(eof));
-    } else {
-      conn.closeInput();
-    }
-    return null;
-  })();
-  const first = await Promise.race([ended, input]);
-  if (first === "detached") {
+  try {
+    return await runRelay({
+      fd: conn.fd,
+      kind: "attach",
+      input: options.input,
+      detachKeys: [...options.detachKeys],
+      eofByte: options.eofByte ?? -1,
+      inputFd: options.inputFd,
+      stdoutFd: options.stdoutFd,
+      stderrFd: options.stderrFd,
+    });
+  } finally {
     conn.close();
-    await output.catch(() => {});
-    return "detached";
   }
-  return await ended;
 }

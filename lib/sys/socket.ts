@@ -148,7 +148,6 @@ const SYMBOLS = {
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  pollNow: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32" },
 } as const;
 
 type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -406,28 +405,6 @@ export function writeFd(fd: number, bytes: Uint8Array): number {
   }
 }
 
-/**
- * Writes all of `bytes` to a non-blocking descriptor, waiting (with {@linkcode pollFds}) while
- * it is full; gives up after `timeoutMs` without progress and returns false.
- */
-export async function writeAllFd(
-  fd: number,
-  bytes: Uint8Array,
-  timeoutMs = 5000,
-): Promise<boolean> {
-  let at = 0;
-  while (at < bytes.length) {
-    const n = writeFd(fd, bytes.subarray(at));
-    at += n;
-    if (n === 0) {
-      const [ready] = await pollFds([{ fd, events: POLLOUT }], timeoutMs);
-      if (ready === 0) return false;
-      if (ready & (POLLERR | POLLHUP | POLLNVAL)) return false;
-    }
-  }
-  return true;
-}
-
 /** One descriptor to wait on, and the events (`POLLIN`, `POLLOUT`) wanted. */
 export interface PollRequest {
   fd: number;
@@ -457,14 +434,6 @@ export async function pollFds(requests: PollRequest[], timeoutMs: number): Promi
   const buf = pollBuffer(requests);
   const timeout = Math.max(0, Math.min(60_000, Math.floor(timeoutMs)));
   const r = await sym().poll(buf, BigInt(requests.length), timeout);
-  if (r <= 0) return requests.map(() => 0);
-  return pollResults(buf, requests.length);
-}
-
-/** Like {@linkcode pollFds} with a zero timeout, synchronously: what is ready now. */
-export function pollNow(requests: PollRequest[]): number[] {
-  const buf = pollBuffer(requests);
-  const r = sym().pollNow(buf, BigInt(requests.length), 0);
   if (r <= 0) return requests.map(() => 0);
   return pollResults(buf, requests.length);
 }

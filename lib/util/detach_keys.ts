@@ -1,12 +1,12 @@
 /**
- * Detach keys (`--detach-keys`): podman's spec syntax, and finding the sequence in input that
- * arrives in pieces. Pure: no I/O, so `create` can check a spec without loading the attach code.
+ * Detach keys (`--detach-keys`): podman's spec syntax. Pure: no I/O, so `create` can check a
+ * spec without loading the attach code. The keys are found in the input by the relay
+ * (`oci/relay_worker.ts`), also when they arrive in separate reads.
  *
  * @example
  * ```ts
- * const matcher = new DetachKeyMatcher(parseDetachKeys("ctrl-p,ctrl-q"));
- * matcher.feed(new Uint8Array([0x10])); // { forward: [], detach: false } (held back)
- * matcher.feed(new Uint8Array([0x11])); // { forward: [], detach: true }
+ * parseDetachKeys("ctrl-p,ctrl-q"); // Uint8Array [16, 17]
+ * parseDetachKeys("ctrl-p,foo");    // throws InvalidArgError: invalid detach keys: Unknown character: 'foo'
  * ```
  * @module
  */
@@ -39,42 +39,4 @@ export function parseDetachKeys(spec: string): Uint8Array {
     }
   }
   return new Uint8Array(bytes);
-}
-
-/**
- * Finds the detach sequence in a stream of input chunks, also when its keys arrive in separate
- * reads: bytes that may begin the sequence are held back until the sequence completes (detach)
- * or breaks (then they are passed on, in order).
- */
-export class DetachKeyMatcher {
-  readonly #keys: Uint8Array;
-  #held = 0;
-
-  /** Creates a matcher for `keys` (empty: never detaches). */
-  constructor(keys: Uint8Array) {
-    this.#keys = keys;
-  }
-
-  /** Feeds one chunk: returns the bytes to forward, and whether the sequence completed. */
-  feed(chunk: Uint8Array): { forward: Uint8Array; detach: boolean } {
-    const keys = this.#keys;
-    if (keys.length === 0) return { forward: chunk, detach: false };
-    const out: number[] = [];
-    for (const byte of chunk) {
-      if (byte === keys[this.#held]) {
-        this.#held++;
-        if (this.#held === keys.length) {
-          this.#held = 0;
-          return { forward: new Uint8Array(out), detach: true };
-        }
-        continue;
-      }
-      // the sequence broke: pass on what was held, then see whether this byte starts it anew
-      for (let i = 0; i < this.#held; i++) out.push(keys[i]);
-      this.#held = 0;
-      if (byte === keys[0]) this.#held = 1;
-      else out.push(byte);
-    }
-    return { forward: new Uint8Array(out), detach: false };
-  }
 }
