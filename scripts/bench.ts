@@ -2,7 +2,8 @@
  * Benchmarks (not tests): each figure is printed beside a reference run in the same process tree
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
- *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [tty]
+ *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [startup]
+ *     [tty]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
  * unmounted and deleted afterwards.
@@ -417,6 +418,144 @@ async function benchPrune(): Promise<string[]> {
   }
 }
 
+/** The CPU time (user + system, ms) of this process's reaped children so far: getrusage(2). */
+const childCpuMs = (() => {
+  let lib: Deno.DynamicLibrary<{ getrusage: { parameters: ["i32", "buffer"]; result: "i32" } }>;
+  return (): number => {
+    lib ??= Deno.dlopen("libc.so.6", {
+      getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    const usage = new BigInt64Array(18);
+    const RUSAGE_CHILDREN = -1;
+    lib.symbols.getrusage(RUSAGE_CHILDREN, new Uint8Array(usage.buffer));
+    const [uSec, uUsec, sSec, sUsec] = usage;
+    return Number(uSec + sSec) * 1000 + Number(uUsec + sUsec) / 1000;
+  };
+})();
+
+/** One run's wall-clock and CPU (user + system) milliseconds. */
+interface RunTime {
+  wall: number;
+  cpu: number;
+}
+
+/** Times one run of `cmd args` (output discarded; a failure throws). */
+async function runMs(cmd: string, args: string[], env?: Record<string, string>): Promise<RunTime> {
+  const cpuBefore = childCpuMs();
+  const start = performance.now();
+  const out = await new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).output();
+  const wall = performance.now() - start;
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return { wall, cpu: childCpuMs() - cpuBefore };
+}
+
+/** One way of starting a program: its name in the table and how to run it with `args`. */
+interface Starter {
+  name: string;
+  run: (args: string[]) => Promise<RunTime>;
+}
+
+/**
+ * Runs every starter `runs` times for `args`, interleaved (A B C A B C ...) so that a busy
+ * machine weighs on all of them alike, after one untimed warm-up each; returns the medians.
+ */
+async function interleavedMedians(
+  starters: Starter[],
+  args: string[],
+  runs: number,
+): Promise<RunTime[]> {
+  for (const starter of starters) await starter.run(args);
+  const times: RunTime[][] = starters.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [index, starter] of starters.entries()) times[index].push(await starter.run(args));
+  }
+  return times.map((t) => ({
+    wall: middle(t.map((x) => x.wall)),
+    cpu: middle(t.map((x) => x.cpu)),
+  }));
+}
+
+/**
+ * Start-up of the common commands (`ps -a`, `inspect CTR`, `images`, `version`), hyperfine-like
+ * (a warm-up, then the median of interleaved runs), wall-clock and CPU time (user + system of
+ * the process, which a busy machine disturbs less): denopod from source (`deno run main.ts`),
+ * denopod bundled by `deno bundle` (one file, and split into chunks along the lazy imports),
+ * podman 4.3.1 in a PodmanSandbox, and an empty `deno run` for the floor; over an empty store,
+ * then over 100 containers.
+ */
+async function benchStartup(): Promise<string[]> {
+  const runs = Number(Deno.env.get("BENCH_RUNS") ?? "15");
+  const roots = await makeRoots("denopod-bench-startup-");
+  const podman = PODMAN ? await PodmanSandbox.create("overlay") : undefined;
+  try {
+    const empty = join(roots.dir, "empty.ts");
+    await Deno.writeTextFile(empty, "");
+    const single = join(roots.dir, "single", "denopod.js");
+    await run(Deno.execPath(), ["bundle", "--quiet", "-o", single, MAIN]);
+    const split = join(roots.dir, "split");
+    await run(Deno.execPath(), [
+      "bundle",
+      "--quiet",
+      "--code-splitting",
+      "--outdir",
+      split,
+      MAIN,
+    ]);
+    const deno = (script: string) => (args: string[]) =>
+      runMs(Deno.execPath(), ["run", "-A", "--no-check", script, ...roots.args, ...args]);
+    const starters: Starter[] = [
+      { name: "deno run (empty file)", run: () => runMs(Deno.execPath(), ["run", "-A", empty]) },
+      { name: "denopod (source)", run: deno(MAIN) },
+      { name: "denopod (bundle, one file)", run: deno(single) },
+      { name: "denopod (bundle, split)", run: deno(join(split, "main.js")) },
+    ];
+    if (podman) {
+      starters.push({
+        name: "podman 4.3.1",
+        run: (args) => runMs(PODMAN!, [...podman.globalArgs(), ...args], podman.env()),
+      });
+    }
+    const out: string[] = [
+      `startup: median of ${runs} interleaved runs after a warm-up; wall ms / CPU ms (ratio to podman)`,
+    ];
+    const table = async (label: string, commands: string[][]) => {
+      out.push(`  ${label}`);
+      for (const command of commands) {
+        const medians = await interleavedMedians(starters, command, runs);
+        const ref = podman ? medians[medians.length - 1] : undefined;
+        const cells = starters.map((starter, i) => {
+          const ours = i > 0 && i < starters.length - (podman ? 1 : 0);
+          const ratio = ref && ours
+            ? ` (${(medians[i].wall / ref.wall).toFixed(2)}x / ${
+              (medians[i].cpu / ref.cpu).toFixed(2)
+            }x)`
+            : "";
+          return `${starter.name} ${medians[i].wall.toFixed(1)} / ${
+            medians[i].cpu.toFixed(1)
+          }${ratio}`;
+        });
+        out.push(`    ${command.join(" ")}`);
+        for (const cell of cells) out.push(`      ${cell}`);
+      }
+    };
+    await table("empty store", [["ps", "-a"], ["images"], ["version"]]);
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    if (podman) await podman.output("import", tar, "busybox");
+    for (let i = 0; i < 100; i++) {
+      await denopod(roots, "create", "--name", `c${i}`, "busybox", "true");
+      if (podman) await podman.output("create", "--name", `c${i}`, "busybox", "true");
+    }
+    await table("100 containers", [["ps", "-a"], ["inspect", "c50"], ["images"], ["version"]]);
+    return out;
+  } finally {
+    await podman?.remove();
+    await removeRoots(roots);
+  }
+}
+
 async function benchTtySection(): Promise<string[]> {
   const { benchTty } = await import("./bench_tty.ts");
   return await benchTty();
@@ -430,6 +569,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   transport: benchTransport,
   df: benchDf,
   prune: benchPrune,
+  startup: benchStartup,
   tty: benchTtySection,
 };
 

@@ -5,85 +5,68 @@
  * Thin: parse flags, read lib/events, print.
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
 import { now as clockNow } from "../util/clock.ts";
-import { InvalidArgError } from "../errors.ts";
-import { collect, println, withRuntime, writeOut } from "./common.ts";
+import { println, withRuntime, writeOut } from "./common.ts";
+import type { Invocation } from "./table/spec.ts";
 
 /** How often a streaming `events` looks for new rows, in milliseconds. */
 const POLL_MS = 250;
 
-function parseBool(flag: string): (value: string) => boolean {
-  return (value) => {
-    if (/^(true|1|t)$/i.test(value)) return true;
-    if (/^(false|0|f)$/i.test(value)) return false;
-    throw new InvalidArgError(`invalid argument "${value}" for "${flag}": must be true or false`);
-  };
+/** `events` flags. */
+export interface EventsFlags {
+  since?: string;
+  until?: string;
+  filter: string[];
+  format?: string;
+  stream?: boolean;
 }
 
-/** Registers `events` on `program`. */
-export function registerEventsCommand(program: Command): void {
-  program.command("events").description("show container and image events")
-    .option("--since <time>", "events since a time (RFC 3339, unix seconds, or a duration: 10m)")
-    .option("--until <time>", "events until a time (as --since)")
-    .option(
-      "-f, --filter <key=value>",
-      "type=, event=, container=, image=, label= (repeatable)",
-      collect,
-      [] as string[],
-    )
-    .option("--format <format>", "json, or a Go template")
-    .addOption(
-      new Option("--stream [bool]", "keep printing new events (--stream=false: print and exit)")
-        .default(true).argParser(parseBool("--stream")),
-    )
-    .option("--no-trunc", "accepted for podman compatibility (IDs are never truncated)")
-    .action(async function (flags) {
-      const journal = await import("../events/journal.ts");
-      const { eventJson, eventTemplateData, formatEventLine } = await import(
-        "../events/format.ts"
-      );
-      const { parseEventFilters } = await import("../events/filter.ts");
-      const { parseTimeInput } = await import("../util/humanize.ts");
-      const { formatTable, isTableFormat } = await import("../util/template.ts");
-      const now = clockNow();
-      const toNs = (d: Date) => BigInt(d.getTime()) * 1_000_000n;
-      const sinceNs = flags.since === undefined
-        ? undefined
-        : toNs(parseTimeInput(flags.since, now, true));
-      const untilNs = flags.until === undefined
-        ? undefined
-        : toNs(parseTimeInput(flags.until, now, false));
-      const keep = parseEventFilters(flags.filter);
-      const format = flags.format;
-      // `json` and `{{json .}}` print podman's object; `table ...` prints its header once
-      const asJson = format !== undefined && /^(json|\{\{\s*json\s+\.\s*\}\})$/.test(format);
-      const table = format !== undefined && isTableFormat(format);
-      const show = (event: Parameters<typeof formatEventLine>[0]) => {
-        if (!keep(event)) return;
-        if (format === undefined) return println(formatEventLine(event));
-        if (asJson) return println(JSON.stringify(eventJson(event)));
-        const text = formatTable(format, [eventTemplateData(event)]);
-        // a table's rows are aligned with its header, printed once
-        writeOut(table ? text.slice(text.indexOf("\n") + 1) : text);
-      };
-      await withRuntime(this, async (runtime) => {
-        if (table) writeOut(formatTable(format, []));
-        let last = 0;
-        for (const event of journal.listEvents(runtime.db, { sinceNs, untilNs })) {
-          show(event);
-          last = event.seq;
-        }
-        if (flags.stream === false) return;
-        last = Math.max(last, journal.lastEventSeq(runtime.db));
-        for (;;) {
-          if (untilNs !== undefined && journal.nowNs() > untilNs) return;
-          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-          for (const event of journal.listEvents(runtime.db, { afterSeq: last, untilNs })) {
-            if (sinceNs === undefined || event.timeNs >= sinceNs) show(event);
-            last = event.seq;
-          }
-        }
-      });
-    });
+/** `events`: the journal, then (unless `--stream=false`) new events until interrupted. */
+export async function events(this: Invocation, flags: EventsFlags) {
+  const journal = await import("../events/journal.ts");
+  const { eventJson, eventTemplateData, formatEventLine } = await import(
+    "../events/format.ts"
+  );
+  const { parseEventFilters } = await import("../events/filter.ts");
+  const { parseTimeInput } = await import("../util/humanize.ts");
+  const { formatTable, isTableFormat } = await import("../util/template.ts");
+  const now = clockNow();
+  const toNs = (d: Date) => BigInt(d.getTime()) * 1_000_000n;
+  const sinceNs = flags.since === undefined
+    ? undefined
+    : toNs(parseTimeInput(flags.since, now, true));
+  const untilNs = flags.until === undefined
+    ? undefined
+    : toNs(parseTimeInput(flags.until, now, false));
+  const keep = parseEventFilters(flags.filter);
+  const format = flags.format;
+  // `json` and `{{json .}}` print podman's object; `table ...` prints its header once
+  const asJson = format !== undefined && /^(json|\{\{\s*json\s+\.\s*\}\})$/.test(format);
+  const table = format !== undefined && isTableFormat(format);
+  const show = (event: Parameters<typeof formatEventLine>[0]) => {
+    if (!keep(event)) return;
+    if (format === undefined) return println(formatEventLine(event));
+    if (asJson) return println(JSON.stringify(eventJson(event)));
+    const text = formatTable(format, [eventTemplateData(event)]);
+    // a table's rows are aligned with its header, printed once
+    writeOut(table ? text.slice(text.indexOf("\n") + 1) : text);
+  };
+  await withRuntime(this, async (runtime) => {
+    if (table) writeOut(formatTable(format, []));
+    let last = 0;
+    for (const event of journal.listEvents(runtime.db, { sinceNs, untilNs })) {
+      show(event);
+      last = event.seq;
+    }
+    if (flags.stream === false) return;
+    last = Math.max(last, journal.lastEventSeq(runtime.db));
+    for (;;) {
+      if (untilNs !== undefined && journal.nowNs() > untilNs) return;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      for (const event of journal.listEvents(runtime.db, { afterSeq: last, untilNs })) {
+        if (sinceNs === undefined || event.timeNs >= sinceNs) show(event);
+        last = event.seq;
+      }
+    }
+  });
 }

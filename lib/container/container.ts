@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { ContainerRemovedError, ContainerStateError } from "../errors.ts";
 import { acquireLock, type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
@@ -210,12 +210,17 @@ export class Container {
 
   /**
    * Mounts the shm tmpfs and the overlay rootfs (each only if not mounted yet), and records the
-   * mount point. When a later step fails, what was mounted here is undone.
+   * mount point. When a later step fails, what was mounted here is undone. The state says
+   * "mounted" before the first mount is made, so a client killed on the way leaves a state that
+   * tells the next command to unmount (see `hasLeftoverStorage` in `lifecycle/sync.ts`).
    */
   mountStorage(): string {
     this.assertValid();
     if (this.#state.mounted && isMountPoint(this.#state.mountpoint)) return this.#state.mountpoint;
     let shmMounted = false;
+    this.#state.mounted = true;
+    this.#state.mountpoint = containerLayerPaths(this.ctx.paths, this.id).merged;
+    this.save();
     try {
       if (!isMountPoint(this.shmDir)) {
         mountFs({
@@ -234,21 +239,17 @@ export class Container {
         );
       }
       const mountpoint = mountOverlay(this.ctx.paths, this.id, image.layers);
-      this.#state.mounted = true;
-      this.#state.mountpoint = mountpoint;
-      this.save();
       log.debug("created root filesystem for container {id} at {mountpoint}", {
         id: this.id,
         mountpoint,
       });
       return mountpoint;
     } catch (err) {
-      if (this.#state.mounted) {
-        unmountOverlay(this.ctx.paths, this.id);
-        this.#state.mounted = false;
-        this.#state.mountpoint = "";
-      }
+      // the overlay is the last step: when it failed, only the shm may need undoing
       if (shmMounted) unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
+      this.#state.mounted = false;
+      this.#state.mountpoint = "";
+      this.save();
       throw err;
     }
   }
@@ -327,8 +328,20 @@ export class Container {
     return this.ctx.images.get(this.#config.imageId)?.size ?? 0;
   }
 
-  /** Size of the container's own RW layer (a walk of its upper dir only), the seed's rwSize. */
+  /**
+   * Size of the container's own RW layer (a walk of its upper dir only), the seed's rwSize. When
+   * it cannot be measured, logs a warning and returns 0 (as podman shows 0B), so one container
+   * never fails a whole listing.
+   */
   rwSize(): number {
-    return treeSize(containerLayerPaths(this.ctx.paths, this.id).upper);
+    try {
+      return treeSize(containerLayerPaths(this.ctx.paths, this.id).upper);
+    } catch (err) {
+      log.warn("getting rw size for container {id}: {err}", {
+        id: this.id,
+        err: err instanceof Error ? err.message : String(err),
+      });
+      return 0;
+    }
   }
 }

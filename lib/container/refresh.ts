@@ -15,9 +15,7 @@ import { acquireLock } from "../sys/lockfile.ts";
 import { logger } from "../log.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
-import { writeRundirFiles } from "./files.ts";
 import { isActive } from "./status.ts";
-import { removeContainer } from "./remove.ts";
 
 const log = logger("refresh");
 
@@ -57,6 +55,9 @@ export async function refreshIfRebooted(ctx: RuntimeContext): Promise<boolean> {
 
 /** Resets every container's run-time state as after a reboot (`system refresh`). */
 export async function refreshAll(ctx: RuntimeContext): Promise<void> {
+  // loaded here, not at start-up: every command checks for a reboot, few refresh
+  const { writeRundirFiles } = await import("./files.ts");
+  const { removeContainer } = await import("./remove.ts");
   const now = new Date().toISOString();
   const autoRemove: Container[] = [];
   for (const record of ctx.containers.list()) {

@@ -45,7 +45,8 @@ export async function importImage(
     history: [{
       created,
       created_by: `/bin/sh -c #(nop) ADD file:${layer.id} in / `,
-      ...(options.message ? { comment: options.message } : {}),
+      // podman's comment when none is given
+      comment: options.message ?? "imported from tarball",
     }],
   };
   const configJson = JSON.stringify(config);

@@ -17,7 +17,7 @@ import type { Container } from "../container.ts";
 import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
-import { join } from "node:path";
+import { join } from "../../util/path.ts";
 import { forgetNetwork, syncContainer } from "./sync.ts";
 import { saveWithEvents } from "../../events/journal.ts";
 
@@ -52,7 +52,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   }
   const logOffset = logSize(ctr);
   const mountpoint = ctr.mountStorage();
-  const monitor = ctx.oci.monitor();
+  const monitor = await ctx.oci.monitor();
   try {
     await writeRundirFiles(ctr);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user), options.consoleSize);
