@@ -19,7 +19,9 @@ import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { join } from "../../util/path.ts";
 import { forgetNetwork, syncContainer } from "./sync.ts";
-import { saveWithEvents } from "../../events/journal.ts";
+import { journaled } from "../../events/journal.ts";
+import { IntentLog } from "../../state/intents.ts";
+import { crashPoint } from "../../util/crash.ts";
 
 const log = logger("container");
 
@@ -51,7 +53,18 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
     await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
   }
   const logOffset = logSize(ctr);
-  const mountpoint = ctr.mountStorage();
+  // "starting container X": a kill -9 before the state is saved leaves it, and the next command
+  // kills what was started (monitor, container), unmounts and restores the status
+  const intents = new IntentLog(ctx.db);
+  const intent = intents.record("start", ctr.id, { status: state.status });
+  let mountpoint: string;
+  try {
+    mountpoint = ctr.mountStorage();
+  } catch (err) {
+    intents.clear(intent);
+    throw err;
+  }
+  crashPoint("start:mounted");
   const monitor = await ctx.oci.monitor();
   try {
     await writeRundirFiles(ctr);
@@ -73,15 +86,20 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
     state.pid = started.containerPid;
     state.monitorPid = started.monitorPid;
     state.monitor = monitor.name;
+    crashPoint("start:created");
     try {
       await options.onCreated?.();
       await ctx.oci.runc.start(ctr.id);
+      crashPoint("start:started");
     } catch (err) {
       await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
       throw err;
     }
   } catch (err) {
-    failStart(ctr, err);
+    ctx.db.transaction(() => {
+      failStart(ctr, err);
+      intents.clear(intent);
+    });
     throw err;
   }
   state.status = "running";
@@ -89,7 +107,10 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   state.finishedAt = "";
   state.exitCode = 0;
   state.stopRequested = false;
-  saveWithEvents(ctr, "init", "start");
+  journaled(ctx.db, ctr, ["init", "start"], () => {
+    ctr.save();
+    intents.clear(intent);
+  });
   log.debug("started container {id} (pid {pid}, {monitor})", {
     id: ctr.id,
     pid: state.pid,
