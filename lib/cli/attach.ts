@@ -109,6 +109,8 @@ export async function startAndAttach(
     return undefined;
   }
   const log = await Deno.open(runtime.paths.logPath(ctr.id), { read: true });
+  // listening from before the start: a signal that comes while it starts is passed on after
+  const caller = callerSessionFor(runtime, ctr, flags);
   try {
     let offset: number;
     try {
@@ -119,25 +121,52 @@ export async function startAndAttach(
       else await markAttached(runtime, ctr, false);
       throw err;
     }
-    const session = CallerSession.begin({
-      raw: false,
-      onSignal: flags.sigProxy ? (_name, number) => proxySignal(runtime, ctr, number) : undefined,
-    });
-    try {
-      await followLog(log, { follow: true, timestamps: false, offset }, {
-        stdout: Deno.stdout,
-        stderr: Deno.stderr,
-      }, () => stillRunning(runtime, ctr));
-    } finally {
-      session.end();
-    }
+    caller.started();
+    await followLog(log, { follow: true, timestamps: false, offset }, {
+      stdout: Deno.stdout,
+      stderr: Deno.stderr,
+    }, () => stillRunning(runtime, ctr));
     const code = await exitCodeOf(runtime, ctr);
     await cleanupContainer(runtime, ctr.id);
     await markAttached(runtime, ctr, false);
     return code;
   } finally {
+    caller.session.end();
     log.close();
   }
+}
+
+/**
+ * The caller's terminal and signals for an attached client of `ctr`: raw with a terminal and
+ * `-i`, resizes followed, and (without a terminal, `--sig-proxy`) signals passed on to the
+ * container — held until `started()` says it runs.
+ */
+function callerSessionFor(
+  runtime: Runtime,
+  ctr: Container,
+  flags: AttachFlags,
+): { session: CallerSession; started: () => void } {
+  const terminal = ctr.config.terminal === true;
+  let running = false;
+  const pending: number[] = [];
+  const session = CallerSession.begin({
+    raw: terminal && flags.interactive,
+    onResize: terminal ? (size) => requestResize(ctr.bundlePath, size) : undefined,
+    // podman's --sig-proxy is for containers without a terminal; with one, keys are bytes on it
+    onSignal: flags.sigProxy && !terminal
+      ? (_name, number) => {
+        if (running) proxySignal(runtime, ctr, number);
+        else pending.push(number);
+      }
+      : undefined,
+  });
+  return {
+    session,
+    started: () => {
+      running = true;
+      for (const number of pending.splice(0)) proxySignal(runtime, ctr, number);
+    },
+  };
 }
 
 /** Passes a signal on to the container's init; a container already gone is no error. */
@@ -154,23 +183,30 @@ async function startOnSocket(
 ): Promise<number | "detached"> {
   const detachKeys = parseDetachKeys(flags.detachKeys);
   let conn: AttachConnection | null = null;
+  const caller = callerSessionFor(runtime, ctr, flags);
+  let end: AttachEnd;
   try {
-    await markAttached(runtime, ctr, true);
-    await ctr.withLock(() =>
-      startContainer(ctr, {
-        consoleSize: ctr.config.terminal ? callerTerminalSize() : undefined,
-        onCreated: () => {
-          conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
-        },
-      })
-    );
-  } catch (err) {
-    (conn as AttachConnection | null)?.close();
-    if (autoRemove) await removeQuietly(ctr);
-    else await markAttached(runtime, ctr, false);
-    throw err;
+    try {
+      await markAttached(runtime, ctr, true);
+      await ctr.withLock(() =>
+        startContainer(ctr, {
+          consoleSize: ctr.config.terminal ? callerTerminalSize() : undefined,
+          onCreated: () => {
+            conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
+          },
+        })
+      );
+    } catch (err) {
+      (conn as AttachConnection | null)?.close();
+      if (autoRemove) await removeQuietly(ctr);
+      else await markAttached(runtime, ctr, false);
+      throw err;
+    }
+    caller.started();
+    end = await relay(ctr, conn!, flags, detachKeys);
+  } finally {
+    caller.session.end();
   }
-  const end = await attachedSession(runtime, ctr, conn!, flags, detachKeys);
   if (end === "detached") {
     await markAttached(runtime, ctr, false);
     return "detached";
@@ -202,37 +238,30 @@ export async function attachToRunning(
     const size = callerTerminalSize();
     if (size !== undefined) requestResize(ctr.bundlePath, size);
   }
-  const end = await attachedSession(runtime, ctr, conn, flags, detachKeys);
+  const caller = callerSessionFor(runtime, ctr, flags);
+  caller.started();
+  let end: AttachEnd;
+  try {
+    end = await relay(ctr, conn, flags, detachKeys);
+  } finally {
+    caller.session.end();
+  }
   if (end === "detached") return "detached";
   return await exitCodeOf(runtime, ctr);
 }
 
-/** One session on the attach socket, with the caller's terminal and signals set up for it. */
-async function attachedSession(
-  runtime: Runtime,
+/** One session on the attach socket (the caller's session is set up around it). */
+function relay(
   ctr: Container,
   conn: AttachConnection,
   flags: AttachFlags,
   detachKeys: Uint8Array,
 ): Promise<AttachEnd> {
-  const terminal = ctr.config.terminal === true;
-  const session = CallerSession.begin({
-    raw: terminal && flags.interactive,
-    onResize: terminal ? (size) => requestResize(ctr.bundlePath, size) : undefined,
-    // podman's --sig-proxy is for containers without a terminal; with one, keys are bytes on it
-    onSignal: flags.sigProxy && !terminal
-      ? (_name, number) => proxySignal(runtime, ctr, number)
-      : undefined,
+  return runAttachSession(conn, {
+    input: flags.interactive,
+    detachKeys,
+    eofByte: ctr.config.terminal ? 0x04 : undefined,
   });
-  try {
-    return await runAttachSession(conn, {
-      input: flags.interactive,
-      detachKeys,
-      eofByte: terminal ? 0x04 : undefined,
-    });
-  } finally {
-    session.end();
-  }
 }
 
 async function exitCodeOf(runtime: Runtime, ctr: Container): Promise<number> {

@@ -7,8 +7,7 @@
  *    /dev/null so nothing ties it to its parent;
  * 4. copies both pipes into the k8s-file log as output arrives;
  * 5. waits for the init (on SIGCHLD, and every second in case one is missed), forwarding
- *    SIGTERM, SIGINT and SIGQUIT to it (listened for from the start: one sent right after the
- *    report used to find no listener on a busy machine and end the monitor without an exit file);
+ *    SIGTERM, SIGINT and SIGQUIT to it (listened for from before the report);
  * 6. writes the exit file (exit code, or 128 + signal; -1 when the status was lost) atomically,
  *    runs the exit command and exits.
  *
@@ -339,48 +338,6 @@ function waitForExit(pid: number): Promise<number | null> {
   });
 }
 
-/**
- * Passes SIGTERM, SIGINT and SIGQUIT on to the container. Installed before anything else, so a
- * signal that comes as soon as the container is reported (a busy machine may not run us for a
- * while after the report) is not the default action, which would end the monitor without an
- * exit file; one that comes before the container exists is passed on once it does.
- */
-class SignalForwarder {
-  #pid = 0;
-  #pending: Deno.Signal[] = [];
-  readonly #listeners: Array<[Deno.Signal, () => void]> = [];
-
-  constructor() {
-    for (const signal of ["SIGTERM", "SIGINT", "SIGQUIT"] as const) {
-      const listener = () => {
-        if (this.#pid === 0) this.#pending.push(signal);
-        else this.#send(signal);
-      };
-      Deno.addSignalListener(signal, listener);
-      this.#listeners.push([signal, listener]);
-    }
-  }
-
-  #send(signal: Deno.Signal): void {
-    try {
-      Deno.kill(this.#pid, signal);
-    } catch {
-      // already gone: the exit check notices
-    }
-  }
-
-  /** From now on signals go to `pid`; those that came before go now. */
-  target(pid: number): void {
-    this.#pid = pid;
-    for (const signal of this.#pending.splice(0)) this.#send(signal);
-  }
-
-  /** Stops passing signals on. */
-  remove(): void {
-    for (const [signal, listener] of this.#listeners) Deno.removeSignalListener(signal, listener);
-  }
-}
-
 /** Runs the exit command with stdio on /dev/null and waits for it. */
 async function runExitCommand(request: MonitorStartRequest): Promise<void> {
   if (request.exitCommand.length === 0) return;
@@ -467,19 +424,6 @@ class Endpoints {
 }
 
 async function monitor(request: MonitorStartRequest, reporter: Reporter): Promise<number> {
-  const signals = new SignalForwarder();
-  try {
-    return await monitorContainer(request, reporter, signals);
-  } finally {
-    signals.remove();
-  }
-}
-
-async function monitorContainer(
-  request: MonitorStartRequest,
-  reporter: Reporter,
-  signals: SignalForwarder,
-): Promise<number> {
   libc().prctl(PR_SET_CHILD_SUBREAPER, 1);
   await Deno.writeTextFile(join(request.runDir, MONITOR_PID_FILE), String(Deno.pid));
   const log = await K8sLogWriter.open(request.logPath);
@@ -566,7 +510,6 @@ async function monitorContainer(
       endpoints.closeConsole();
     }
   }
-  signals.target(pid);
   gate.open();
   const stopForwarding = forwardSignalsTo(pid);
   reporter.created(pid);
