@@ -27,7 +27,19 @@ export function withCreateFlags<Args extends unknown[], Opts extends OptionValue
     .option("-u, --user <user>", "user[:group] to run as")
     .option("-l, --label <key=value>", "set a label", collect, [] as string[])
     .option("-v, --volume <src:dst[:ro]>", "bind-mount a host path", collect, [] as string[])
-    .addOption(new Option("--network <mode>", "network mode: none, host, or private (default)"))
+    .addOption(
+      new Option(
+        "--network <mode>",
+        "network: none, host, private (default), bridge, or NAME[,NAME...]",
+      ),
+    )
+    .option(
+      "-p, --publish <[ip:][hostport:]port[/proto]>",
+      "publish a container's port on the host (implies --network bridge when none is given)",
+      collect,
+      [] as string[],
+    )
+    .option("-P, --publish-all", "publish the image's exposed ports on free host ports")
     .option("--stop-signal <signal>", "signal to stop the container with")
     .option(
       "--stop-timeout <seconds>",
@@ -54,6 +66,8 @@ export interface CreateFlagValues {
   label: string[];
   volume: string[];
   network?: string;
+  publish: string[];
+  publishAll?: boolean;
   stopSignal?: string;
   stopTimeout?: number;
   rm?: boolean;
@@ -83,6 +97,8 @@ export function createOptionsFrom(
     labels: flags.label,
     volumes: flags.volume,
     network: flags.network,
+    publish: flags.publish,
+    publishAll: flags.publishAll === true,
     stopSignal: flags.stopSignal,
     stopTimeout: flags.stopTimeout,
     autoRemove: flags.rm === true,

@@ -162,6 +162,17 @@ export function registerContainerCommands(program: Command): void {
           return;
         }
         const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
+        if (flags.format === "json") {
+          // podman's JSON has the mappings themselves; templates show the PORTS text
+          const { psPortsJson } = await import("../container/network_inspect.ts");
+          printRows(
+            rows.map((row, i) => ({ ...row, Ports: psPortsJson(ctrs[i]) })),
+            flags.format,
+            defaultTable,
+            PS_HEADERS,
+          );
+          return;
+        }
         printRows(rows, flags.format, defaultTable, PS_HEADERS);
       });
     });

@@ -15,6 +15,7 @@ import { containerLayerPaths } from "../storage/overlay.ts";
 import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
 import { DEFAULT_CAPABILITIES, OCI_VERSION } from "./spec.ts";
+import { networkSettings, psNetworks, psPorts } from "./network_inspect.ts";
 
 /** Go's zero time, which podman prints for times never set. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -89,10 +90,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       RW: !v.readonly,
       Propagation: "rprivate",
     })),
-    NetworkSettings: {
-      IPAddress: state.ipAddress,
-      SandboxKey: state.netNs,
-    },
+    NetworkSettings: networkSettings(ctr),
     Config: {
       Hostname: config.hostname,
       User: config.user,
@@ -108,7 +106,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     },
     HostConfig: {
       ShmSize: config.shmSize,
-      NetworkMode: config.network === "private" ? "private" : config.network,
+      NetworkMode: config.network,
       AutoRemove: config.autoRemove,
       Binds: config.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ":ro" : ""}`),
       Dns: config.dns,
@@ -186,7 +184,7 @@ export function psRow(ctr: Container, options: PsOptions): PsRow {
       now: options.now,
     }),
     State: statusName(state.status),
-    Ports: "",
+    Ports: psPorts(ctr),
     Names: config.name,
     Labels: config.labels,
     Mounts: config.volumes.map((v) => v.destination),
@@ -197,6 +195,6 @@ export function psRow(ctr: Container, options: PsOptions): PsRow {
     StartedAt: seconds(state.startedAt),
     AutoRemove: config.autoRemove,
     Size: size,
-    Networks: [],
+    Networks: psNetworks(ctr),
   };
 }

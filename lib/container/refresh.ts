@@ -1,7 +1,8 @@
 /**
  * Refresh after a reboot. The runroot is a tmpfs: when its `alive` marker is missing, or names
  * another boot, every container that was running, stopping, paused or stopped becomes exited and
- * every created one configured; mounts, PIDs and namespaces are dropped from the state; run
+ * every created one configured; mounts and PIDs are dropped from the state and networks torn down
+ * (firewall rules, namespaces, addresses: whatever of them survived); run
  * directories are made anew; exited `--rm` containers are removed. The check takes a lock of its
  * own, so of several commands started together after boot exactly one refreshes.
  *
@@ -18,6 +19,7 @@ import { Container } from "./container.ts";
 import { writeRundirFiles } from "./files.ts";
 import { isActive } from "./status.ts";
 import { removeContainer } from "./remove.ts";
+import { teardownNetwork } from "./network.ts";
 
 const log = logger("refresh");
 
@@ -75,10 +77,8 @@ export async function refreshAll(ctx: RuntimeContext): Promise<void> {
       state.mounted = false;
       state.mountpoint = "";
       state.mountCount = 0;
-      state.netNs = "";
-      state.ipAddress = "";
-      state.subnetMask = "";
       state.stopRequested = false;
+      await teardownNetwork(ctr);
       ctr.cleanupStorage();
       ctr.save();
       await writeRundirFiles(ctr);

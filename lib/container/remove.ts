@@ -14,6 +14,7 @@ import { ContainerStateError } from "../errors.ts";
 import { removeExitFile } from "../oci/exitfile.ts";
 import type { Container } from "./container.ts";
 import { isActive } from "./status.ts";
+import { teardownNetwork } from "./network.ts";
 import { logger } from "../log.ts";
 
 const log = logger("container");
@@ -37,6 +38,7 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       }
       if (options.stop) await options.stop(ctr);
     }
+    await teardownNetwork(ctr);
     await ctr.teardownStorage();
     ctr.ctx.containers.delete(ctr.id);
     ctr.markRemoved();

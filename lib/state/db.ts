@@ -52,6 +52,22 @@ const MIGRATIONS: string[] = [
      exit_code INTEGER NOT NULL,
      finished TEXT NOT NULL
    );`,
+  // networks: addresses leased to containers, and host ports published, while set up
+  `CREATE TABLE network_leases (
+     network TEXT NOT NULL,
+     ip TEXT NOT NULL,
+     container_id TEXT NOT NULL,
+     PRIMARY KEY (network, ip)
+   );
+   CREATE INDEX network_leases_by_container ON network_leases(container_id);
+   CREATE TABLE published_ports (
+     protocol TEXT NOT NULL,
+     host_port INTEGER NOT NULL,
+     host_ip TEXT NOT NULL,
+     container_id TEXT NOT NULL,
+     PRIMARY KEY (protocol, host_port, host_ip)
+   );
+   CREATE INDEX published_ports_by_container ON published_ports(container_id);`,
 ];
 
 /** The schema version this build writes. */

@@ -18,7 +18,8 @@ import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { join } from "node:path";
-import { forgetNetwork, syncContainer } from "./sync.ts";
+import { syncContainer } from "./sync.ts";
+import { setupNetwork, teardownNetwork } from "../network.ts";
 
 const log = logger("container");
 
@@ -42,6 +43,7 @@ export async function startContainer(ctr: Container): Promise<number> {
   const mountpoint = ctr.mountStorage();
   const monitor = ctx.oci.monitor();
   try {
+    await setupNetwork(ctr);
     await writeRundirFiles(ctr);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user));
     await removeExitFile(ctx.paths.exitsDir, ctr.id);
@@ -66,7 +68,7 @@ export async function startContainer(ctr: Container): Promise<number> {
       throw err;
     }
   } catch (err) {
-    failStart(ctr, err);
+    await failStart(ctr, err);
     throw err;
   }
   state.status = "running";
@@ -83,11 +85,11 @@ export async function startContainer(ctr: Container): Promise<number> {
   return logOffset;
 }
 
-function failStart(ctr: Container, err: unknown): void {
+async function failStart(ctr: Container, err: unknown): Promise<void> {
   const { state } = ctr;
   state.pid = 0;
   state.monitorPid = 0;
-  forgetNetwork(ctr);
+  await teardownNetwork(ctr);
   if (err instanceof DenopodError && (err.exitCode === 126 || err.exitCode === 127)) {
     state.status = "exited";
     state.exitCode = err.exitCode;

@@ -18,6 +18,7 @@ import { unmount } from "../../sys/mount.ts";
 import { logger } from "../../log.ts";
 import type { Container } from "../container.ts";
 import { runtimeKnows } from "../status.ts";
+import { teardownNetwork } from "../network.ts";
 
 const log = logger("container");
 
@@ -91,7 +92,7 @@ export async function syncForDisplay(ctr: Container): Promise<boolean> {
 
 /**
  * Records an ended container: status `exited` with its exit code and time, the exit code kept in
- * its own table, the network forgotten, runc's state deleted, and its storage unmounted unless a
+ * its own table, the network torn down (netavark, namespace, addresses), runc's state deleted, and its storage unmounted unless a
  * user still holds a `mount` of it.
  */
 export async function finishExit(ctr: Container, seen: Observation): Promise<void> {
@@ -102,7 +103,7 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   state.pid = 0;
   state.monitorPid = 0;
   state.stopRequested = false;
-  forgetNetwork(ctr);
+  await teardownNetwork(ctr);
   try {
     await ctr.ctx.oci.runc.delete(ctr.id, { force: true });
   } catch (err) {
@@ -117,11 +118,4 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   ctr.save();
   ctr.ctx.containers.recordExitCode(ctr.id, ctr.name, seen.exitCode, state.finishedAt);
   log.debug("container {id} exited with {code}", { id: ctr.id, code: seen.exitCode });
-}
-
-/** The seed's cleanupNetwork: forget the namespace, IP address and mask (saved by the caller). */
-export function forgetNetwork(ctr: Container): void {
-  ctr.state.netNs = "";
-  ctr.state.ipAddress = "";
-  ctr.state.subnetMask = "";
 }
