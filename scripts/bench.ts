@@ -297,7 +297,7 @@ async function benchRun(): Promise<string[]> {
     lines.push(line("run --rm busybox true", runRm, "podman", refRun));
     lines.push(line("create + start", createStart, "podman", refCreateStart));
     lines.push(line("stop -t 0", stop, "podman", refStop));
-    await denopod(roots, "rm", "-a", "-f");
+    await denopod(roots, "rm", "-a", "-f", "-t", "0");
     return lines;
   } finally {
     await removeRoots(roots);
@@ -324,7 +324,7 @@ async function benchMonitor(): Promise<string[]> {
       lines.push(
         `monitor RSS (${monitor}): ${(rssKb(pid) / 1024).toFixed(1)} MiB per running container`,
       );
-      await denopod(roots, "rm", "-f", id);
+      await denopod(roots, "rm", "-f", "-t", "0", id);
     }
     return lines;
   } finally {

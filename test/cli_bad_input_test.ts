@@ -13,6 +13,7 @@ import {
   denopodOk,
   importBusybox,
   IS_ROOT,
+  listDir,
   mountLinesUnder,
   REPO,
   type Roots,
@@ -20,6 +21,7 @@ import {
   withRoots,
 } from "./helpers/denopod.ts";
 import { concatBytes } from "./helpers/tar_build.ts";
+import { DOCKER_FIXTURE, editedFixture } from "./helpers/archive_fixtures.ts";
 
 const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
 const decoder = new TextDecoder();
@@ -213,6 +215,139 @@ Deno.test("create refuses bad volumes, workdirs, sizes, signals and networks", o
     ]);
   });
 });
+
+/** The image config fields a test edits (the fixture's `config` object). */
+interface RuntimeConfigJson {
+  Env?: string[];
+  Cmd?: string[];
+  Entrypoint?: string[];
+  User?: string;
+  WorkingDir?: string;
+}
+
+/**
+ * Loads the docker-archive fixture as `localhost/TAG:latest` with its config's runtime part
+ * changed by `edit` (the config file renamed to its new digest, as an archive must have it).
+ */
+async function loadEditedImage(
+  roots: Roots,
+  tmp: string,
+  tag: string,
+  edit: (config: RuntimeConfigJson) => void,
+): Promise<void> {
+  const archive = await editedFixture(tmp, DOCKER_FIXTURE, tag, async (dir) => {
+    const manifestPath = join(dir, "manifest.json");
+    const [entry] = JSON.parse(await Deno.readTextFile(manifestPath)) as {
+      Config: string;
+      RepoTags: string[];
+    }[];
+    const config = JSON.parse(await Deno.readTextFile(join(dir, entry.Config)));
+    edit(config.config);
+    const bytes = new TextEncoder().encode(JSON.stringify(config));
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    const name = `${[...digest].map((b) => b.toString(16).padStart(2, "0")).join("")}.json`;
+    await Deno.remove(join(dir, entry.Config));
+    await Deno.writeFile(join(dir, name), bytes);
+    entry.Config = name;
+    entry.RepoTags = [`localhost/${tag}:latest`];
+    await Deno.writeTextFile(manifestPath, JSON.stringify([entry]));
+    await Deno.remove(join(dir, "repositories"));
+  });
+  await denopodOk(roots, ["load", "-i", archive]);
+}
+
+Deno.test(
+  "create and run refuse bad env, users, volume sources and image values, writing nothing",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      const tmp = await Deno.makeTempDir({ prefix: "denopod-bad-image-" });
+      try {
+        await loadEditedImage(roots, tmp, "nulcmd", (c) => c.Cmd = ["sh", "-c", "echo a\u0000b"]);
+        await loadEditedImage(roots, tmp, "escenv", (c) => c.Env = ["PATH=/bin", "A=x\u001b[2J"]);
+        await loadEditedImage(roots, tmp, "keyless", (c) => c.Env = ["PATH=/bin", "=x"]);
+        await loadEditedImage(roots, tmp, "hostenv", (c) => c.Env = ["PATH=/bin", "HOME"]);
+        await loadEditedImage(roots, tmp, "nlentry", (c) => c.Entrypoint = ["/bin/sh\n"]);
+        await loadEditedImage(roots, tmp, "baduser", (c) => c.User = "1:2:3");
+        await loadEditedImage(roots, tmp, "bigid", (c) => c.User = "4294967296");
+      } finally {
+        await Deno.remove(tmp, { recursive: true });
+      }
+      for (const verb of ["create", "run"]) {
+        const bad = (...args: string[]): string[] => [verb, ...args];
+        await assertRefused(roots, [
+          // podman 4.3.1: `Error: invalid environment variable: "=x"`
+          {
+            args: bad("-e", "=x", "busybox", "true"),
+            error: /^Error: invalid environment variable: "=x"$/,
+          },
+          // podman 4.3.1 drops an empty -e silently; an empty key is refused as above
+          {
+            args: bad("-e", "", "busybox", "true"),
+            error: /^Error: invalid environment variable: ""$/,
+          },
+          // podman 4.3.1, word for word
+          {
+            args: bad("-v", "/nonexistent:/x", "busybox", "true"),
+            error: /^Error: statfs \/nonexistent: no such file or directory$/,
+          },
+          // podman 4.3.1 takes 0:0:0 and runs it as root: one colon at most here
+          {
+            args: bad("-u", "0:0:0", "busybox", "true"),
+            error: /^Error: invalid user "0:0:0": must be user\[:group\]$/,
+          },
+          {
+            args: bad("-u", ":0", "busybox", "true"),
+            error: /^Error: invalid user ":0": the user/,
+          },
+          // podman 4.3.1 fails at start with these words (runc's limit, 2^31-1)
+          ...["4294967296", "99999999999999999999", "0:2147483648"].map((user) => ({
+            args: bad("-u", user, "busybox", "true"),
+            error: /^Error: uids and gids must be in range 0-2147483647$/,
+          })),
+          {
+            args: bad("nulcmd"),
+            error: /^Error: invalid value for image Cmd: "echo a\\u0000b" contains a control/,
+          },
+          {
+            args: bad("escenv"),
+            error: /^Error: invalid value for image Env: "A=x\\u001b\[2J" contains a control/,
+          },
+          {
+            args: bad("keyless"),
+            error: /^Error: invalid environment variable in the image's Env: "=x"$/,
+          },
+          {
+            args: bad("hostenv"),
+            error: /^Error: invalid environment variable in the image's Env: "HOME"$/,
+          },
+          {
+            args: bad("nlentry"),
+            error: /^Error: invalid value for image Entrypoint: "\/bin\/sh\\n" contains a control/,
+          },
+          {
+            args: bad("baduser"),
+            error: /^Error: invalid user "1:2:3": must be user\[:group\]$/,
+          },
+          {
+            args: bad("bigid"),
+            error: /^Error: uids and gids must be in range 0-2147483647$/,
+          },
+        ]);
+      }
+      assert.equal(await denopodOk(roots, ["ps", "-a", "-q"]), "");
+      assert.deepEqual(listDir(join(roots.root, "containers")), []);
+      // what is fine still works: a command given overrides the image's bad Cmd
+      const ok = (await denopodOk(roots, ["create", "-u", "nobody:", "nulcmd", "true"])).trim();
+      assert.match(ok, /^[0-9a-f]{64}$/);
+      assert.equal(
+        (await denopodOk(roots, ["inspect", "--format", "{{.Config.User}}", ok])).trim(),
+        "nobody",
+      );
+    });
+  },
+);
 
 Deno.test("usage errors: unknown flag, missing argument, bad --log-level", opts, async () => {
   await withFirstContainer(async (roots) => {

@@ -14,52 +14,15 @@ import {
   importBusybox,
   IS_ROOT,
   mountLinesUnder,
-  REPO,
   type Roots,
   type RunResult,
   spawnDenopod,
   withRoots,
 } from "./helpers/denopod.ts";
 import { listDir } from "./helpers/denopod.ts";
+import { holdLock } from "./helpers/lock_holder.ts";
 
 const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
-const decoder = new TextDecoder();
-
-/** A child process holding a lockfile until {@linkcode LockHolder.release}. */
-interface LockHolder {
-  release(): Promise<void>;
-}
-
-/** Starts `test/helpers/lock_holder.ts` on `path` and waits until it holds the lock. */
-async function holdLock(path: string): Promise<LockHolder> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", join(REPO, "test/helpers/lock_holder.ts"), path],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let seen = "";
-  while (!seen.includes("held\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the lock holder exited before taking ${path}`);
-    seen += decoder.decode(value);
-  }
-  return {
-    async release() {
-      await child.stdin.close();
-      while (!seen.includes("released\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += decoder.decode(value);
-      }
-      reader.releaseLock();
-      const status = await child.status;
-      assert.equal(status.code, 0, "the lock holder failed");
-      assert.match(seen, /held\nreleased\n/);
-    },
-  };
-}
 
 /** PIDs of processes waiting (blocked) for a flock on the file at `path`, from /proc/locks. */
 function blockedWaiters(path: string): number[] {

@@ -98,7 +98,7 @@ testEachMonitor(
     assert.ok(!processAlive(pids.pid), "the container's process is gone");
     assert.match(await psStatus(cli, "headless"), /^Exited /);
     await cli.ok(["start", "headless"]);
-    await cli.ok(["rm", "-f", "headless"]);
+    await cli.ok(["rm", "-f", "-t", "0", "headless"]);
     assert.equal(await cli.ok(["ps", "-aq"]), "");
   },
 );

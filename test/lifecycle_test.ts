@@ -302,8 +302,47 @@ testEachMonitor(
     );
     assert.equal(await cli.ok(["exec", "-w", "/tmp", "box", "pwd"]), "/tmp\n");
     assert.equal(await cli.ok(["exec", "-u", "1234:5678", "box", "id", "-u"]), "1234\n");
+    // names resolve in the container's own files, as podman 4.3.1 does (`exec -u nobody CTR id`)
+    assert.equal(
+      await cli.ok(["exec", "-u", "nobody", "box", "id"]),
+      "uid=65534(nobody) gid=65534(nogroup)\n",
+    );
+    assert.equal(await cli.ok(["exec", "-u", "65534", "box", "id", "-g"]), "65534\n");
+    await cli.ok(["exec", "box", "sh", "-c", "echo extra:x:4242:nobody >> /etc/group"]);
+    assert.equal(await cli.ok(["exec", "-u", "nobody", "box", "id", "-G"]), "65534 4242\n");
+    assert.equal(await cli.ok(["exec", "-u", "nobody:extra", "box", "id", "-g"]), "4242\n");
+    // the container's own user gets its groups at start; another user does not inherit them
+    await cli.ok(["exec", "box", "sh", "-c", "echo wheel:x:4343:root >> /etc/group"]);
+    await cli.ok(["restart", "-t", "0", "box"]);
+    assert.equal(await cli.ok(["exec", "box", "id", "-G"]), "0 4343\n");
+    assert.equal(await cli.ok(["exec", "-u", "nobody", "box", "id", "-G"]), "65534 4242\n");
+    assert.equal(await cli.ok(["exec", "-u", "1000", "box", "id", "-G"]), "0\n");
+    for (
+      const [user, error] of [
+        ["nosuch", "unable to find user nosuch: no matching entries in passwd file"],
+        ["nobody:nosuch", "unable to find group nosuch: no matching entries in group file"],
+        ["0:0:0", 'invalid user "0:0:0": must be user[:group]'],
+        ["4294967296", "uids and gids must be in range 0-2147483647"],
+      ]
+    ) {
+      const bad = await cli.run(["exec", "-u", user, "box", "id"]);
+      assert.deepEqual([bad.code, bad.stdout, bad.stderr], [125, "", `Error: ${error}\n`], user);
+    }
+    const badEnv = await cli.run(["exec", "-e", "=x", "box", "true"]);
+    assert.deepEqual([badEnv.code, badEnv.stderr], [
+      125,
+      'Error: invalid environment variable: "=x"\n',
+    ]);
+    // runc's own line is not passed on: one Error line
     const missing = await cli.run(["exec", "box", "/no/such"]);
     assert.equal(missing.code, 127, missing.stderr);
+    assert.match(missing.stderr, /^Error: runc exec: [^\n]*no such file or directory\n$/);
+    const notExecutable = await cli.run(["exec", "box", "/etc/passwd"]);
+    assert.equal(notExecutable.code, 126, notExecutable.stderr);
+    assert.match(notExecutable.stderr, /^Error: runc exec: [^\n]*permission denied\n$/);
+    const badDir = await cli.run(["exec", "-w", "/nonexistent", "box", "true"]);
+    assert.equal(badDir.code, 125, badDir.stderr);
+    assert.match(badDir.stderr, /^Error: runc exec: [^\n]*"\/nonexistent"[^\n]*\n$/);
     await cli.ok(["kill", "box"]);
     await untilExited(cli, "box");
     const stopped = await cli.run(["exec", "box", "true"]);

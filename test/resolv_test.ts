@@ -8,7 +8,6 @@ import { InvalidArgError } from "../lib/errors.ts";
 import {
   buildResolvConf,
   parseResolvConf,
-  readHostNetworkFiles,
   renderResolvConf,
   type ResolvInputs,
   validateDnsFlags,
@@ -209,33 +208,4 @@ Deno.test("parseResolvConf needs whole keywords and lets the last search or doma
   assert.deepEqual(parsed, { nameservers: ["10.0.0.2"], search: ["d", "e"], options: ["x"] });
   assert.deepEqual(parseResolvConf("search a\ndomain c\n").search, ["c"]);
   assert.equal(renderResolvConf({ nameservers: [], search: [], options: [] }), "");
-});
-
-Deno.test("readHostNetworkFiles reads the three host files and tolerates missing ones", async () => {
-  const root = await Deno.makeTempDir();
-  try {
-    await Deno.mkdir(`${root}/etc`);
-    assert.deepEqual(readHostNetworkFiles(root), { hostResolvConf: "", hostHosts: null });
-    await Deno.mkdir(`${root}/run/systemd/resolve`, { recursive: true });
-    await Deno.writeTextFile(`${root}/etc/resolv.conf`, "nameserver 127.0.0.53\n");
-    await Deno.writeTextFile(`${root}/run/systemd/resolve/resolv.conf`, "nameserver 192.0.2.9\n");
-    await Deno.writeTextFile(`${root}/etc/hosts`, "127.0.0.1 localhost\n");
-    const host = readHostNetworkFiles(root);
-    assert.deepEqual(host, {
-      hostResolvConf: "nameserver 127.0.0.53\n",
-      systemdResolvConf: "nameserver 192.0.2.9\n",
-      hostHosts: "127.0.0.1 localhost\n",
-    });
-    const result = buildResolvConf({
-      ...host,
-      network: "private",
-      ipv6: false,
-      dns: [],
-      dnsSearch: [],
-      dnsOptions: [],
-    });
-    assert.equal(result.text, "nameserver 192.0.2.9\n");
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
 });

@@ -225,6 +225,7 @@ Deno.test({
         containerName: "ctr",
         network: "none",
         noHosts: false,
+        hostIp: "192.0.2.2",
       }) ?? "";
       await Deno.writeTextFile(`${tmp}/run/hostname`, buildHostname("spectest"));
       await Deno.writeTextFile(`${tmp}/run/hosts`, hosts);

@@ -58,7 +58,15 @@ Deno.test("openStateDb writes the schema and its version, and reopens without mi
     const tables = db.all<{ name: string }>(
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
     ).map((r) => r.name);
-    assert.deepEqual(tables, ["containers", "exit_codes", "image_names", "images", "layers"]);
+    assert.deepEqual(tables, [
+      "containers",
+      "exit_codes",
+      "image_names",
+      "images",
+      "layers",
+      "network_leases",
+      "published_ports",
+    ]);
     addExitCode(db, "kept");
     const again = openStateDb(path);
     try {

@@ -7,13 +7,13 @@
  */
 import type { Container } from "../container/container.ts";
 import { startContainer } from "../container/lifecycle/start.ts";
-import { killForRemoval } from "../container/lifecycle/stop.ts";
 import { waitForContainer } from "../container/lifecycle/wait.ts";
 import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
 import { followLog } from "../container/logs.ts";
 import { removeContainer } from "../container/remove.ts";
 import { readExitRecord } from "../oci/exitfile.ts";
 import { DenopodError } from "../errors.ts";
+import { isActive } from "../container/status.ts";
 import { attachedMarkerPath, type Runtime } from "../runtime.ts";
 
 /** True while the container's process has not ended (exit file absent, row present). */
@@ -21,8 +21,7 @@ export async function stillRunning(runtime: Runtime, ctr: Container): Promise<bo
   if (await readExitRecord(runtime.paths.exitsDir, ctr.id)) return false;
   const record = runtime.containers.get(ctr.id);
   if (!record) return false;
-  return record.state.status === "running" || record.state.status === "paused" ||
-    record.state.status === "stopping";
+  return isActive(record.state.status);
 }
 
 /**
@@ -99,7 +98,7 @@ async function exitCodeOf(runtime: Runtime, ctr: Container): Promise<number> {
 
 async function removeQuietly(ctr: Container): Promise<void> {
   try {
-    await removeContainer(ctr, { force: true, stop: killForRemoval });
+    await removeContainer(ctr, { force: true });
   } catch (err) {
     if (!(err instanceof DenopodError)) throw err;
   }

@@ -14,7 +14,7 @@ import {
 import { CONTAINER_STATUSES, type ContainerStatus, statusName } from "../container/status.ts";
 import type { Container } from "../container/container.ts";
 import type { Runtime } from "../runtime.ts";
-import { collect, eprintln, exitStatus, println, withRuntime } from "./common.ts";
+import { collect, eprintln, exitStatus, parseWholeNumber, println, withRuntime } from "./common.ts";
 import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
 
 /** Runs `fn` for each name, printing podman-style errors for the ones that fail. */
@@ -277,16 +277,22 @@ export function registerContainerCommands(program: Command): void {
 
   program.command("rm").description("remove containers")
     .argument("[names...]")
-    .option("-f, --force", "remove running containers too (they are killed)")
+    .option("-f, --force", "stop running containers and remove them too")
     .option("-a, --all", "remove all containers")
     .option("-i, --ignore", "ignore errors when a container does not exist")
-    .option("-t, --time <seconds>", "seconds to wait for stop before killing", Number)
+    .option(
+      "-t, --time <seconds>",
+      "with -f, seconds to wait after the stop signal before SIGKILL",
+      parseWholeNumber("--time"),
+    )
     .action(async function (names, flags) {
       const { removeContainer } = await import("../container/remove.ts");
-      const { killForRemoval } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         if (names.length === 0 && !flags.all) {
           throw new InvalidArgError("you must provide at least one name or id");
+        }
+        if (flags.time !== undefined && !flags.force) {
+          throw new InvalidArgError("--force option must be specified to use the --time option");
         }
         const targets = flags.all ? lookupAll(runtime, [], true).map((c) => c.id) : names;
         await forEachTarget(targets, async (name) => {
@@ -298,7 +304,7 @@ export function registerContainerCommands(program: Command): void {
             throw err;
           }
           try {
-            await removeContainer(ctr, { force: flags.force === true, stop: killForRemoval });
+            await removeContainer(ctr, { force: flags.force === true, timeout: flags.time });
           } catch (err) {
             // another process removed it between our lookup and our lock
             if (!(err instanceof ContainerRemovedError)) throw err;

@@ -136,7 +136,6 @@ export function registerImageCommands(program: Command): void {
     .action(async function (references, flags) {
       const { removeImage } = await import("../image/remove.ts");
       const { removeContainer } = await import("../container/remove.ts");
-      const { killForRemoval } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         const targets = flags.all ? runtime.images.list().map((i) => i.id) : references;
         if (targets.length === 0 && !flags.all) {
@@ -147,10 +146,7 @@ export function registerImageCommands(program: Command): void {
             force: flags.force === true,
             removeContainers: async (ids) => {
               for (const id of ids) {
-                await removeContainer(runtime.lookupContainer(id), {
-                  force: true,
-                  stop: killForRemoval,
-                });
+                await removeContainer(runtime.lookupContainer(id), { force: true });
               }
             },
           });

@@ -6,7 +6,8 @@
  */
 import { now as clockNow } from "../util/clock.ts";
 import { Command } from "@commander-js/extra-typings";
-import { ContainerStateError, InvalidArgError } from "../errors.ts";
+import { InvalidArgError } from "../errors.ts";
+import { isRunning, needsStopToRestart } from "../container/status.ts";
 import { parseTimeInput } from "../util/humanize.ts";
 import {
   collect,
@@ -78,7 +79,7 @@ export function registerLifecycleCommands(program: Command): void {
       const { stopContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         const targets = flags.all
-          ? runtime.allContainers().filter((c) => c.state.status === "running").map((c) => c.id)
+          ? runtime.allContainers().filter((c) => isRunning(c.state.status)).map((c) => c.id)
           : names;
         if (targets.length === 0 && !flags.all) {
           throw new InvalidArgError("you must provide at least one name or id");
@@ -153,28 +154,11 @@ export function registerLifecycleCommands(program: Command): void {
     .option("-w, --workdir <dir>", "working directory")
     .option("-u, --user <user>", "user[:group] to run as")
     .action(async function (name, command, flags) {
-      const { syncContainer } = await import("../container/lifecycle/sync.ts");
+      const { execInContainer } = await import("../container/lifecycle/exec.ts");
       await withRuntime(this, async (runtime) => {
         const ctr = runtime.lookupContainer(name);
-        await ctr.withLock(async () => {
-          await syncContainer(ctr);
-          if (ctr.state.status !== "running") {
-            throw new ContainerStateError(
-              `can only create exec sessions on running containers: container state improper`,
-            );
-          }
-        });
-        const env = [
-          ...ctr.config.env,
-          ...flags.env.map((e) => e.includes("=") ? e : `${e}=${Deno.env.get(e) ?? ""}`),
-        ];
-        const result = await runtime.oci.runc.exec(ctr.id, {
-          args: command,
-          env,
-          cwd: flags.workdir ?? ctr.config.workdir,
-          user: flags.user,
-        }, "inherit");
-        exitStatus.code = result.exitCode;
+        const options = { command, env: flags.env, workdir: flags.workdir, user: flags.user };
+        exitStatus.code = (await execInContainer(ctr, options, "inherit")).exitCode;
       });
     });
 
@@ -211,7 +195,7 @@ export function registerLifecycleCommands(program: Command): void {
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           const ctr = runtime.lookupContainer(name);
-          if (ctr.state.status === "running" || ctr.state.status === "created") {
+          if (needsStopToRestart(ctr.state.status)) {
             await stopContainer(ctr, { timeout: flags.time });
           }
           await startDetached(runtime, ctr);

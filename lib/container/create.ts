@@ -22,6 +22,8 @@ import { type ContainerConfig, initialState, type NetworkMode, type VolumeSpec }
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
 import { writeBundleSpec, writeRundirFiles } from "./files.ts";
+import { mergeEnv, validateEnvFlags, validateImageEnv } from "./env.ts";
+import { normalizeUserSpec } from "./user_spec.ts";
 import { removeTree } from "../storage/layers.ts";
 import { logger } from "../log.ts";
 import { type NetworkSelection, resolveNetworkSelection, resolvePortMappings } from "./network.ts";
@@ -87,6 +89,25 @@ export function parseVolume(spec: string): VolumeSpec {
 }
 
 /**
+ * Checks that a bind mount's source exists on the host, with podman's words
+ * (`statfs /nonexistent: no such file or directory`).
+ */
+export function assertVolumeSource(source: string): void {
+  try {
+    Deno.statSync(source);
+  } catch (err) {
+    const reason = err instanceof Deno.errors.NotFound
+      ? "no such file or directory"
+      : err instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : err instanceof Deno.errors.NotADirectory
+      ? "not a directory"
+      : (err as Error).message;
+    throw new InvalidArgError(`statfs ${source}: ${reason}`, { cause: err });
+  }
+}
+
+/**
  * Parses `--network` into a mode: `none`, `host`, the default private namespace, or `bridge` for
  * `bridge` and network names (`NAME[,NAME...]`, checked against the network files at create).
  */
@@ -99,24 +120,6 @@ export function parseNetwork(value: string | undefined): NetworkMode {
       JSON.stringify(value)
     }: must be none, host, private, bridge or NAME[,NAME...]`,
   );
-}
-
-/** Merges `KEY=VALUE` lists: later entries override earlier ones with the same key. */
-export function mergeEnv(...lists: string[][]): string[] {
-  const merged = new Map<string, string>();
-  for (const list of lists) {
-    for (const entry of list) {
-      const eq = entry.indexOf("=");
-      const key = eq < 0 ? entry : entry.slice(0, eq);
-      if (eq < 0) {
-        const hostValue = Deno.env.get(key);
-        if (hostValue !== undefined) merged.set(key, `${key}=${hostValue}`);
-        continue;
-      }
-      merged.set(key, entry);
-    }
-  }
-  return [...merged.values()];
 }
 
 function parseLabels(labels: string[]): Record<string, string> {
@@ -170,6 +173,7 @@ export function buildContainerConfig(
   ) {
     for (const value of values) assertNoControlChars(flag, value);
   }
+  validateEnvFlags(options.env);
   validateDnsFlags({
     dns: options.dns,
     dnsSearch: options.dnsSearch,
@@ -178,6 +182,12 @@ export function buildContainerConfig(
     network: network === "bridge" ? "private" : network,
   });
   const imageConfig = image.config.config ?? {};
+  validateImageEnv(imageConfig.Env ?? []);
+  const user = options.user !== undefined
+    ? normalizeUserSpec(options.user)
+    : normalizeUserSpec(imageConfig.User ?? "", "image User");
+  const volumes = options.volumes.map(parseVolume);
+  for (const volume of volumes) assertVolumeSource(volume.source);
   const entrypoint = options.entrypoint !== undefined
     ? parseEntrypoint(options.entrypoint)
     : imageConfig.Entrypoint ?? [];
@@ -186,11 +196,21 @@ export function buildContainerConfig(
     : options.entrypoint !== undefined
     ? []
     : imageConfig.Cmd ?? [];
+  // what comes from the image is checked as the flags are: no control character anywhere
+  if (options.entrypoint === undefined) {
+    for (const value of entrypoint) assertNoControlChars("image Entrypoint", value);
+  }
+  if (options.command.length === 0) {
+    for (const value of cmd) assertNoControlChars("image Cmd", value);
+  }
   const command = [...entrypoint, ...cmd];
   if (command.length === 0) {
     throw new InvalidArgError(
       "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
     );
+  }
+  if (options.workdir === undefined && imageConfig.WorkingDir) {
+    assertNoControlChars("image WorkingDir", imageConfig.WorkingDir);
   }
   const workdir = options.workdir ?? (imageConfig.WorkingDir || "/");
   validateWorkdir(workdir);
@@ -227,7 +247,7 @@ export function buildContainerConfig(
     cmd,
     env,
     workdir,
-    user: options.user ?? imageConfig.User ?? "",
+    user,
     hostname,
     labels: { ...(imageConfig.Labels ?? {}), ...parseLabels(options.labels) },
     dns: options.dns,
@@ -238,7 +258,7 @@ export function buildContainerConfig(
     network,
     ...(network === "bridge" ? { networks: selection?.networks ?? [] } : {}),
     shmSize,
-    volumes: options.volumes.map(parseVolume),
+    volumes,
     stopSignal,
     stopTimeout,
     autoRemove: options.autoRemove,
@@ -284,6 +304,7 @@ export async function createContainer(
     image.names[0] ?? image.id;
   const publish = options.publish ?? [];
   const publishAll = options.publishAll === true;
+  parseNetwork(options.network); // the syntax first, then the names
   const selection = await resolveNetworkSelection(
     ctx,
     options.network,

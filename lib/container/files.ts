@@ -16,6 +16,7 @@ import {
   buildHosts,
   buildResolvConf,
   parseResolvConf,
+  primaryHostIp,
   renderResolvConf,
 } from "./rundir.ts";
 import { firstAddress } from "./network.ts";
@@ -92,7 +93,8 @@ export async function writeRundirFiles(ctr: Container): Promise<void> {
     containerName: config.name,
     network,
     noHosts: config.noHosts,
-    ...(bridge.gateway ? { hostIp: bridge.gateway } : {}),
+    // on a bridge the host is reached at the gateway, as podman writes it
+    hostIp: config.noHosts ? undefined : bridge.gateway || primaryHostIp(),
     ...(bridge.addresses.length > 0 ? { containerIps: bridge.addresses } : {}),
   });
   if (hosts !== null) await writeStringToRundir(ctr, "hosts", hosts);

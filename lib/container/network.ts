@@ -167,6 +167,13 @@ function hostPortFree(port: number, protocol: string, hostIp: string): boolean {
   }
 }
 
+function netavarkFor(ctx: RuntimeContext): Netavark {
+  return new Netavark({
+    configDir: ctx.paths.netavarkDir,
+    lockPath: ctx.paths.lockPath("netavark"),
+  });
+}
+
 function networkOptions(
   ctr: Container,
   networks: Network[],
@@ -202,7 +209,7 @@ export async function setupNetwork(ctr: Container): Promise<void> {
   await teardownNetwork(ctr);
   const store = networkStore(ctx);
   const networks = (config.networks ?? []).map((name) => store.get(name));
-  const driver = new Netavark({ configDir: ctx.paths.netavarkDir });
+  const driver = netavarkFor(ctx);
   const nsPath = ctx.paths.netnsPath(ctr.id);
   let leases: Record<string, string> = {};
   ctx.db.transaction(() => {
@@ -297,7 +304,7 @@ export async function teardownNetwork(ctr: Container): Promise<void> {
     try {
       const store = networkStore(ctx);
       const networks = (ctr.config.networks ?? []).flatMap((name) => store.find(name) ?? []);
-      const driver = new Netavark({ configDir: ctx.paths.netavarkDir });
+      const driver = netavarkFor(ctx);
       await driver.teardown(nsPath, networkOptions(ctr, networks, leasesOf(ctx.db, ctr.id)));
     } catch (err) {
       log.warn("network teardown of container {name}: {err}", {

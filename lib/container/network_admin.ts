@@ -14,7 +14,6 @@
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
 import { removeContainer } from "./remove.ts";
-import { killForRemoval } from "./lifecycle/stop.ts";
 import { networkStore } from "./network.ts";
 import { DEFAULT_NETWORK, NetworkInUseError } from "../network/store.ts";
 import type { Network } from "../network/types.ts";
@@ -51,7 +50,7 @@ export async function removeNetwork(
   }
   for (const ctr of users) {
     try {
-      await removeContainer(ctr, { force: true, stop: killForRemoval });
+      await removeContainer(ctr, { force: true, timeout: 0 });
     } catch (err) {
       if (!(err instanceof ContainerRemovedError)) throw err;
     }

@@ -1,19 +1,22 @@
 /**
- * Removing a container: refused while it runs unless forced (then it is killed first); its
- * storage torn down, its row, its lockfile and its exit file deleted. Against a concurrent remover: whoever takes
- * the lock second finds the row gone and gets ContainerRemovedError (`rm` reports it as no such
- * container).
+ * Removing a container: refused while it runs unless forced. Forced, a running container is
+ * stopped as `stop` does — its stop signal, then SIGKILL after the timeout (`rm -t`, else its
+ * `--stop-timeout`), with the lock released while it waits — and a paused one is killed; then
+ * its storage is torn down and its row, lockfile and exit file deleted. Against a concurrent
+ * remover: whoever takes the lock second finds the row gone and gets ContainerRemovedError (`rm`
+ * reports it as no such container).
  *
  * @example
  * ```ts
- * await removeContainer(ctr, { force: true });
+ * await removeContainer(ctr, { force: true, timeout: 5 });
  * ```
  * @module
  */
-import { ContainerStateError } from "../errors.ts";
+import { ContainerRemovedError, ContainerStateError } from "../errors.ts";
 import { removeExitFile } from "../oci/exitfile.ts";
 import type { Container } from "./container.ts";
-import { isActive } from "./status.ts";
+import { killForRemoval, stopContainer } from "./lifecycle/stop.ts";
+import { canStop, hasProcess, isActive } from "./status.ts";
 import { teardownNetwork } from "./network.ts";
 import { logger } from "../log.ts";
 
@@ -21,30 +24,43 @@ const log = logger("container");
 
 /** Options for {@linkcode removeContainer}. */
 export interface RemoveOptions {
-  /** Kill a running or paused container first. */
+  /** Stop a running container first (a paused one is killed); without it, refuse. */
   force: boolean;
-  /** Called to stop an active container when forced (provided by the running half). */
-  stop?: (ctr: Container) => Promise<void>;
+  /**
+   * With `force`: seconds between the stop signal and SIGKILL (0: SIGKILL at once); the
+   * container's `--stop-timeout` when absent.
+   */
+  timeout?: number;
 }
 
 /** Removes the container; see the module doc. */
 export async function removeContainer(ctr: Container, options: RemoveOptions): Promise<void> {
-  await ctr.withLock(async () => {
-    if (isActive(ctr.state.status) || ctr.state.status === "created") {
-      if (!options.force && ctr.state.status !== "created") {
+  let stopped = false;
+  if (options.force && isActive(ctr.state.status) && canStop(ctr.state.status)) {
+    stopped = await stopContainer(ctr, { timeout: options.timeout });
+  }
+  try {
+    await ctr.withLock(async () => {
+      const { status } = ctr.state;
+      if (isActive(status) && !options.force) {
         throw new ContainerStateError(
-          `cannot remove container ${ctr.id} as it is ${ctr.state.status} - running or paused containers cannot be removed without force: container state improper`,
+          `cannot remove container ${ctr.id} as it is ${status} - running or paused containers cannot be removed without force: container state improper`,
         );
       }
-      if (options.stop) await options.stop(ctr);
-    }
-    await teardownNetwork(ctr);
-    await ctr.teardownStorage();
-    ctr.ctx.containers.delete(ctr.id);
-    ctr.markRemoved();
-    ctr.removeLockfile();
-    // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean
-    await removeExitFile(ctr.ctx.paths.exitsDir, ctr.id);
-    log.debug("removed container {id}", { id: ctr.id });
-  });
+      // paused, created, or started again since the stop above
+      if (hasProcess(status)) await killForRemoval(ctr);
+      await teardownNetwork(ctr);
+      await ctr.teardownStorage();
+      ctr.ctx.containers.delete(ctr.id);
+      ctr.markRemoved();
+      ctr.removeLockfile();
+      // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean
+      await removeExitFile(ctr.ctx.paths.exitsDir, ctr.id);
+      log.debug("removed container {id}", { id: ctr.id });
+    });
+  } catch (err) {
+    // our stop ended a --rm container, and its monitor's cleanup removed it: gone, as asked
+    if (stopped && ctr.config.autoRemove && err instanceof ContainerRemovedError) return;
+    throw err;
+  }
 }

@@ -1,10 +1,10 @@
 /**
  * The container's rundir files — `resolv.conf`, `hosts`, `hostname` — in one import. The
- * builders are pure (inputs in, file text out); `rundir/host.ts` reads the host facts they take.
+ * builders are pure (inputs in, file text out); `rundir/host.ts` finds the host's address.
  *
  * @example
  * ```ts
- * import { buildHostname, buildHosts, buildResolvConf, readHostNetworkFiles } from "./rundir.ts";
+ * import { buildHostname, buildHosts, buildResolvConf, primaryHostIp } from "./rundir.ts";
  * ```
  * @module
  */
@@ -35,5 +35,5 @@ export {
   HOST_NAME_MAX,
   validateHostname,
 } from "./rundir/hostname.ts";
-export { type HostNetworkFiles, primaryHostIp, readHostNetworkFiles } from "./rundir/host.ts";
+export { primaryHostIp } from "./rundir/host.ts";
 export { assertNoControlChars, isIpAddress } from "./rundir/validate.ts";

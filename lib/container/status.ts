@@ -37,6 +37,41 @@ export function isActive(status: ContainerStatus): boolean {
   return status === "running" || status === "paused" || status === "stopping";
 }
 
+/** True when the container's process runs and is neither paused nor being stopped. */
+export function isRunning(status: ContainerStatus): boolean {
+  return status === "running";
+}
+
+/** True when the container is frozen (`pause`). */
+export function isPaused(status: ContainerStatus): boolean {
+  return status === "paused";
+}
+
+/** True when the container's process ended and its exit is recorded. */
+export function hasExited(status: ContainerStatus): boolean {
+  return status === "exited";
+}
+
+/** True when runc holds a process for the container: created (its init waits) or active. */
+export function hasProcess(status: ContainerStatus): boolean {
+  return status === "created" || isActive(status);
+}
+
+/** True when the container must be stopped before `restart` starts it again. */
+export function needsStopToRestart(status: ContainerStatus): boolean {
+  return hasProcess(status) && canStop(status);
+}
+
+/** True when `exec` may run: only in a running container (podman's rule). */
+export function canExec(status: ContainerStatus): boolean {
+  return isRunning(status);
+}
+
+/** True when `kill` may signal it: running, paused or being stopped. */
+export function canKill(status: ContainerStatus): boolean {
+  return isActive(status);
+}
+
 /** True when runc knows the container (created, running, paused, stopping or stopped). */
 export function runtimeKnows(status: ContainerStatus): boolean {
   return status === "created" || isActive(status) || status === "stopped";
@@ -60,12 +95,12 @@ export function canDelete(status: ContainerStatus): boolean {
 
 /** True when `pause` may run. */
 export function canPause(status: ContainerStatus): boolean {
-  return status === "running";
+  return isRunning(status);
 }
 
 /** True when `unpause` may run. */
 export function canUnpause(status: ContainerStatus): boolean {
-  return status === "paused";
+  return isPaused(status);
 }
 
 /** The status as podman shows it: a configured container is `created` to the user. */

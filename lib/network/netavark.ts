@@ -18,6 +18,7 @@
  */
 import { DenopodError } from "../errors.ts";
 import { lookPath } from "../sys/process.ts";
+import { acquireLock } from "../sys/lockfile.ts";
 import type { NetworkOptions, StatusBlock } from "./types.ts";
 
 /** netavark is missing, or failed. */
@@ -65,6 +66,11 @@ export interface NetavarkOptions {
   configDir: string;
   /** The binary; found with {@linkcode findNetavark} when absent. */
   binary?: string;
+  /**
+   * A lockfile held around each run: netavark itself does not serialise two runs on one network
+   * (bridge creation, aardvark-dns's files), so podman locks too.
+   */
+  lockPath?: string;
 }
 
 /** Runs netavark; see the module doc. */
@@ -94,6 +100,15 @@ export class Netavark {
 
   async #run(verb: string, netns: string, options: NetworkOptions): Promise<string> {
     await Deno.mkdir(this.options.configDir, { recursive: true, mode: 0o700 });
+    const lock = this.options.lockPath ? await acquireLock(this.options.lockPath) : undefined;
+    try {
+      return await this.#runLocked(verb, netns, options);
+    } finally {
+      lock?.release();
+    }
+  }
+
+  async #runLocked(verb: string, netns: string, options: NetworkOptions): Promise<string> {
     const args = ["--config", this.options.configDir];
     if (this.aardvark) args.push("--aardvark-binary", this.aardvark);
     args.push(verb, netns);

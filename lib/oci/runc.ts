@@ -66,8 +66,14 @@ export interface RuncExecOptions {
   env?: string[];
   /** Working directory inside the container (absolute). */
   cwd?: string;
-  /** `uid[:gid]` to run as. */
+  /** `uid[:gid]` to run as (runc keeps the container's supplementary groups). */
   user?: string;
+  /**
+   * The whole OCI `process` object to run (`runc exec --process`), when the container's own
+   * (from its `config.json`) must not show through — runc adds `--additional-gids` to the
+   * container's groups instead of replacing them. `args`, `env`, `cwd` and `user` are then unused.
+   */
+  process?: Record<string, unknown>;
   /** Terminal mode is not supported: must be false or absent. */
   tty?: false;
 }
@@ -82,7 +88,10 @@ export interface RuncExecResult {
   stderr: Uint8Array;
 }
 
-/** Where an exec'd process's stdio goes. */
+/**
+ * Where an exec'd process's stdio goes. With "inherit", its stderr reaches ours only once it has
+ * started: when runc itself fails, its own line is dropped and the typed error says it once.
+ */
 export type ExecStdio = "piped" | "inherit" | "null";
 
 /** Options for {@linkcode Runc}. */
@@ -102,6 +111,11 @@ function checkId(id: string): void {
 }
 
 const decoder = new TextDecoder();
+
+function writeAllSync(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+}
 
 interface RunOutput {
   code: number;
@@ -294,13 +308,121 @@ export class Runc {
       args.push("--env", pair);
     }
     if (options.user !== undefined) args.push("--user", options.user);
-    args.push(id, ...options.args);
-    const out = await this.#runLogged("exec", args, stdio, (code, log) => {
+    let processFile: string | undefined;
+    if (options.process !== undefined) {
+      processFile = await Deno.makeTempFile({ prefix: "denopod-runc-", suffix: ".json" });
+      await Deno.writeTextFile(processFile, JSON.stringify(options.process));
+      args.splice(0, args.length, "--process", processFile);
+    }
+    try {
+      return await this.#exec(id, args, processFile ? [] : options.args, stdio);
+    } finally {
+      if (processFile !== undefined) await Deno.remove(processFile).catch(() => {});
+    }
+  }
+
+  /** Runs `runc exec ARGS ID COMMAND`; see {@linkcode Runc.exec}. */
+  async #exec(
+    id: string,
+    args: string[],
+    command: string[],
+    stdio: ExecStdio,
+  ): Promise<RuncExecResult> {
+    const failed = (code: number, log: string) => {
       if (code === 0) return null;
       // A process may exit 255 itself; only an error in runc's own log is runc failing.
       return /"level":"(error|fatal|panic)"/.test(log) ? runcErrorMessage(log) : null;
-    });
+    };
+    if (stdio === "inherit") {
+      const logFile = await Deno.makeTempFile({ prefix: "denopod-runc-", suffix: ".log" });
+      const pidFile = `${logFile}.pid`;
+      try {
+        const execArgs = [...this.#globalArgs(logFile), "exec", "--pid-file", pidFile];
+        const code = await this.#execPassingStderr([...execArgs, ...args, id, ...command], {
+          pidFile,
+          failed: async (code) => failed(code, await Deno.readTextFile(logFile).catch(() => "")),
+        });
+        return { exitCode: code, stdout: new Uint8Array(), stderr: new Uint8Array() };
+      } finally {
+        await Deno.remove(logFile).catch(() => {});
+        await Deno.remove(pidFile).catch(() => {});
+      }
+    }
+    const out = await this.#runLogged("exec", [...args, id, ...command], stdio, failed);
     return { exitCode: out.code, stdout: out.stdout, stderr: out.stderr };
+  }
+
+  /**
+   * Runs `runc exec` with our stdin and stdout and a pipe for stderr, which is passed on to ours
+   * from the moment the process has started (runc wrote `pidFile`, which it does only after the
+   * exec succeeded). Before that, what arrives is held; if runc then fails (`failed` returns its
+   * message), the held bytes are runc's own error line: they are dropped and the error thrown.
+   * Returns the process's exit code.
+   */
+  async #execPassingStderr(
+    args: string[],
+    opts: { pidFile: string; failed: (code: number) => Promise<string | null> },
+  ): Promise<number> {
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(this.binary, {
+        args,
+        stdin: "inherit",
+        stdout: "inherit",
+        stderr: "piped",
+      }).spawn();
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        throw new RuntimeError(`runc exec: runc binary "${this.binary}" not found`, { cause: err });
+      }
+      throw new RuntimeError(`runc exec: ${(err as Error).message}`, { cause: err });
+    }
+    const held: Uint8Array[] = [];
+    let started = false;
+    const hasStarted = (): boolean => {
+      if (!started) {
+        try {
+          Deno.statSync(opts.pidFile);
+          started = true;
+        } catch {
+          // not yet
+        }
+      }
+      return started;
+    };
+    const flush = () => {
+      for (const chunk of held.splice(0)) writeAllSync(Deno.stderr, chunk);
+    };
+    const poll = setInterval(() => {
+      if (held.length > 0 && hasStarted()) flush();
+    }, 20);
+    const reader = child.stderr.getReader();
+    const pump = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        if (hasStarted()) {
+          flush();
+          writeAllSync(Deno.stderr, value);
+        } else held.push(value);
+      }
+    })();
+    try {
+      const { code } = await child.status;
+      // The process is gone; what it wrote is in the pipe already. A child it left behind may
+      // hold the pipe open: read on only while data is there, then let go.
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([pump, new Promise((resolve) => grace = setTimeout(resolve, 50))]);
+      clearTimeout(grace);
+      await reader.cancel().catch(() => {});
+      await pump.catch(() => {});
+      const message = hasStarted() ? null : await opts.failed(code);
+      if (message !== null) throw runtimeErrorFor("exec", message);
+      flush();
+      return code;
+    } finally {
+      clearInterval(poll);
+    }
   }
 
   /** `runc --version`, parsed. */

@@ -14,6 +14,7 @@ import type { RuntimeContext } from "../context.ts";
 import { Container } from "../container.ts";
 import { removeContainer } from "../remove.ts";
 import { syncContainer } from "./sync.ts";
+import { hasExited } from "../status.ts";
 
 /** Finishes (and with `--rm`, removes) the exited container `id`; true when it was removed. */
 export async function cleanupContainer(ctx: RuntimeContext, id: string): Promise<boolean> {
@@ -22,7 +23,7 @@ export async function cleanupContainer(ctx: RuntimeContext, id: string): Promise
   const ctr = new Container(ctx, record);
   try {
     await ctr.withLock(() => syncContainer(ctr));
-    if (ctr.config.autoRemove && ctr.state.status === "exited") {
+    if (ctr.config.autoRemove && hasExited(ctr.state.status)) {
       await removeContainer(ctr, { force: false });
       return true;
     }

@@ -15,7 +15,7 @@ import { removeExitFile } from "../../oci/exitfile.ts";
 import { logger } from "../../log.ts";
 import type { Container } from "../container.ts";
 import { writeBundleSpec, writeRundirFiles } from "../files.ts";
-import { canStart, runtimeKnows } from "../status.ts";
+import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { join } from "node:path";
 import { syncContainer } from "./sync.ts";
@@ -30,7 +30,7 @@ const log = logger("container");
 export async function startContainer(ctr: Container): Promise<number> {
   await syncContainer(ctr);
   const { state, config, ctx } = ctr;
-  if (state.status === "running") return logSize(ctr);
+  if (isRunning(state.status)) return logSize(ctr);
   if (!canStart(state.status)) {
     throw new ContainerStateError(
       `container ${ctr.id} is ${state.status}: it must be created, stopped or exited to start: container state improper`,

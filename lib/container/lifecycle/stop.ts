@@ -15,7 +15,15 @@ import { isProcessAlive } from "../../sys/process.ts";
 import { signalName } from "../../util/signals.ts";
 import { logger } from "../../log.ts";
 import type { Container } from "../container.ts";
-import { canStop, isActive } from "../status.ts";
+import {
+  canKill,
+  canPause,
+  canStop,
+  canUnpause,
+  hasExited,
+  hasProcess,
+  isPaused,
+} from "../status.ts";
 import { finishExit, observeContainer, syncContainer } from "./sync.ts";
 
 const log = logger("container");
@@ -53,7 +61,7 @@ export async function stopContainer(ctr: Container, options: StopOptions = {}): 
         `can only stop created or running containers. ${ctr.id} is in state ${state.status}: container state improper`,
       );
     }
-    if (!isActive(state.status) && state.status !== "created") return false;
+    if (!hasProcess(state.status)) return false;
     state.status = "stopping";
     state.stopRequested = true;
     ctr.save();
@@ -83,7 +91,7 @@ export async function stopContainer(ctr: Container, options: StopOptions = {}): 
   try {
     await ctr.withLock(async () => {
       const seen = await observeContainer(ctr);
-      if (seen?.exited && ctr.state.status !== "exited") await finishExit(ctr, seen);
+      if (seen?.exited && !hasExited(ctr.state.status)) await finishExit(ctr, seen);
     });
   } catch (err) {
     // the monitor's cleanup removed a --rm container meanwhile: it is stopped for good
@@ -97,7 +105,7 @@ export async function killContainer(ctr: Container, signal: number): Promise<voi
   await ctr.withLock(async () => {
     await syncContainer(ctr);
     const status = ctr.state.status;
-    if (status !== "running" && status !== "stopping" && status !== "paused") {
+    if (!canKill(status)) {
       throw new ContainerStateError(
         `can only kill running containers. ${ctr.id} is in state ${status}: container state improper`,
       );
@@ -106,10 +114,13 @@ export async function killContainer(ctr: Container, signal: number): Promise<voi
   });
 }
 
-/** Kills an active container at once and finishes it (for `rm -f`); the caller holds the lock. */
+/**
+ * Kills an active or created container at once and finishes it (for `rm -f` of a paused or
+ * created one, after a graceful stop for a running one); the caller holds the lock.
+ */
 export async function killForRemoval(ctr: Container): Promise<void> {
   const runc = ctr.ctx.oci.runc;
-  if (ctr.state.status === "paused") await runc.resume(ctr.id).catch(() => {});
+  if (isPaused(ctr.state.status)) await runc.resume(ctr.id).catch(() => {});
   await runc.kill(ctr.id, "KILL", { all: true }).catch(() => {});
   await waitForExit(ctr, KILL_GRACE_MS);
   const seen = await observeContainer(ctr);
@@ -120,7 +131,7 @@ export async function killForRemoval(ctr: Container): Promise<void> {
 export async function pauseContainer(ctr: Container): Promise<void> {
   await ctr.withLock(async () => {
     await syncContainer(ctr);
-    if (ctr.state.status !== "running") {
+    if (!canPause(ctr.state.status)) {
       throw new ContainerStateError(
         `${ctr.id} is not running, can't pause: container state improper`,
       );
@@ -135,7 +146,7 @@ export async function pauseContainer(ctr: Container): Promise<void> {
 export async function unpauseContainer(ctr: Container): Promise<void> {
   await ctr.withLock(async () => {
     await syncContainer(ctr);
-    if (ctr.state.status !== "paused") {
+    if (!canUnpause(ctr.state.status)) {
       throw new ContainerStateError(
         `${ctr.id} is not paused, can't unpause: container state improper`,
       );

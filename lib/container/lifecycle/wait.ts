@@ -11,7 +11,7 @@
 import { NoSuchContainerError } from "../../errors.ts";
 import type { RuntimeContext } from "../context.ts";
 import { Container } from "../container.ts";
-import { runtimeKnows } from "../status.ts";
+import { hasExited, runtimeKnows } from "../status.ts";
 import { syncForDisplay } from "./sync.ts";
 
 /** How often `wait` looks again. */
@@ -33,12 +33,12 @@ export async function waitForContainer(ctx: RuntimeContext, nameOrId: string): P
       if (kept) return kept.exitCode;
       throw new NoSuchContainerError(nameOrId);
     }
-    if (current.state.status === "exited") return current.state.exitCode;
+    if (hasExited(current.state.status)) return current.state.exitCode;
     if (runtimeKnows(current.state.status)) {
       // looks without the lock; takes it only once the process has ended
       const ctr = new Container(ctx, current);
       const present = await syncForDisplay(ctr);
-      if (!present || ctr.state.status === "exited") continue;
+      if (!present || hasExited(ctr.state.status)) continue;
     }
     // still running, or not started yet (podman waits for it to run and exit)
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));

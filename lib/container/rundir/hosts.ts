@@ -10,8 +10,8 @@
  * @example
  * ```ts
  * buildHosts({ hostHosts: "127.0.0.1 localhost\n", addHosts: ["db:10.0.0.5"], hostname: "abc",
- *   containerName: "web", network: "none", noHosts: false });
- * // "10.0.0.5\tdb\n127.0.0.1\tlocalhost\n127.0.0.1\tabc web\n"
+ *   containerName: "web", network: "none", noHosts: false, hostIp: "192.0.2.2" });
+ * // "10.0.0.5\tdb\n127.0.0.1\tlocalhost\n192.0.2.2\thost.containers.internal\n127.0.0.1\tabc web\n"
  * ```
  * @module
  */
@@ -32,11 +32,14 @@ export interface HostsInputs {
   network: NetworkMode;
   /** `--no-hosts`: write no hosts file at all. */
   noHosts: boolean;
-  /** The host's address for `host.containers.internal`; omitted with `--network none`. */
-  hostIp?: string;
   /**
-   * The container's own addresses for its `hostname name` entry. In a private namespace with no
-   * address (only loopback), and with `--network none`, the entry uses `127.0.0.1`.
+   * The host's address for `host.containers.internal` (`primaryHostIp()`); no such line when
+   * undefined (a host with no global address).
+   */
+  hostIp: string | undefined;
+  /**
+   * The container's own addresses on its bridge networks, for its `hostname name` entry; without
+   * them (a namespace with loopback only, `--network none`) the entry uses `127.0.0.1`.
    */
   containerIps?: string[];
 }
@@ -120,17 +123,17 @@ export function buildHosts(inputs: HostsInputs): string | null {
     { ip: "127.0.0.1", names: ["localhost"] },
     { ip: "::1", names: ["localhost"] },
   ];
-  if (inputs.hostIp !== undefined && inputs.hostIp !== "" && inputs.network !== "none") {
+  if (inputs.hostIp !== undefined && inputs.hostIp !== "") {
     if (!isIpAddress(inputs.hostIp)) {
       throw new InvalidArgError(`invalid host address ${JSON.stringify(inputs.hostIp)}`);
     }
     defaults.push({ ip: inputs.hostIp, names: [HOST_CONTAINERS_INTERNAL] });
   }
   if (inputs.network !== "host") {
+    // on a bridge the own entry names the container's addresses; in a namespace with loopback
+    // only, 127.0.0.1
     const ownNames = [...new Set([inputs.hostname, inputs.containerName].filter((n) => n !== ""))];
-    const ips = inputs.network === "private" && inputs.containerIps?.length
-      ? inputs.containerIps
-      : ["127.0.0.1"];
+    const ips = inputs.containerIps?.length ? inputs.containerIps : ["127.0.0.1"];
     for (const ip of ips) defaults.push({ ip, names: ownNames });
   }
 

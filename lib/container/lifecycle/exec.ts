@@ -1,0 +1,113 @@
+/**
+ * `exec`: runs a process in a running container. The user (`-u name[:group]`, or numbers) is
+ * resolved in the container's rootfs as `run -u` resolves it — the group and the supplementary
+ * groups too — and handed to runc as numbers (runc's `--user` takes no names). The environment is
+ * the container's, then `-e` (a bare `KEY` takes the caller's value). Every check happens before
+ * runc runs, so a bad value is one `Error:` line.
+ *
+ * @example
+ * ```ts
+ * const code = await execInContainer(ctr, { command: ["id"], env: [], user: "nobody" });
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { ContainerStateError } from "../../errors.ts";
+import type { ExecStdio, RuncExecResult } from "../../oci/runc.ts";
+import type { Container } from "../container.ts";
+import { mergeEnv, validateEnvFlags } from "../env.ts";
+import { canExec } from "../status.ts";
+import type { ProcessUser } from "../files.ts";
+import { resolveUser } from "../user.ts";
+import { normalizeUserSpec } from "../user_spec.ts";
+import { syncContainer } from "./sync.ts";
+
+/** The OCI process of the container's `config.json`, or an empty one when it cannot be read. */
+function ownProcess(ctr: Container): Record<string, unknown> {
+  try {
+    const spec = JSON.parse(Deno.readTextFileSync(join(ctr.bundlePath, "config.json")));
+    const process: unknown = spec?.process;
+    return typeof process === "object" && process !== null && !Array.isArray(process)
+      ? process as Record<string, unknown>
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The whole process for `runc exec --process`: the container's own, with the command, the
+ * environment, the working directory and the user (with only the user's own supplementary
+ * groups: runc would add `--additional-gids` to the container's) replaced.
+ */
+function processFor(ctr: Container, options: ExecOptions, user: ProcessUser) {
+  const own = ownProcess(ctr);
+  const ownEnv = Array.isArray(own.env) ? own.env.filter((e) => typeof e === "string") : [];
+  const ownUser = typeof own.user === "object" && own.user !== null ? own.user : {};
+  const gids = user.additionalGids ?? [];
+  return {
+    ...own,
+    terminal: false,
+    args: options.command,
+    env: mergeEnv(ownEnv.length > 0 ? ownEnv : ctr.config.env, options.env),
+    cwd: options.workdir ?? (typeof own.cwd === "string" ? own.cwd : ctr.config.workdir),
+    user: {
+      ...ownUser,
+      uid: user.uid,
+      gid: user.gid,
+      ...(gids.length > 0 ? { additionalGids: gids } : { additionalGids: undefined }),
+    },
+  };
+}
+
+/** What to run with {@linkcode execInContainer}. */
+export interface ExecOptions {
+  /** The command and its arguments. */
+  command: string[];
+  /** `-e` values: `KEY=VALUE`, or `KEY` for the caller's value. */
+  env: string[];
+  /** `-w`: the working directory; the container's when absent. */
+  workdir?: string;
+  /** `-u`: `user[:group]`, names or numbers; the container's user when absent. */
+  user?: string;
+}
+
+/**
+ * Runs `options.command` in the running container `ctr` and returns runc's outcome (the
+ * process's exit code; its output when `stdio` is "piped"). Throws ContainerStateError unless the
+ * container runs, InvalidArgError for a bad `-e` or `-u` (an unknown user or group in the
+ * container's own files, with podman's words), CommandNotFoundError (127) and
+ * CommandNotInvokableError (126) as runc reports them.
+ */
+export async function execInContainer(
+  ctr: Container,
+  options: ExecOptions,
+  stdio: ExecStdio = "inherit",
+): Promise<RuncExecResult> {
+  validateEnvFlags(options.env);
+  const userSpec = options.user === undefined ? undefined : normalizeUserSpec(options.user);
+  const user = await ctr.withLock(async (): Promise<ProcessUser | undefined> => {
+    await syncContainer(ctr);
+    if (!canExec(ctr.state.status)) {
+      throw new ContainerStateError(
+        `can only create exec sessions on running containers: container state improper`,
+      );
+    }
+    if (userSpec === undefined) return undefined;
+    if (ctr.state.mountpoint === "") {
+      throw new ContainerStateError(`container ${ctr.id} has no root filesystem mounted`);
+    }
+    return resolveUser(ctr.state.mountpoint, userSpec);
+  });
+  if (user !== undefined) {
+    return await ctr.ctx.oci.runc.exec(ctr.id, {
+      args: options.command,
+      process: processFor(ctr, options, user),
+    }, stdio);
+  }
+  return await ctr.ctx.oci.runc.exec(ctr.id, {
+    args: options.command,
+    env: mergeEnv(ctr.config.env, options.env),
+    cwd: options.workdir ?? ctr.config.workdir,
+  }, stdio);
+}
