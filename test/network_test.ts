@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  busyboxRootfsTar,
   denopod,
   denopodOk,
   importBusybox,
@@ -326,7 +327,7 @@ Deno.test(
     const net = testNet(14);
     await withNetwork(net, async (roots) => {
       const publish = ["--network", net.name, "-p", `${net.port}:80`];
-      await denopodOk(roots, [
+      const first = (await denopodOk(roots, [
         "run",
         "-d",
         "--name",
@@ -335,7 +336,7 @@ Deno.test(
         "busybox",
         "sleep",
         "100",
-      ]);
+      ])).trim();
       for (const verb of ["create", "run"]) {
         const second = await denopod(roots, [
           verb,
@@ -354,6 +355,13 @@ Deno.test(
       assert.equal(await denopodOk(roots, ["ps", "-a", "--format", "{{.Names}}"]), "first\n");
       // a container made while the port was free cannot start while another holds it
       await denopodOk(roots, ["stop", "-t", "0", "first"]);
+      await assertNothingLeft(roots, net, [first]);
+      assert.equal(
+        (await denopodOk(roots, ["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "first"]))
+          .trim(),
+        "",
+        "stop forgot the address",
+      );
       await denopodOk(roots, ["create", "--name", "second", ...publish, "busybox", "sleep", "100"]);
       await denopodOk(roots, ["start", "first"]);
       const start = await denopod(roots, ["start", "second"]);
@@ -585,6 +593,76 @@ Deno.test(
       );
       await denopodOk(roots, ["rm", "c"]);
       await denopodOk(roots, ["network", "rm", "denopod"]);
+    });
+  },
+);
+
+Deno.test(
+  "-P publishes the image's exposed ports on free host ports, and a range reaches each port",
+  NET_TEST,
+  async () => {
+    const net = testNet(20);
+    await withNetwork(net, async (roots) => {
+      await denopodOk(roots, [
+        "import",
+        "--change",
+        "EXPOSE 80",
+        "--change",
+        "EXPOSE 81",
+        await busyboxRootfsTar(),
+        "webimg",
+      ]);
+      await denopodOk(roots, [
+        "run",
+        "-d",
+        "--name",
+        "exposed",
+        "--network",
+        net.name,
+        "-P",
+        "webimg",
+        "sh",
+        "-c",
+        "mkdir /a /b && echo a > /a/index.html && echo b > /b/index.html && " +
+        "httpd -p 80 -h /a && exec httpd -f -p 81 -h /b",
+      ]);
+      const lines = (await denopodOk(roots, ["port", "exposed"])).trim().split("\n").sort();
+      assert.equal(lines.length, 2, lines.join("\n"));
+      const ports: Record<string, number> = {};
+      for (const line of lines) {
+        const match = /^(\d+)\/tcp -> 0\.0\.0\.0:(\d+)$/.exec(line);
+        assert.ok(match, line);
+        ports[match[1]] = Number(match[2]);
+        assert.ok(ports[match[1]] >= 32768 && ports[match[1]] <= 60999, line);
+      }
+      assert.equal(await fetchText(`http://127.0.0.1:${ports["80"]}/`), "a\n");
+      assert.equal(await fetchText(`http://127.0.0.1:${ports["81"]}/`), "b\n");
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "exposed"]);
+
+      // a range: two host ports to two container ports
+      await denopodOk(roots, [
+        "run",
+        "-d",
+        "--name",
+        "ranged",
+        "--network",
+        net.name,
+        "-p",
+        `127.0.0.1:${net.port}-${net.port + 1}:80-81`,
+        "webimg",
+        "sh",
+        "-c",
+        "mkdir /a /b && echo a > /a/index.html && echo b > /b/index.html && " +
+        "httpd -p 80 -h /a && exec httpd -f -p 81 -h /b",
+      ]);
+      assert.equal(
+        await denopodOk(roots, ["ps", "--format", "{{.Ports}}"]),
+        `127.0.0.1:${net.port}-${net.port + 1}->80-81/tcp\n`,
+      );
+      assert.equal(await fetchText(`http://127.0.0.1:${net.port}/`), "a\n");
+      assert.equal(await fetchText(`http://127.0.0.1:${net.port + 1}/`), "b\n");
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "ranged"]);
+      await assertNothingLeft(roots, net, []);
     });
   },
 );
