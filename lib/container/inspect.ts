@@ -16,6 +16,7 @@ import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
 import { DEFAULT_CAPABILITIES, OCI_VERSION } from "./spec.ts";
 import { networkSettings, psNetworks, psPorts } from "./network_inspect.ts";
+import { inspectPorts } from "../network/ports.ts";
 
 /** Go's zero time, which podman prints for times never set. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -107,6 +108,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     HostConfig: {
       ShmSize: config.shmSize,
       NetworkMode: config.network,
+      PortBindings: inspectPorts(config.portMappings ?? []),
       AutoRemove: config.autoRemove,
       Binds: config.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ":ro" : ""}`),
       Dns: config.dns,

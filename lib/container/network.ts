@@ -18,8 +18,15 @@ import { InvalidArgError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { createNetns, removeNetns } from "../sys/netns.ts";
 import { isMountPoint } from "../sys/mount.ts";
-import { holdsAny, leaseAddress, leasesOf, portHolder, releaseContainer } from "../network/ipam.ts";
-import { PortInUseError, reservePorts } from "../network/ipam.ts";
+import {
+  holdsAny,
+  leaseAddress,
+  leasesOf,
+  portHolder,
+  PortInUseError,
+  releaseContainer,
+  reservePorts,
+} from "../network/ipam.ts";
 import { findNetavark, Netavark } from "../network/netavark.ts";
 import {
   assertDistinctHostPorts,
@@ -322,6 +329,7 @@ export async function teardownNetwork(ctr: Container): Promise<void> {
   log.debug("network of {id} torn down", { id: ctr.id });
 }
 
+/** True when a namespace is still bind-mounted at `path` (never after a real reboot). */
 function netnsExists(path: string): boolean {
   return isMountPoint(path);
 }
