@@ -25,10 +25,10 @@ import {
   type RuntimeContext,
 } from "./container/context.ts";
 import { Runc } from "./oci/runc.ts";
-import { type Monitor, selectMonitor } from "./oci/monitor.ts";
+import type { Monitor } from "./oci/monitor.ts";
 import { selfCommand } from "./sys/self.ts";
 import { refreshIfRebooted } from "./container/refresh.ts";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "./util/path.ts";
 import { assertNoControlChars } from "./container/rundir/validate.ts";
 
 /** Where the runtime keeps its data; flags win over the environment, which wins over defaults. */
@@ -69,7 +69,10 @@ function lazyOci(paths: Paths): OciContext {
       runc ??= new Runc({ root: paths.runcRoot });
       return runc;
     },
-    monitor() {
+    async monitor() {
+      if (monitor) return monitor;
+      // only commands that start a container load the monitors' code
+      const { selectMonitor } = await import("./oci/monitor.ts");
       monitor ??= selectMonitor();
       return monitor;
     },
@@ -124,7 +127,7 @@ export class Runtime implements RuntimeContext {
     const { root, runRoot } = resolveRoots(options);
     const paths = new Paths(root, runRoot);
     for (const dir of [paths.layersDir, paths.tmpDir, paths.locksDir, paths.exitsDir]) {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
     const db = openStateDb(paths.stateDb);
     const runtime = new Runtime(paths, db, options.hostFiles ?? DEFAULT_HOST_FILES);

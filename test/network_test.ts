@@ -412,8 +412,11 @@ Deno.test(
       await Deno.remove(join(roots.runRoot, "alive"));
       await Deno.remove(join(roots.runRoot, "runc", id), { recursive: true });
 
-      const ps = await denopodOk(roots, ["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
-      assert.equal(ps, "before exited\n");
+      assert.equal(await denopodOk(roots, ["ps", "-a", "--format", "{{.Names}}"]), "before\n");
+      assert.equal(
+        (await denopodOk(roots, ["inspect", "--format", "{{.State.Status}}", "before"])).trim(),
+        "exited",
+      );
       await assertNothingLeft(roots, net, [id]);
       assert.equal(
         (await denopodOk(roots, [

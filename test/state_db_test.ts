@@ -60,12 +60,14 @@ Deno.test("openStateDb writes the schema and its version, and reopens without mi
     ).map((r) => r.name);
     assert.deepEqual(tables, [
       "containers",
+      "events",
       "exit_codes",
       "image_names",
       "images",
       "layers",
       "network_leases",
       "published_ports",
+      "sqlite_sequence",
     ]);
     addExitCode(db, "kept");
     const again = openStateDb(path);

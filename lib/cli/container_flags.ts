@@ -1,55 +1,12 @@
 /**
- * The flags `create` and `run` share (podman's names), and their translation into
+ * The values of the flags `create` and `run` share (declared in `commands.ts`), and their
+ * translation into
  * {@linkcode CreateOptions}.
  * @module
  */
-import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
 import type { CreateOptions } from "../container/create.ts";
-import { parseSize } from "../util/humanize.ts";
-import { collect, parseWholeNumber } from "./common.ts";
 
-/** Adds the create flags to `cmd` (typed), for `create` and `run`. */
-export function withCreateFlags<Args extends unknown[], Opts extends OptionValues>(
-  cmd: Command<Args, Opts>,
-) {
-  return cmd
-    .option("--name <name>", "assign a name to the container")
-    .option("--hostname <name>", "set the container's host name")
-    .option("--dns <ip>", "set a custom DNS server", collect, [] as string[])
-    .option("--dns-search <domain>", "set a custom DNS search domain", collect, [] as string[])
-    .option("--dns-option <option>", "set a custom DNS option", collect, [] as string[])
-    .option("--add-host <host:ip>", "add a custom host-to-IP mapping", collect, [] as string[])
-    .option("--no-hosts", "do not create /etc/hosts for the container")
-    .option("--shm-size <size>", "size of /dev/shm (e.g. 64m)", parseSize)
-    .option("-e, --env <KEY=VALUE>", "set an environment variable", collect, [] as string[])
-    .option("-w, --workdir <dir>", "working directory inside the container")
-    .option("--entrypoint <cmd>", "override the image's ENTRYPOINT (string or JSON array)")
-    .option("-u, --user <user>", "user[:group] to run as")
-    .option("-l, --label <key=value>", "set a label", collect, [] as string[])
-    .option("-v, --volume <src:dst[:ro]>", "bind-mount a host path", collect, [] as string[])
-    .addOption(
-      new Option(
-        "--network <mode>",
-        "network: none, host, private (default), bridge, or NAME[,NAME...]",
-      ),
-    )
-    .option(
-      "-p, --publish <[ip:][hostport:]port[/proto]>",
-      "publish a container's port on the host (implies --network bridge when none is given)",
-      collect,
-      [] as string[],
-    )
-    .option("-P, --publish-all", "publish the image's exposed ports on free host ports")
-    .option("--stop-signal <signal>", "signal to stop the container with")
-    .option(
-      "--stop-timeout <seconds>",
-      "seconds to wait before SIGKILL",
-      parseWholeNumber("--stop-timeout"),
-    )
-    .option("--rm", "remove the container when it exits");
-}
-
-/** The parsed create flags, as commander gives them. */
+/** The parsed create flags, as the command table gives them. */
 export interface CreateFlagValues {
   name?: string;
   hostname?: string;

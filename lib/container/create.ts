@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-import { isAbsolute } from "node:path";
+import { journaled } from "../events/journal.ts";
+import { isAbsolute } from "../util/path.ts";
 import { InvalidArgError, NameInUseError } from "../errors.ts";
 import { generateId, randomName, validateName } from "../util/names.ts";
 import { parseSignal } from "../util/signals.ts";
@@ -30,8 +31,8 @@ import { type NetworkSelection, resolveNetworkSelection, resolvePortMappings } f
 
 const log = logger("container");
 
-/** podman's default shm size: 64 MiB. */
-export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+/** podman's default shm size: containers.conf's `65536k` read as decimal kB (`size=64000k`). */
+export const DEFAULT_SHM_SIZE = 65536 * 1000;
 /** podman's default stop timeout, seconds. */
 export const DEFAULT_STOP_TIMEOUT = 10;
 /** The PATH podman gives a container whose image sets none. */
@@ -280,7 +281,12 @@ function insertWithFreeName(
 ): void {
   for (let attempt = 1;; attempt++) {
     try {
-      ctx.db.transaction(() => ctx.containers.insert({ config, state: initialState() }));
+      journaled(
+        ctx.db,
+        { config },
+        ["create"],
+        () => ctx.containers.insert({ config, state: initialState() }),
+      );
       return;
     } catch (err) {
       if (!randomised || !(err instanceof NameInUseError) || attempt >= RANDOM_NAME_ATTEMPTS) {

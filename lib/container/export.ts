@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../util/path.ts";
 import { isMountPoint } from "../sys/mount.ts";
 import { containerLayerPaths, mountOverlay, unmountOverlay } from "../storage/overlay.ts";
 import { TarWriter } from "../storage/tar/writer.ts";

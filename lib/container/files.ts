@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import {
   buildHostname,
   buildHosts,
@@ -19,7 +19,7 @@ import {
   primaryHostIp,
   renderResolvConf,
 } from "./rundir.ts";
-import { firstAddress } from "./network.ts";
+import { firstAddress } from "../network/status.ts";
 import { buildSpec } from "./spec.ts";
 import { relabel } from "../sys/selinux.ts";
 import { libc, RLIMIT_NOFILE, RLIMIT_NPROC } from "../sys/libc.ts";

@@ -36,6 +36,7 @@ import {
 } from "../network/ports.ts";
 import { DEFAULT_NETWORK, NetworkStore } from "../network/store.ts";
 import type { Network, NetworkOptions, PortMapping, StatusBlock } from "../network/types.ts";
+import { firstAddress } from "../network/status.ts";
 import type { NetworkMode } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { Container } from "./container.ts";
@@ -260,34 +261,6 @@ function recordStatus(ctr: Container, status: Record<string, StatusBlock>): void
   const first = firstAddress(status, ctr.config.networks?.[0]);
   ctr.state.ipAddress = first?.ip ?? "";
   ctr.state.subnetMask = first ? String(first.prefixLen) : "";
-}
-
-/** An interface's address on one network, from netavark's status. */
-export interface NetworkAddress {
-  ip: string;
-  prefixLen: number;
-  gateway: string;
-  mac: string;
-}
-
-/** The first address netavark gave the container on `network`. */
-export function firstAddress(
-  status: Record<string, StatusBlock> | undefined,
-  network: string | undefined,
-): NetworkAddress | undefined {
-  if (!status || network === undefined) return undefined;
-  for (const iface of Object.values(status[network]?.interfaces ?? {})) {
-    for (const subnet of iface.subnets ?? []) {
-      const [ip, prefix] = subnet.ipnet.split("/");
-      return {
-        ip,
-        prefixLen: Number(prefix),
-        gateway: subnet.gateway ?? "",
-        mac: iface.mac_address,
-      };
-    }
-  }
-  return undefined;
 }
 
 function forgetNetworkState(ctr: Container): void {

@@ -12,7 +12,7 @@
 import { formatPsPorts, inspectPorts } from "../network/ports.ts";
 import type { PortMapping } from "../network/types.ts";
 import type { Container } from "./container.ts";
-import { firstAddress } from "./network.ts";
+import { firstAddress } from "../network/status.ts";
 
 /** One network's entry in `NetworkSettings.Networks`. */
 export interface InspectNetwork {

@@ -16,10 +16,8 @@ import { acquireLock } from "../sys/lockfile.ts";
 import { logger } from "../log.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
-import { writeRundirFiles } from "./files.ts";
 import { isActive } from "./status.ts";
-import { removeContainer } from "./remove.ts";
-import { teardownNetwork } from "./network.ts";
+import { teardownIfBridged } from "./network_teardown.ts";
 
 const log = logger("refresh");
 
@@ -59,6 +57,9 @@ export async function refreshIfRebooted(ctx: RuntimeContext): Promise<boolean> {
 
 /** Resets every container's run-time state as after a reboot (`system refresh`). */
 export async function refreshAll(ctx: RuntimeContext): Promise<void> {
+  // loaded here, not at start-up: every command checks for a reboot, few refresh
+  const { writeRundirFiles } = await import("./files.ts");
+  const { removeContainer } = await import("./remove.ts");
   const now = new Date().toISOString();
   const autoRemove: Container[] = [];
   for (const record of ctx.containers.list()) {
@@ -78,7 +79,7 @@ export async function refreshAll(ctx: RuntimeContext): Promise<void> {
       state.mountpoint = "";
       state.mountCount = 0;
       state.stopRequested = false;
-      await teardownNetwork(ctr);
+      await teardownIfBridged(ctr);
       ctr.cleanupStorage();
       ctr.save();
       await writeRundirFiles(ctr);

@@ -17,8 +17,9 @@ import { removeExitFile } from "../oci/exitfile.ts";
 import type { Container } from "./container.ts";
 import { killForRemoval, stopContainer } from "./lifecycle/stop.ts";
 import { canStop, hasProcess, isActive } from "./status.ts";
-import { teardownNetwork } from "./network.ts";
+import { teardownIfBridged } from "./network_teardown.ts";
 import { logger } from "../log.ts";
+import { journaled } from "../events/journal.ts";
 
 const log = logger("container");
 
@@ -49,9 +50,9 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       }
       // paused, created, or started again since the stop above
       if (hasProcess(status)) await killForRemoval(ctr);
-      await teardownNetwork(ctr);
+      await teardownIfBridged(ctr);
       await ctr.teardownStorage();
-      ctr.ctx.containers.delete(ctr.id);
+      journaled(ctr.ctx.db, ctr, ["remove"], () => ctr.ctx.containers.delete(ctr.id));
       ctr.markRemoved();
       ctr.removeLockfile();
       // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean

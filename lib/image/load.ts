@@ -17,6 +17,7 @@
  * ```
  * @module
  */
+import { imageEvent, recordEvent } from "../events/journal.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { ArchiveError } from "../errors.ts";
 import { openImageArchive, spoolToFile } from "../storage/archive/reader.ts";
@@ -108,6 +109,7 @@ async function loadClaimed(
           }
         }
         const created = image.config.created ?? new Date().toISOString();
+        recordEvent(ctx.db, imageEvent("load", image.id, image.names[0] ?? ""));
         return ctx.images.put(image.id, configs[i], ids, created, [...image.names]);
       })
     );

@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../util/path.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { DenopodError, InvalidArgError } from "../errors.ts";
 import {

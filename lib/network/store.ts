@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { DenopodError, InvalidArgError } from "../errors.ts";
 import { acquireLock } from "../sys/lockfile.ts";
 import { generateId } from "../util/names.ts";

@@ -52,6 +52,21 @@ const MIGRATIONS: string[] = [
      exit_code INTEGER NOT NULL,
      finished TEXT NOT NULL
    );`,
+  // the event journal (lib/events/journal.ts): one row per state change, written in the same
+  // transaction as the change; time in nanoseconds since the epoch
+  `CREATE TABLE events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     time_ns INTEGER NOT NULL,
+     type TEXT NOT NULL,           -- container, image, system
+     status TEXT NOT NULL,         -- create, start, died, remove, tag, prune, ...
+     object_id TEXT NOT NULL DEFAULT '',
+     name TEXT NOT NULL DEFAULT '',
+     image TEXT NOT NULL DEFAULT '',
+     exit_code INTEGER,            -- died and exec_died only
+     attributes TEXT               -- JSON object (a container's labels), or NULL
+   );
+   CREATE INDEX events_by_time ON events(time_ns);
+   CREATE INDEX events_by_status ON events(status);`,
   // networks: addresses leased to containers, and host ports published, while set up
   `CREATE TABLE network_leases (
      network TEXT NOT NULL,

@@ -5,7 +5,8 @@
  * lock of its own with an incomplete row; it counts only once its diff ID is verified and it is
  * renamed into place in one transaction. Its size is measured once, then, and kept.
  *
- * Beside `diff`, a layer keeps its tar-split (`tar-split.gz`, see `./tar/split.ts`), recorded
+ * Beside `diff`, a layer keeps its short name (`link`, with `l/NAME` pointing at its `diff`, for
+ * overlay mounts: see `./layer_links.ts`) and its tar-split (`tar-split.gz`, see `./tar/split.ts`), recorded
  * while it is extracted, so that {@linkcode LayerStore.writeLayerTar} gives back the original
  * tar byte for byte (`save`). A {@linkcode LayerClaim} lets a multi-layer operation (`load`)
  * drop the layers it created when it fails or dies before registering its images.
@@ -16,12 +17,13 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { ArchiveError, DenopodError } from "../errors.ts";
 import type { StateDb } from "../state/db.ts";
 import type { Paths } from "../paths.ts";
 import type { ExtractResult } from "./tar/extract.ts";
 import { hasTarSplit } from "./tar/split_names.ts";
+import { layerLink, removeLayerLink } from "./layer_links.ts";
 import type { TarSink } from "./tar/writer.ts";
 import { type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { generateId } from "../util/names.ts";
@@ -177,6 +179,12 @@ export class LayerStore {
         return { id, diffId: result.diffId, size: result.size };
       });
       await removeTree(tmpDir);
+      try {
+        layerLink(this.paths, id);
+      } catch (err) {
+        // the layer is committed; its short link is made again when it is first mounted
+        log.warn("making the short link of layer {id}: {err}", { id, err: String(err) });
+      }
       log.debug("committed layer {id} ({size} bytes)", { id, size: kept.size });
       return kept;
     } catch (err) {
@@ -323,6 +331,7 @@ export class LayerStore {
       );
       if ((used?.n ?? 0) > 0) continue;
       this.db.run("DELETE FROM layers WHERE id = ?", id);
+      removeLayerLink(this.paths, id); // before the directory goes, so no link is left dangling
       const target = this.paths.layerDir(`tmp-del-${generateId().slice(0, 16)}`);
       try {
         Deno.renameSync(this.paths.layerDir(id), target);

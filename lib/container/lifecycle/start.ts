@@ -17,9 +17,10 @@ import type { Container } from "../container.ts";
 import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
-import { join } from "node:path";
+import { join } from "../../util/path.ts";
 import { syncContainer } from "./sync.ts";
-import { setupNetwork, teardownNetwork } from "../network.ts";
+import { saveWithEvents } from "../../events/journal.ts";
+import { teardownIfBridged } from "../network_teardown.ts";
 
 const log = logger("container");
 
@@ -41,9 +42,9 @@ export async function startContainer(ctr: Container): Promise<number> {
   }
   const logOffset = logSize(ctr);
   const mountpoint = ctr.mountStorage();
-  const monitor = ctx.oci.monitor();
+  const monitor = await ctx.oci.monitor();
   try {
-    await setupNetwork(ctr);
+    if (config.network === "bridge") await (await import("../network.ts")).setupNetwork(ctr);
     await writeRundirFiles(ctr);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user));
     await removeExitFile(ctx.paths.exitsDir, ctr.id);
@@ -76,7 +77,7 @@ export async function startContainer(ctr: Container): Promise<number> {
   state.finishedAt = "";
   state.exitCode = 0;
   state.stopRequested = false;
-  ctr.save();
+  saveWithEvents(ctr, "init", "start");
   log.debug("started container {id} (pid {pid}, {monitor})", {
     id: ctr.id,
     pid: state.pid,
@@ -89,7 +90,7 @@ async function failStart(ctr: Container, err: unknown): Promise<void> {
   const { state } = ctr;
   state.pid = 0;
   state.monitorPid = 0;
-  await teardownNetwork(ctr);
+  await teardownIfBridged(ctr);
   if (err instanceof DenopodError && (err.exitCode === 126 || err.exitCode === 127)) {
     state.status = "exited";
     state.exitCode = err.exitCode;
