@@ -37,6 +37,7 @@ import {
 import { DEFAULT_NETWORK, NetworkStore } from "../network/store.ts";
 import type { Network, NetworkOptions, PortMapping, StatusBlock } from "../network/types.ts";
 import { firstAddress } from "../network/status.ts";
+import { formatIpv4, prefixMask } from "../network/ipv4.ts";
 import type { NetworkMode } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { Container } from "./container.ts";
@@ -260,7 +261,7 @@ function recordStatus(ctr: Container, status: Record<string, StatusBlock>): void
   ctr.state.networkStatus = status;
   const first = firstAddress(status, ctr.config.networks?.[0]);
   ctr.state.ipAddress = first?.ip ?? "";
-  ctr.state.subnetMask = first ? String(first.prefixLen) : "";
+  ctr.state.subnetMask = first ? formatIpv4(prefixMask(first.prefixLen)) : "";
 }
 
 function forgetNetworkState(ctr: Container): void {
