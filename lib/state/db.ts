@@ -67,22 +67,23 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX events_by_time ON events(time_ns);
    CREATE INDEX events_by_status ON events(status);`,
-  // networks: addresses leased to containers, and host ports published, while set up
-  `CREATE TABLE network_leases (
+  // networks: addresses leased to containers, and host ports published, while set up (IF NOT
+  // EXISTS: whatever place this entry takes among the branches' migrations, it applies once)
+  `CREATE TABLE IF NOT EXISTS network_leases (
      network TEXT NOT NULL,
      ip TEXT NOT NULL,
      container_id TEXT NOT NULL,
      PRIMARY KEY (network, ip)
    );
-   CREATE INDEX network_leases_by_container ON network_leases(container_id);
-   CREATE TABLE published_ports (
+   CREATE INDEX IF NOT EXISTS network_leases_by_container ON network_leases(container_id);
+   CREATE TABLE IF NOT EXISTS published_ports (
      protocol TEXT NOT NULL,
      host_port INTEGER NOT NULL,
      host_ip TEXT NOT NULL,
      container_id TEXT NOT NULL,
      PRIMARY KEY (protocol, host_port, host_ip)
    );
-   CREATE INDEX published_ports_by_container ON published_ports(container_id);`,
+   CREATE INDEX IF NOT EXISTS published_ports_by_container ON published_ports(container_id);`,
 ];
 
 /** The schema version this build writes. */
