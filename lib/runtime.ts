@@ -13,7 +13,7 @@
  */
 import { InvalidArgError } from "./errors.ts";
 import { DEFAULT_ROOT, DEFAULT_RUNROOT, Paths } from "./paths.ts";
-import { openStateDb, type StateDb } from "./state/db.ts";
+import { isDiskFull, openStateDb, type StateDb } from "./state/db.ts";
 import { ImageStore } from "./storage/images.ts";
 import { LayerStore } from "./storage/layers.ts";
 import { ContainerRepo } from "./container/repo.ts";
@@ -28,6 +28,7 @@ import { Runc } from "./oci/runc.ts";
 import type { Monitor } from "./oci/monitor.ts";
 import { selfCommand } from "./sys/self.ts";
 import { refreshIfRebooted } from "./container/refresh.ts";
+import { IntentLog } from "./state/intents.ts";
 import { isAbsolute, join, resolve } from "./util/path.ts";
 import { assertNoControlChars } from "./container/rundir/validate.ts";
 
@@ -36,6 +37,11 @@ export interface RuntimeOptions {
   root?: string;
   runRoot?: string;
   hostFiles?: HostFiles;
+  /**
+   * Replay or undo what interrupted commands left (intents whose writer died); true by default.
+   * `system check` opens without it, to report them first.
+   */
+  replay?: boolean;
 }
 
 /** Resolves `--root`/`--runroot` against `DENOPOD_ROOT`/`DENOPOD_RUNROOT` and the defaults. */
@@ -99,6 +105,21 @@ function lazyOci(paths: Paths): OciContext {
   };
 }
 
+/**
+ * Replays or undoes the intents interrupted commands left: one query when there are none (the
+ * replay code loads only when there are). On a full disk the replay waits for a later command.
+ */
+async function replayInterrupted(runtime: Runtime): Promise<void> {
+  const pending = new IntentLog(runtime.db).list();
+  if (pending.length === 0) return;
+  const { replayIntents } = await import("./housekeeping/replay.ts");
+  try {
+    await replayIntents(runtime, pending);
+  } catch (err) {
+    if (!isDiskFull(err)) throw err;
+  }
+}
+
 /** One invocation's view of denopod's data; see the module doc. */
 export class Runtime implements RuntimeContext {
   private constructor(
@@ -131,10 +152,13 @@ export class Runtime implements RuntimeContext {
     }
     const db = openStateDb(paths.stateDb);
     const runtime = new Runtime(paths, db, options.hostFiles ?? DEFAULT_HOST_FILES);
+    if (db.readOnly) return runtime; // a full disk: show what there is, change nothing
     try {
       await refreshIfRebooted(runtime);
+      if (options.replay !== false) await replayInterrupted(runtime);
       await runtime.layers.removeIncomplete();
     } catch (err) {
+      if (isDiskFull(err)) return runtime; // the housekeeping waits for space; the command runs
       runtime.close();
       throw err;
     }

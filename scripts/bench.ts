@@ -2,7 +2,7 @@
  * Benchmarks (not tests): each figure is printed beside a reference run in the same process tree
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
- *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [startup]
+ *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [startup] [check]
  *     [net]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
@@ -333,6 +333,38 @@ async function benchMonitor(): Promise<string[]> {
   }
 }
 
+/** The budget of `system check` on a clean store of 100 containers (the housekeeping page). */
+const CHECK_BUDGET_S = 0.5;
+
+async function benchCheck(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-check-");
+  const created = 95;
+  const running = 5;
+  try {
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    for (let i = 0; i < created; i++) await denopod(roots, "create", "busybox", "true");
+    for (let i = 0; i < running; i++) {
+      await denopod(roots, "run", "-d", "busybox", "sleep", "1000");
+    }
+    const full = await median(5, () => denopod(roots, "system", "check"));
+    const quick = await median(5, () => denopod(roots, "system", "check", "--quick"));
+    const within = (t: number) => t < CHECK_BUDGET_S ? "within" : "OVER";
+    await denopod(roots, "rm", "-a", "-f").catch(() => {});
+    const n = created + running;
+    return [
+      `system check over ${n} containers (${running} running), clean: denopod ${
+        full.toFixed(3)
+      }s, ${within(full)} the ${CHECK_BUDGET_S}s budget (podman 4.3 has no system check)`,
+      `system check --quick over ${n} containers: denopod ${quick.toFixed(3)}s, ${
+        within(quick)
+      } the ${CHECK_BUDGET_S}s budget`,
+    ];
+  } finally {
+    await removeRoots(roots);
+  }
+}
+
 async function benchTransport(): Promise<string[]> {
   const module = join(REPO, "scripts/bench_transport.ts");
   if (!exists(module)) return ["load/save: scripts/bench_transport.ts is missing"];
@@ -629,6 +661,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   df: benchDf,
   prune: benchPrune,
   startup: benchStartup,
+  check: benchCheck,
   net: benchNet,
 };
 

@@ -669,3 +669,45 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  "system check --repair after kill -9 of monitor and container tears the network down once",
+  NET_TEST,
+  async () => {
+    const net = testNet(21);
+    await withNetwork(net, async (roots) => {
+      const id = (await denopodOk(roots, [
+        "run",
+        "-d",
+        "--name",
+        "crashed",
+        "--network",
+        net.name,
+        "-p",
+        `127.0.0.1:${net.port}:80`,
+        "busybox",
+        "sleep",
+        "100",
+      ])).trim();
+      const [pid, monitorPid] = (await denopodOk(roots, [
+        "inspect",
+        "--format",
+        "{{.State.Pid}} {{.State.ConmonPid}}",
+        "crashed",
+      ])).trim().split(" ").map(Number);
+      Deno.kill(monitorPid, "SIGKILL");
+      await pollFor("the monitor to die", () => processAlive(monitorPid) ? undefined : true);
+      Deno.kill(pid, "SIGKILL");
+      await pollFor("the container to die", () => processAlive(pid) ? undefined : true);
+      assert.ok((await firewallLinesFor(net, [id])).length > 0, "rules left until repaired");
+
+      const repaired = await denopod(roots, ["system", "check", "--repair", "--quick"]);
+      assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
+      assert.match(repaired.stdout, /crashed .* its process has ended \(repaired\)/);
+      await assertNothingLeft(roots, net, [id]);
+      const again = await denopod(roots, ["system", "check", "--quick"]);
+      assert.equal(again.code, 0, again.stdout);
+      assert.equal(again.stdout, "", "nothing left to find");
+    });
+  },
+);

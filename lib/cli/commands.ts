@@ -834,8 +834,13 @@ const refresh: CommandSpec = {
   long:
     "Performs consistency checks on container state, resetting what a reboot would have reset.\n\n" +
     "It happens by itself on the first command after a reboot.",
-  usage: "",
-  examples: ["denopod system refresh"],
+  usage: "[options]",
+  examples: ["denopod system refresh", "denopod system refresh --force"],
+  flags: [{
+    name: "force",
+    type: "bool",
+    help: "On a live boot, stop running containers first (else refused)",
+  }],
   action: () => import("./system.ts").then((m) => m.refresh),
 };
 
@@ -904,6 +909,45 @@ const systemPrune: CommandSpec = {
     },
   ],
   action: () => import("./housekeeping.ts").then((m) => m.systemPrune),
+};
+
+const systemCheck: CommandSpec = {
+  name: "check",
+  short: "Check storage consistency",
+  long:
+    "Checks the store for leftovers of interrupted commands and damage: processes, runc state,\n" +
+    "mounts, layers, container directories, partial output files, the database. Exits 0 when\n" +
+    "clean, 1 when something found is not repaired, 125 when a repair failed.",
+  usage: "[options]",
+  examples: [
+    "denopod system check",
+    "denopod system check --quick --repair",
+    "denopod system check --format json",
+  ],
+  flags: [
+    {
+      name: "force",
+      short: "f",
+      type: "bool",
+      help: "With --repair, also remove images whose layers are damaged",
+    },
+    { name: "format", type: "string", help: "Change the output format to JSON" },
+    {
+      name: "max",
+      short: "m",
+      type: "string",
+      default: "24h",
+      help: "Unused layers older than this are taken for cancelled imports",
+    },
+    {
+      name: "quick",
+      short: "q",
+      type: "bool",
+      help: "Skip the slow check (re-hashing every image layer)",
+    },
+    { name: "repair", short: "r", type: "bool", help: "Remove inconsistent images and containers" },
+  ],
+  action: () => import("./housekeeping_check.ts").then((m) => m.systemCheck),
 };
 
 const systemDf: CommandSpec = {
@@ -1177,6 +1221,7 @@ const system: CommandSpec = {
   name: "system",
   short: "Manage denopod",
   subcommands: inGroup("system", [
+    systemCheck,
     systemDf,
     { ...info, examples: ["denopod system info"] },
     systemMetrics,

@@ -53,12 +53,8 @@ export async function info(this: Invocation, flags: { format?: string }) {
   }
 }
 
-/** `system refresh`. */
-export async function refresh(this: Invocation) {
-  {
-    {
-      const { refreshAll } = await import("../container/refresh.ts");
-      await withRuntime(this, (runtime) => refreshAll(runtime));
-    }
-  }
+/** `system refresh`: refused on a live boot unless `--force`, which stops containers first. */
+export async function refresh(this: Invocation, flags: { force?: boolean }) {
+  const { refreshCommand } = await import("../container/refresh.ts");
+  await withRuntime(this, (runtime) => refreshCommand(runtime, { force: flags.force === true }));
 }

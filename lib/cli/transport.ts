@@ -121,6 +121,7 @@ export async function save(this: Invocation, references: string[], flags: SaveFl
             await saveToPath(
               flags.output!,
               (sink) => writeImageArchive(runtime, selection, format, sink, { onProgress }),
+              runtime,
             );
           }
         } finally {

@@ -30,6 +30,7 @@ import { removeTree } from "../storage/layers.ts";
 import { treeSize } from "../storage/size.ts";
 import { logger } from "../log.ts";
 import { journaled, saveWithEvents } from "../events/journal.ts";
+import { crashPoint } from "../util/crash.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { ContainerRecord } from "./repo.ts";
@@ -136,7 +137,9 @@ export class Container {
 
   /**
    * Takes the container's lock only if no other process holds it, and reloads the state; returns
-   * false (holding nothing) when it is held. Throws ContainerRemovedError as {@linkcode lock}.
+   * false (holding nothing) when it is held. Housekeeping and listings use it: they never wait
+   * for, nor touch, a container another command is working on. Throws ContainerRemovedError as
+   * {@linkcode lock}.
    */
   tryLock(): boolean {
     if (this.#lock) return true;
@@ -283,6 +286,7 @@ export class Container {
     await removeTree(join(this.bundlePath, ARTIFACTS_DIR));
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
     await deleteContainerLayer(this.ctx.paths, this.id);
+    crashPoint("remove:layer");
     await removeTree(this.ctx.paths.containerDir(this.id));
     await removeTree(this.runDir);
   }

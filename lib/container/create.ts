@@ -13,7 +13,10 @@
  */
 import { journaled } from "../events/journal.ts";
 import { isAbsolute } from "../util/path.ts";
-import { InvalidArgError, NameInUseError } from "../errors.ts";
+import { InvalidArgError, LockError, NameInUseError } from "../errors.ts";
+import { IntentLog } from "../state/intents.ts";
+import { tryLock } from "../sys/lockfile.ts";
+import { crashPoint } from "../util/crash.ts";
 import { generateId, randomName, validateName } from "../util/names.ts";
 import { parseSignal } from "../util/signals.ts";
 import { assertNoControlChars, validateDnsFlags } from "./rundir.ts";
@@ -278,16 +281,16 @@ function insertWithFreeName(
   ctx: RuntimeContext,
   config: ContainerConfig,
   randomised: boolean,
-): void {
+): number {
   for (let attempt = 1;; attempt++) {
     try {
-      journaled(
-        ctx.db,
-        { config },
-        ["create"],
-        () => ctx.containers.insert({ config, state: initialState() }),
-      );
-      return;
+      // the row, its create event and the intent "creating container X" in one transaction: a
+      // kill -9 before the create finishes leaves the intent, and the next command removes the
+      // half-made container
+      return journaled(ctx.db, { config }, ["create"], () => {
+        ctx.containers.insert({ config, state: initialState() });
+        return new IntentLog(ctx.db).record("create", config.id);
+      });
     } catch (err) {
       if (!randomised || !(err instanceof NameInUseError) || attempt >= RANDOM_NAME_ATTEMPTS) {
         throw err;
@@ -319,18 +322,39 @@ export async function createContainer(
   const config = buildContainerConfig(options, image, imageName, selection);
   const ports = resolvePortMappings(ctx, publish, publishAll, image.config.config?.ExposedPorts);
   if (ports.length > 0) config.portMappings = ports;
-  insertWithFreeName(ctx, config, options.name === undefined);
+  // held while the container is made, so no housekeeping takes it for an abandoned one
+  await Deno.mkdir(ctx.paths.locksDir, { recursive: true });
+  const lock = tryLock(ctx.paths.lockPath(config.id));
+  if (lock === null) throw new LockError(`container ${config.id} is locked by another process`);
+  const intents = new IntentLog(ctx.db);
+  let intent: number;
+  try {
+    intent = insertWithFreeName(ctx, config, options.name === undefined);
+  } catch (err) {
+    lock.release();
+    await Deno.remove(ctx.paths.lockPath(config.id)).catch(() => {});
+    throw err;
+  }
   const ctr = new Container(ctx, { config, state: initialState() });
   try {
+    crashPoint("create:inserted");
     await ctr.setupStorage();
+    crashPoint("create:storage");
     await writeRundirFiles(ctr);
     await writeBundleSpec(ctr);
+    intents.clear(intent);
   } catch (err) {
-    ctx.containers.delete(config.id);
     await removeTree(ctx.paths.layerDir(config.id));
     await removeTree(ctx.paths.containerDir(config.id));
     await removeTree(ctx.paths.runDir(config.id));
+    ctx.db.transaction(() => {
+      ctx.containers.delete(config.id);
+      intents.clear(intent);
+    });
+    ctr.removeLockfile();
     throw err;
+  } finally {
+    lock.release();
   }
   log.debug("created container {name} ({id})", { name: config.name, id: config.id });
   return ctr;

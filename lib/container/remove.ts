@@ -20,6 +20,9 @@ import { canStop, hasProcess, isActive } from "./status.ts";
 import { teardownIfBridged } from "./network_teardown.ts";
 import { logger } from "../log.ts";
 import { journaled } from "../events/journal.ts";
+import { IntentLog } from "../state/intents.ts";
+import { isDiskFull } from "../state/db.ts";
+import { crashPoint } from "../util/crash.ts";
 
 const log = logger("container");
 
@@ -32,6 +35,19 @@ export interface RemoveOptions {
    * container's `--stop-timeout` when absent.
    */
   timeout?: number;
+}
+
+/**
+ * Writes the intent "removing container X" (finished by the next command after a kill -9). On a
+ * full disk there is no room for it: the removal frees space first and writes after.
+ */
+function recordRemoval(ctr: Container): number | undefined {
+  try {
+    return new IntentLog(ctr.ctx.db).record("remove", ctr.id);
+  } catch (err) {
+    if (isDiskFull(err)) return undefined;
+    throw err;
+  }
 }
 
 /** Removes the container; see the module doc. */
@@ -51,8 +67,16 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       // paused, created, or started again since the stop above
       if (hasProcess(status)) await killForRemoval(ctr);
       await teardownIfBridged(ctr);
+      const intent = recordRemoval(ctr);
+      crashPoint("remove:intent");
       await ctr.teardownStorage();
-      journaled(ctr.ctx.db, ctr, ["remove"], () => ctr.ctx.containers.delete(ctr.id));
+      // the row, the intent and the remove event go together; on a full disk, once more after
+      // the WAL's blocks are freed (the files went first)
+      ctr.ctx.db.transaction(() =>
+        journaled(ctr.ctx.db, ctr, ["remove"], () => {
+          ctr.ctx.containers.delete(ctr.id);
+          new IntentLog(ctr.ctx.db).clear(intent);
+        }), { retryWhenFull: true });
       ctr.markRemoved();
       ctr.removeLockfile();
       // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean

@@ -27,6 +27,8 @@ import { layerLink, removeLayerLink } from "./layer_links.ts";
 import type { TarSink } from "./tar/writer.ts";
 import { type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { generateId } from "../util/names.ts";
+import { IntentLog } from "../state/intents.ts";
+import { crashPoint } from "../util/crash.ts";
 import { logger } from "../log.ts";
 
 const log = logger("storage");
@@ -47,6 +49,13 @@ export interface CommitOptions {
   expectedDiffId?: string;
   /** Aborts the extraction. */
   signal?: AbortSignal;
+}
+
+/** A layer deletion under way: its ID, the `tmp-del-` name it is set aside as, its intent. */
+export interface PendingLayerDelete {
+  id: string;
+  aside: string;
+  intent: number;
 }
 
 /** A layer has no tar-split, or it no longer reproduces the layer's diff ID. */
@@ -161,6 +170,7 @@ export class LayerStore {
           `layer diff ID mismatch: the image config says ${options.expectedDiffId}, the layer is ${result.diffId}`,
         );
       }
+      crashPoint("layer:extracted");
       const id = result.diffId.replace(/^sha256:/, "");
       const kept = this.db.transaction(() => {
         this.db.run("DELETE FROM layers WHERE id = ?", tmpId);
@@ -272,10 +282,10 @@ export class LayerStore {
       }
       for (const { id } of readClaimFile(path)) kept.add(id);
     }
-    const aside = this.db.transaction(() =>
+    const pending = this.db.transaction(() =>
       this.dropUnreferenced(ids.filter((id) => !kept.has(id)))
     );
-    for (const dir of aside) await removeTree(dir);
+    await this.finishDeletes(pending);
   }
 
   /** Drops what claims whose owner died created, when nothing else uses it. */
@@ -319,11 +329,14 @@ export class LayerStore {
 
   /**
    * Deletes the given layers when no image refers to them any more. Call inside the transaction
-   * that removed the image rows; the directories are renamed aside in it and returned, for the
-   * caller to delete after the commit.
+   * that removed the image rows: the layer rows go, and an intent for each ("deleting layer Y into
+   * tmp-del-Y") is written in it. Hand the result to {@linkcode finishDeletes} after the commit,
+   * which sets each directory aside and deletes it; a kill -9 in between leaves the intents, and
+   * the next command finishes the job (`lib/housekeeping/replay.ts`).
    */
-  dropUnreferenced(ids: string[]): string[] {
-    const aside: string[] = [];
+  dropUnreferenced(ids: string[]): PendingLayerDelete[] {
+    const pending: PendingLayerDelete[] = [];
+    const intents = new IntentLog(this.db);
     for (const id of new Set(ids)) {
       const used = this.db.get<{ n: number }>(
         "SELECT COUNT(*) AS n FROM images, json_each(images.layers) WHERE json_each.value = ?",
@@ -331,16 +344,34 @@ export class LayerStore {
       );
       if ((used?.n ?? 0) > 0) continue;
       this.db.run("DELETE FROM layers WHERE id = ?", id);
-      removeLayerLink(this.paths, id); // before the directory goes, so no link is left dangling
-      const target = this.paths.layerDir(`tmp-del-${generateId().slice(0, 16)}`);
-      try {
-        Deno.renameSync(this.paths.layerDir(id), target);
-        aside.push(target);
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-      }
+      const aside = `tmp-del-${generateId().slice(0, 16)}`;
+      pending.push({ id, aside, intent: intents.record("delete-layer", id, { aside }) });
     }
-    return aside;
+    return pending;
+  }
+
+  /**
+   * Finishes layer deletions recorded by {@linkcode dropUnreferenced}: each directory is renamed
+   * aside (only while no row claims the layer again: a `load` may have brought it back meanwhile),
+   * deleted, and its intent cleared.
+   */
+  async finishDeletes(pending: readonly PendingLayerDelete[]): Promise<void> {
+    const intents = new IntentLog(this.db);
+    for (const { id, aside, intent } of pending) {
+      const asideDir = this.paths.layerDir(aside);
+      this.db.transaction(() => {
+        if (this.db.get("SELECT 1 FROM layers WHERE id = ?", id)) return;
+        removeLayerLink(this.paths, id); // before the directory goes, so no link is left dangling
+        try {
+          Deno.renameSync(this.paths.layerDir(id), asideDir);
+        } catch (err) {
+          if (!(err instanceof Deno.errors.NotFound)) throw err;
+        }
+      });
+      crashPoint("rmi:renamed");
+      await removeTree(asideDir);
+      intents.clear(intent);
+    }
   }
 
   /**

@@ -19,7 +19,9 @@ import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { join } from "../../util/path.ts";
 import { syncContainer } from "./sync.ts";
-import { saveWithEvents } from "../../events/journal.ts";
+import { journaled } from "../../events/journal.ts";
+import { IntentLog } from "../../state/intents.ts";
+import { crashPoint } from "../../util/crash.ts";
 import { teardownIfBridged } from "../network_teardown.ts";
 
 const log = logger("container");
@@ -41,7 +43,18 @@ export async function startContainer(ctr: Container): Promise<number> {
     await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
   }
   const logOffset = logSize(ctr);
-  const mountpoint = ctr.mountStorage();
+  // "starting container X": a kill -9 before the state is saved leaves it, and the next command
+  // kills what was started (monitor, container), unmounts and restores the status
+  const intents = new IntentLog(ctx.db);
+  const intent = intents.record("start", ctr.id, { status: state.status });
+  let mountpoint: string;
+  try {
+    mountpoint = ctr.mountStorage();
+  } catch (err) {
+    intents.clear(intent);
+    throw err;
+  }
+  crashPoint("start:mounted");
   const monitor = await ctx.oci.monitor();
   try {
     if (config.network === "bridge") await (await import("../network.ts")).setupNetwork(ctr);
@@ -62,14 +75,20 @@ export async function startContainer(ctr: Container): Promise<number> {
     state.pid = started.containerPid;
     state.monitorPid = started.monitorPid;
     state.monitor = monitor.name;
+    crashPoint("start:created");
     try {
       await ctx.oci.runc.start(ctr.id);
+      crashPoint("start:started");
     } catch (err) {
       await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
       throw err;
     }
   } catch (err) {
-    await failStart(ctr, err);
+    await teardownIfBridged(ctr);
+    ctx.db.transaction(() => {
+      failStart(ctr, err);
+      intents.clear(intent);
+    });
     throw err;
   }
   state.status = "running";
@@ -77,7 +96,10 @@ export async function startContainer(ctr: Container): Promise<number> {
   state.finishedAt = "";
   state.exitCode = 0;
   state.stopRequested = false;
-  saveWithEvents(ctr, "init", "start");
+  journaled(ctx.db, ctr, ["init", "start"], () => {
+    ctr.save();
+    intents.clear(intent);
+  });
   log.debug("started container {id} (pid {pid}, {monitor})", {
     id: ctr.id,
     pid: state.pid,
@@ -86,11 +108,11 @@ export async function startContainer(ctr: Container): Promise<number> {
   return logOffset;
 }
 
-async function failStart(ctr: Container, err: unknown): Promise<void> {
+/** Records a start that failed (its network was torn down by the caller). */
+function failStart(ctr: Container, err: unknown): void {
   const { state } = ctr;
   state.pid = 0;
   state.monitorPid = 0;
-  await teardownIfBridged(ctr);
   if (err instanceof DenopodError && (err.exitCode === 126 || err.exitCode === 127)) {
     state.status = "exited";
     state.exitCode = err.exitCode;
