@@ -137,10 +137,10 @@ for (const m of ["conmon", "builtin"] as const) {
         for (const fd of [0, 1, 2]) {
           assert.equal(Deno.readLinkSync(`/proc/${started.monitorPid}/fd/${fd}`), "/dev/null");
         }
-        assert.deepEqual(
-          (await Deno.readTextFile(`/proc/${started.containerPid}/cmdline`)).split("\0"),
-          ["sleep", "100", ""],
-        );
+        // runc start returns before `runc init` has exec'd the command: wait for the exec
+        const cmdline = () => Deno.readTextFile(`/proc/${started.containerPid}/cmdline`);
+        await waitFor("the exec of sleep", async () => (await cmdline()).startsWith("sleep\0"));
+        assert.deepEqual((await cmdline()).split("\0"), ["sleep", "100", ""]);
 
         await runc.pause(b.id);
         assert.equal((await runc.state(b.id))?.status, "paused");

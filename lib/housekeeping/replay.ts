@@ -14,7 +14,7 @@
  * @module
  */
 import { teardownIfBridged } from "../container/network_teardown.ts";
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { logger } from "../log.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { Container } from "../container/container.ts";
