@@ -3,7 +3,7 @@
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
  *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [startup] [check]
- *     [net]
+ *     [tty] [net]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
  * unmounted and deleted afterwards.
@@ -652,6 +652,11 @@ async function benchStartup(): Promise<string[]> {
   }
 }
 
+async function benchTtySection(): Promise<string[]> {
+  const { benchTty } = await import("./bench_tty.ts");
+  return await benchTty();
+}
+
 const BENCHES: Record<string, () => Promise<string[]>> = {
   export: benchExport,
   ps: benchPs,
@@ -662,6 +667,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   prune: benchPrune,
   startup: benchStartup,
   check: benchCheck,
+  tty: benchTtySection,
   net: benchNet,
 };
 

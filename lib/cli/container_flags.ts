@@ -5,6 +5,7 @@
  * @module
  */
 import type { CreateOptions } from "../container/create.ts";
+import { parseDetachKeys } from "../util/detach_keys.ts";
 
 /** The parsed create flags, as the command table gives them. */
 export interface CreateFlagValues {
@@ -28,6 +29,9 @@ export interface CreateFlagValues {
   stopSignal?: string;
   stopTimeout?: number;
   rm?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  detachKeys?: string;
 }
 
 /** Turns parsed flags plus `IMAGE [CMD...]` into create options. */
@@ -36,6 +40,8 @@ export function createOptionsFrom(
   image: string,
   command: string[],
 ): CreateOptions {
+  // an unknown key is refused here, before anything is created
+  if (flags.detachKeys !== undefined) parseDetachKeys(flags.detachKeys);
   return {
     image,
     command,
@@ -59,5 +65,7 @@ export function createOptionsFrom(
     stopSignal: flags.stopSignal,
     stopTimeout: flags.stopTimeout,
     autoRemove: flags.rm === true,
+    terminal: flags.tty === true,
+    stdin: flags.interactive === true,
   };
 }

@@ -68,6 +68,10 @@ export interface CreateOptions {
   stopSignal?: string;
   stopTimeout?: number;
   autoRemove: boolean;
+  /** `-t`: give the process a terminal. */
+  terminal?: boolean;
+  /** `-i`: keep the process's stdin open. */
+  stdin?: boolean;
 }
 
 /** Parses `-v SRC:DST[:ro|rw]` into a bind-mount spec. */
@@ -266,6 +270,8 @@ export function buildContainerConfig(
     stopSignal,
     stopTimeout,
     autoRemove: options.autoRemove,
+    terminal: options.terminal === true,
+    stdin: options.stdin === true,
     created: new Date().toISOString(),
   };
 }
