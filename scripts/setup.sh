@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what denopod and its tests need, when it is missing: Deno (the npm package `deno`,
-# pinned), and from the distribution runc, conmon, busybox-static, zstd, and podman (the tests
+# pinned), and from the distribution runc, conmon, busybox-static, zstd, netavark, aardvark-dns,
+# iptables (bridge networks) and podman (the tests
 # and benchmarks compare with it). Safe to run again.
 set -euo pipefail
 DENO_VERSION=2.9.6
@@ -23,6 +24,11 @@ dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok in
   missing+=(busybox-static)
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 command -v podman >/dev/null 2>&1 || missing+=(podman)
+# bridge networks: netavark and aardvark-dns (Debian puts them in /usr/lib/podman), iptables
+for pkg in netavark aardvark-dns iptables; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$pkg")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} from the distribution" >&2
   export DEBIAN_FRONTEND=noninteractive

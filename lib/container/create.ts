@@ -30,6 +30,7 @@ import { mergeEnv, validateEnvFlags, validateImageEnv } from "./env.ts";
 import { normalizeUserSpec } from "./user_spec.ts";
 import { removeTree } from "../storage/layers.ts";
 import { logger } from "../log.ts";
+import { type NetworkSelection, resolveNetworkSelection, resolvePortMappings } from "./network.ts";
 
 const log = logger("container");
 
@@ -60,6 +61,10 @@ export interface CreateOptions {
   labels: string[];
   volumes: string[];
   network?: string;
+  /** `-p` values. */
+  publish?: string[];
+  /** `-P`: publish the image's `ExposedPorts` on free host ports. */
+  publishAll?: boolean;
   stopSignal?: string;
   stopTimeout?: number;
   autoRemove: boolean;
@@ -110,14 +115,18 @@ export function assertVolumeSource(source: string): void {
   }
 }
 
-/** Parses `--network`: `none`, `host`, or the default private namespace. */
+/**
+ * Parses `--network` into a mode: `none`, `host`, the default private namespace, or `bridge` for
+ * `bridge` and network names (`NAME[,NAME...]`, checked against the network files at create).
+ */
 export function parseNetwork(value: string | undefined): NetworkMode {
-  if (value === undefined || value === "" || value === "private" || value === "bridge") {
-    return "private";
-  }
+  if (value === undefined || value === "" || value === "private") return "private";
   if (value === "none" || value === "host") return value;
+  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*(,[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/.test(value)) return "bridge";
   throw new InvalidArgError(
-    `network "${value}" is not supported: denopod offers none, host, and the default private namespace`,
+    `invalid --network ${
+      JSON.stringify(value)
+    }: must be none, host, private, bridge or NAME[,NAME...]`,
   );
 }
 
@@ -149,11 +158,12 @@ export function buildContainerConfig(
   options: CreateOptions,
   image: ImageRecord,
   imageName: string,
+  selection?: NetworkSelection,
 ): ContainerConfig {
   const id = generateId();
   const name = options.name ?? randomName();
   validateName(name);
-  const network = parseNetwork(options.network);
+  const network = selection?.mode ?? parseNetwork(options.network);
   for (
     const [flag, values] of [
       ["--env", options.env],
@@ -177,7 +187,7 @@ export function buildContainerConfig(
     dnsSearch: options.dnsSearch,
     dnsOptions: options.dnsOptions,
     addHosts: options.addHosts,
-    network,
+    network: network === "bridge" ? "private" : network,
   });
   const imageConfig = image.config.config ?? {};
   validateImageEnv(imageConfig.Env ?? []);
@@ -254,6 +264,7 @@ export function buildContainerConfig(
     addHosts: options.addHosts,
     noHosts: options.noHosts,
     network,
+    ...(network === "bridge" ? { networks: selection?.networks ?? [] } : {}),
     shmSize,
     volumes,
     stopSignal,
@@ -306,7 +317,17 @@ export async function createContainer(
   const image = ctx.images.resolve(options.image);
   const imageName = image.names.find((n) => n.endsWith(`/${options.image}`)) ??
     image.names[0] ?? image.id;
-  const config = buildContainerConfig(options, image, imageName);
+  const publish = options.publish ?? [];
+  const publishAll = options.publishAll === true;
+  parseNetwork(options.network); // the syntax first, then the names
+  const selection = await resolveNetworkSelection(
+    ctx,
+    options.network,
+    publish.length > 0 || publishAll,
+  );
+  const config = buildContainerConfig(options, image, imageName, selection);
+  const ports = resolvePortMappings(ctx, publish, publishAll, image.config.config?.ExposedPorts);
+  if (ports.length > 0) config.portMappings = ports;
   // held while the container is made, so no housekeeping takes it for an abandoned one
   await Deno.mkdir(ctx.paths.locksDir, { recursive: true });
   const lock = tryLock(ctx.paths.lockPath(config.id));

@@ -17,6 +17,7 @@ import { removeExitFile } from "../oci/exitfile.ts";
 import type { Container } from "./container.ts";
 import { killForRemoval, stopContainer } from "./lifecycle/stop.ts";
 import { canStop, hasProcess, isActive } from "./status.ts";
+import { teardownIfBridged } from "./network_teardown.ts";
 import { logger } from "../log.ts";
 import { journaled } from "../events/journal.ts";
 import { IntentLog } from "../state/intents.ts";
@@ -65,6 +66,7 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       }
       // paused, created, or started again since the stop above
       if (hasProcess(status)) await killForRemoval(ctr);
+      await teardownIfBridged(ctr);
       const intent = recordRemoval(ctr);
       crashPoint("remove:intent");
       await ctr.teardownStorage();

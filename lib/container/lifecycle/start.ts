@@ -18,10 +18,11 @@ import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { join } from "../../util/path.ts";
-import { forgetNetwork, syncContainer } from "./sync.ts";
+import { syncContainer } from "./sync.ts";
 import { journaled } from "../../events/journal.ts";
 import { IntentLog } from "../../state/intents.ts";
 import { crashPoint } from "../../util/crash.ts";
+import { teardownIfBridged } from "../network_teardown.ts";
 
 const log = logger("container");
 
@@ -67,6 +68,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   crashPoint("start:mounted");
   const monitor = await ctx.oci.monitor();
   try {
+    if (config.network === "bridge") await (await import("../network.ts")).setupNetwork(ctr);
     await writeRundirFiles(ctr);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user), options.consoleSize);
     await removeExitFile(ctx.paths.exitsDir, ctr.id);
@@ -96,6 +98,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
       throw err;
     }
   } catch (err) {
+    await teardownIfBridged(ctr);
     ctx.db.transaction(() => {
       failStart(ctr, err);
       intents.clear(intent);
@@ -119,11 +122,11 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   return logOffset;
 }
 
+/** Records a start that failed (its network was torn down by the caller). */
 function failStart(ctr: Container, err: unknown): void {
   const { state } = ctr;
   state.pid = 0;
   state.monitorPid = 0;
-  forgetNetwork(ctr);
   if (err instanceof DenopodError && (err.exitCode === 126 || err.exitCode === 127)) {
     state.status = "exited";
     state.exitCode = err.exitCode;
