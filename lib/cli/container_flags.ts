@@ -12,7 +12,7 @@ import { collect, parseWholeNumber } from "./common.ts";
 export function withCreateFlags<Args extends unknown[], Opts extends OptionValues>(
   cmd: Command<Args, Opts>,
 ) {
-  return cmd
+  const typed = cmd
     .option("--name <name>", "assign a name to the container")
     .option("--hostname <name>", "set the container's host name")
     .option("--dns <ip>", "set a custom DNS server", collect, [] as string[])
@@ -35,6 +35,43 @@ export function withCreateFlags<Args extends unknown[], Opts extends OptionValue
       parseWholeNumber("--stop-timeout"),
     )
     .option("--rm", "remove the container when it exits");
+  addConfinementFlags(typed as unknown as Command);
+  return typed;
+}
+
+/**
+ * The confinement flags (issue 11), added untyped: commander's typings of a 40-option chain take
+ * the type checker minutes. Their values are checked in lib/container/confinement.ts.
+ */
+const CONFINEMENT_FLAGS: readonly [flags: string, description: string, repeatable: boolean][] = [
+  ["--mount <spec>", "attach a mount: type=bind|tmpfs|volume,...", true],
+  ["--env-file <file>", "read environment variables from a file", true],
+  ["-m, --memory <size>", "memory limit", false],
+  ["--memory-swap <size>", "memory plus swap limit (-1: unlimited)", false],
+  ["--memory-reservation <size>", "memory soft limit", false],
+  ["--cpus <n>", "number of CPUs", false],
+  ["-c, --cpu-shares <n>", "CPU shares (relative weight)", false],
+  ["--cpuset-cpus <list>", "CPUs in which to allow execution (0-3, 0,1)", false],
+  ["--pids-limit <n>", "tune the container's pids limit (-1: unlimited)", false],
+  ["--ulimit <name=soft[:hard]>", "ulimit option", true],
+  ["--cap-add <cap>", "add a capability", true],
+  ["--cap-drop <cap>", "drop a capability (ALL: every one)", true],
+  ["--privileged", "give extended privileges to the container", false],
+  ["--security-opt <opt>", "security options", true],
+  ["--read-only", "mount the container's root filesystem read-only", false],
+  ["--read-only-tmpfs [bool]", "with --read-only: tmpfs on /run, /tmp, /var/tmp", false],
+  ["--tmpfs <path[:opts]>", "mount a tmpfs", true],
+  ["--device <host[:ctr[:perms]]>", "add a host device", true],
+  ["--init", "run an init (catatonit) inside the container", false],
+  ["--annotation <key=value>", "add an annotation", true],
+  ["--umask <mask>", "the process's umask", false],
+];
+
+function addConfinementFlags(cmd: Command): void {
+  for (const [flags, description, repeatable] of CONFINEMENT_FLAGS) {
+    if (repeatable) cmd.option(flags, description, collect, [] as string[]);
+    else cmd.option(flags, description);
+  }
 }
 
 /** The parsed create flags, as commander gives them. */
@@ -57,6 +94,27 @@ export interface CreateFlagValues {
   stopSignal?: string;
   stopTimeout?: number;
   rm?: boolean;
+  mount?: string[];
+  envFile?: string[];
+  memory?: string;
+  memorySwap?: string;
+  memoryReservation?: string;
+  cpus?: string;
+  cpuShares?: string;
+  cpusetCpus?: string;
+  pidsLimit?: string;
+  ulimit?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  securityOpt?: string[];
+  readOnly?: boolean;
+  readOnlyTmpfs?: string | boolean;
+  tmpfs?: string[];
+  device?: string[];
+  init?: boolean;
+  annotation?: string[];
+  umask?: string;
 }
 
 /** Turns parsed flags plus `IMAGE [CMD...]` into create options. */
@@ -86,5 +144,28 @@ export function createOptionsFrom(
     stopSignal: flags.stopSignal,
     stopTimeout: flags.stopTimeout,
     autoRemove: flags.rm === true,
+    mounts: flags.mount,
+    envFiles: flags.envFile,
+    confinement: {
+      memory: flags.memory,
+      memorySwap: flags.memorySwap,
+      memoryReservation: flags.memoryReservation,
+      cpus: flags.cpus,
+      cpuShares: flags.cpuShares,
+      cpusetCpus: flags.cpusetCpus,
+      pidsLimit: flags.pidsLimit,
+      ulimits: flags.ulimit,
+      capAdd: flags.capAdd,
+      capDrop: flags.capDrop,
+      privileged: flags.privileged,
+      securityOpts: flags.securityOpt,
+      readOnly: flags.readOnly,
+      readOnlyTmpfs: flags.readOnlyTmpfs,
+      tmpfs: flags.tmpfs,
+      devices: flags.device,
+      init: flags.init,
+      annotations: flags.annotation,
+      umask: flags.umask,
+    },
   };
 }

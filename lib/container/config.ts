@@ -4,6 +4,7 @@
  * @module
  */
 import type { ContainerStatus } from "./status.ts";
+import type { Confinement } from "./confinement.ts";
 
 /**
  * Network mode. `private` (the default) and `none` both give the container its own network
@@ -13,11 +14,19 @@ import type { ContainerStatus } from "./status.ts";
  */
 export type NetworkMode = "private" | "none" | "host";
 
-/** A bind mount asked for with `-v SRC:DST[:ro]`. */
+/** A bind mount asked for with `-v SRC:DST[:OPTS]` or `--mount type=bind`. */
 export interface VolumeSpec {
   source: string;
   destination: string;
   readonly: boolean;
+  /** Mount options beyond `ro` (`nodev`, `noexec`, `nosuid`, `bind`; `rbind` is the default). */
+  options?: string[];
+  /** `z` (shared) or `Z` (private) SELinux relabel. */
+  relabel?: "z" | "Z";
+  /** `U`: chown the source to the container's user at start. */
+  chown?: boolean;
+  /** Set when the source is a named volume (`--root/volumes/NAME/_data`). */
+  volumeName?: string;
 }
 
 /** The container's configuration: set once by `create`, never changed afterwards. */
@@ -53,6 +62,8 @@ export interface ContainerConfig {
   autoRemove: boolean;
   /** ISO-8601 creation time. */
   created: string;
+  /** Resources and security; absent in containers made before it existed (podman's defaults). */
+  confinement?: Confinement;
 }
 
 /** The container's mutable state. */

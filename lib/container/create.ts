@@ -11,18 +11,20 @@
  * ```
  * @module
  */
-import { isAbsolute } from "node:path";
 import { InvalidArgError, NameInUseError } from "../errors.ts";
 import { generateId, randomName, validateName } from "../util/names.ts";
 import { parseSignal } from "../util/signals.ts";
 import { assertNoControlChars, validateDnsFlags } from "./rundir.ts";
 import { validateWorkdir } from "./spec.ts";
 import type { ImageRecord } from "../storage/images.ts";
-import { type ContainerConfig, initialState, type NetworkMode, type VolumeSpec } from "./config.ts";
+import { type ContainerConfig, initialState, type NetworkMode } from "./config.ts";
+import { buildConfinement, type ConfinementFlags } from "./confinement.ts";
+import { parseMount, parseVolume } from "./mount_flags.ts";
+import { findCatatonit } from "./spec/mounts.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
 import { writeBundleSpec, writeRundirFiles } from "./files.ts";
-import { mergeEnv, validateEnvFlags, validateImageEnv } from "./env.ts";
+import { mergeEnv, readEnvFile, validateEnvFlags, validateImageEnv } from "./env.ts";
 import { normalizeUserSpec } from "./user_spec.ts";
 import { removeTree } from "../storage/layers.ts";
 import { logger } from "../log.ts";
@@ -59,28 +61,12 @@ export interface CreateOptions {
   stopSignal?: string;
   stopTimeout?: number;
   autoRemove: boolean;
-}
-
-/** Parses `-v SRC:DST[:ro|rw]` into a bind-mount spec. */
-export function parseVolume(spec: string): VolumeSpec {
-  assertNoControlChars("--volume", spec);
-  const parts = spec.split(":");
-  if (parts.length < 2 || parts.length > 3) {
-    throw new InvalidArgError(`invalid volume "${spec}": must be SRC:DST[:ro|rw]`);
-  }
-  const [source, destination, mode = "rw"] = parts;
-  if (!isAbsolute(source)) {
-    throw new InvalidArgError(
-      `invalid volume "${spec}": the source must be an absolute host path (named volumes are not supported)`,
-    );
-  }
-  if (!isAbsolute(destination)) {
-    throw new InvalidArgError(`invalid volume "${spec}": the destination must be an absolute path`);
-  }
-  if (mode !== "ro" && mode !== "rw") {
-    throw new InvalidArgError(`invalid volume "${spec}": option "${mode}" is not ro or rw`);
-  }
-  return { source, destination, readonly: mode === "ro" };
+  /** `--mount` values. */
+  mounts?: string[];
+  /** `--env-file` paths, read before `-e` (which overrides them). */
+  envFiles?: string[];
+  /** Resource and security flags (`--memory`, `--cap-add`, `--security-opt`, …). */
+  confinement?: ConfinementFlags;
 }
 
 /**
@@ -164,6 +150,9 @@ export function buildContainerConfig(
     for (const value of values) assertNoControlChars(flag, value);
   }
   validateEnvFlags(options.env);
+  const envFromFiles = (options.envFiles ?? []).flatMap(readEnvFile);
+  const confinement = buildConfinement(options.confinement ?? {});
+  if (confinement.init) findCatatonit();
   validateDnsFlags({
     dns: options.dns,
     dnsSearch: options.dnsSearch,
@@ -177,7 +166,13 @@ export function buildContainerConfig(
     ? normalizeUserSpec(options.user)
     : normalizeUserSpec(imageConfig.User ?? "", "image User");
   const volumes = options.volumes.map(parseVolume);
-  for (const volume of volumes) assertVolumeSource(volume.source);
+  for (const flag of (options.mounts ?? []).map(parseMount)) {
+    if (flag.kind === "bind") volumes.push(flag.volume);
+    else confinement.tmpfs.push(flag.tmpfs);
+  }
+  for (const volume of volumes) {
+    if (volume.volumeName === undefined) assertVolumeSource(volume.source);
+  }
   const entrypoint = options.entrypoint !== undefined
     ? parseEntrypoint(options.entrypoint)
     : imageConfig.Entrypoint ?? [];
@@ -224,6 +219,7 @@ export function buildContainerConfig(
     ["container=denopod"],
     imageEnv,
     [`HOSTNAME=${hostname}`],
+    envFromFiles,
     options.env,
   );
   if (!env.some((e) => e.startsWith("HOME="))) env.push("HOME=/root");
@@ -252,6 +248,7 @@ export function buildContainerConfig(
     stopTimeout,
     autoRemove: options.autoRemove,
     created: new Date().toISOString(),
+    confinement,
   };
 }
 

@@ -13,6 +13,8 @@
 import { join } from "node:path";
 import { buildHostname, buildHosts, buildResolvConf, primaryHostIp } from "./rundir.ts";
 import { buildSpec } from "./spec.ts";
+import { confinementOptions } from "./spec/confine.ts";
+import { defaultConfinement } from "./confinement.ts";
 import { relabel } from "../sys/selinux.ts";
 import { libc, RLIMIT_NOFILE, RLIMIT_NPROC } from "../sys/libc.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
@@ -91,6 +93,13 @@ export async function writeBundleSpec(ctr: Container, user?: ProcessUser): Promi
   const resolved = user ?? numericUser(config.user) ?? { uid: 0, gid: 0 };
   const [, hardNofile] = libc().getrlimit(RLIMIT_NOFILE);
   const [, hardNproc] = libc().getrlimit(RLIMIT_NPROC);
+  const extra = await confinementOptions({
+    id: ctr.id,
+    confinement: config.confinement ?? defaultConfinement(),
+    cacheDir: ctr.ctx.paths.seccompCacheDir,
+    hardNofile,
+    hardNproc,
+  });
   const spec = buildSpec({
     args: config.command,
     env: config.env,
@@ -110,6 +119,7 @@ export async function writeBundleSpec(ctr: Container, user?: ProcessUser): Promi
     annotations: { "io.container.manager": "denopod" },
     hardNofile,
     hardNproc,
+    extra,
   });
   const path = join(ctr.bundlePath, "config.json");
   await Deno.writeTextFile(path, JSON.stringify(spec, null, 2), { mode: 0o600 });

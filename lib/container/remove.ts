@@ -17,6 +17,8 @@ import { removeExitFile } from "../oci/exitfile.ts";
 import type { Container } from "./container.ts";
 import { killForRemoval, stopContainer } from "./lifecycle/stop.ts";
 import { canStop, hasProcess, isActive } from "./status.ts";
+import { containerCgroupPath } from "./spec/resources.ts";
+import { removeCgroup } from "../sys/cgroup.ts";
 import { logger } from "../log.ts";
 
 const log = logger("container");
@@ -49,6 +51,10 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       // paused, created, or started again since the stop above
       if (hasProcess(status)) await killForRemoval(ctr);
       await ctr.teardownStorage();
+      // runc removes the cgroup on delete; one left by a crash goes with the container
+      for (const dir of await removeCgroup(containerCgroupPath(ctr.id))) {
+        log.warn("cgroup {dir} of container {id} still in use; left in place", { dir, id: ctr.id });
+      }
       ctr.ctx.containers.delete(ctr.id);
       ctr.markRemoved();
       ctr.removeLockfile();
