@@ -15,6 +15,7 @@ import { buildHostname, buildHosts, buildResolvConf, primaryHostIp } from "./run
 import { buildSpec } from "./spec.ts";
 import { confinementOptions } from "./spec/confine.ts";
 import { defaultConfinement } from "./confinement.ts";
+import { chownVolumes, volumeBinds } from "./volume_binds.ts";
 import { relabel } from "../sys/selinux.ts";
 import { libc, RLIMIT_NOFILE, RLIMIT_NPROC } from "../sys/libc.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
@@ -93,6 +94,9 @@ export async function writeBundleSpec(ctr: Container, user?: ProcessUser): Promi
   const resolved = user ?? numericUser(config.user) ?? { uid: 0, gid: 0 };
   const [, hardNofile] = libc().getrlimit(RLIMIT_NOFILE);
   const [, hardNproc] = libc().getrlimit(RLIMIT_NPROC);
+  const volumes = volumeBinds(ctr.ctx.paths, config.volumes);
+  // `U` volumes belong to the container's user once its name is resolved (at start)
+  if (user) await chownVolumes(config.volumes, volumes, resolved.uid, resolved.gid);
   const extra = await confinementOptions({
     id: ctr.id,
     confinement: config.confinement ?? defaultConfinement(),
@@ -113,7 +117,7 @@ export async function writeBundleSpec(ctr: Container, user?: ProcessUser): Promi
     runDir: ctr.runDir,
     hasResolv: true,
     hasHosts: !config.noHosts,
-    volumes: config.volumes,
+    volumes,
     network: config.network,
     terminal: false,
     annotations: { "io.container.manager": "denopod" },

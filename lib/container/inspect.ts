@@ -15,6 +15,7 @@ import { containerLayerPaths } from "../storage/overlay.ts";
 import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
 import { DEFAULT_CAPABILITIES, OCI_VERSION } from "./spec.ts";
+import { type Confinement, defaultConfinement } from "./confinement.ts";
 
 /** Go's zero time, which podman prints for times never set. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -67,7 +68,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     MountLabel: "",
     ProcessLabel: "",
     EffectiveCaps: DEFAULT_CAPABILITIES,
-    BoundingCaps: DEFAULT_CAPABILITIES,
+    BoundingCaps: config.confinement?.capabilities ?? DEFAULT_CAPABILITIES,
     GraphDriver: {
       Name: "overlay",
       Data: {
@@ -105,6 +106,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       StopSignal: signalName(config.stopSignal),
       StopTimeout: config.stopTimeout,
       CreateCommand: [],
+      Annotations: config.confinement?.annotations ?? {},
     },
     HostConfig: {
       ShmSize: config.shmSize,
@@ -115,6 +117,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       DnsSearch: config.dnsSearch,
       DnsOptions: config.dnsOptions,
       ExtraHosts: config.addHosts,
+      ...confinementHostConfig(config.confinement ?? defaultConfinement()),
     },
   };
   if (options.size) {
@@ -198,5 +201,37 @@ export function psRow(ctr: Container, options: PsOptions): PsRow {
     AutoRemove: config.autoRemove,
     Size: size,
     Networks: [],
+  };
+}
+
+/** The `HostConfig` fields of a container's confinement, as podman names them. */
+function confinementHostConfig(conf: Confinement): Record<string, unknown> {
+  return {
+    Memory: conf.memory ?? 0,
+    MemorySwap: conf.memorySwap ?? 0,
+    MemoryReservation: conf.memoryReservation ?? 0,
+    NanoCpus: Math.round((conf.cpus ?? 0) * 1e9),
+    CpuShares: conf.cpuShares ?? 0,
+    CpusetCpus: conf.cpusetCpus ?? "",
+    PidsLimit: conf.pidsLimit,
+    Ulimits: conf.ulimits.map((u) => ({
+      Name: `RLIMIT_${u.name.toUpperCase()}`,
+      Soft: u.soft,
+      Hard: u.hard,
+    })),
+    Privileged: conf.privileged,
+    SecurityOpt: [
+      ...(conf.noNewPrivileges ? ["no-new-privileges"] : []),
+      ...(conf.seccomp !== "default" ? [`seccomp=${conf.seccomp}`] : []),
+      ...(conf.label.disable ? ["label=disable"] : []),
+    ],
+    ReadonlyRootfs: conf.readOnly,
+    Tmpfs: Object.fromEntries(conf.tmpfs.map((t) => [t.destination, t.options.join(",")])),
+    Devices: conf.devices.map((d) => ({
+      PathOnHost: d.source,
+      PathInContainer: d.destination,
+      CgroupPermissions: d.permissions,
+    })),
+    Init: conf.init,
   };
 }

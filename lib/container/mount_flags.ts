@@ -101,6 +101,7 @@ const MOUNT_FORMAT =
 export function parseMount(text: string): MountFlag {
   assertNoControlChars("--mount", text);
   const fields = text.split(",");
+  if (!fields.some((f) => f.startsWith("type="))) throw new InvalidArgError(MOUNT_FORMAT);
   let type: string | undefined;
   let source: string | undefined;
   let destination: string | undefined;
@@ -155,7 +156,6 @@ export function parseMount(text: string): MountFlag {
         else invalid();
     }
   }
-  if (type === undefined) throw new InvalidArgError(MOUNT_FORMAT);
   if (type !== "bind" && type !== "tmpfs" && type !== "volume") {
     throw new InvalidArgError(`invalid filesystem type "${type}"`);
   }

@@ -10,14 +10,28 @@
  * @module
  */
 import { InvalidArgError } from "../../errors.ts";
-import type { Confinement, DeviceSpec } from "../confinement.ts";
+import { ALL_CAPABILITIES, type Confinement, type DeviceSpec } from "../confinement.ts";
 import type { OciDevice, SpecOption } from "../spec.ts";
 import type { OciSeccomp } from "./seccomp.ts";
 
+/**
+ * The capabilities in this process's bounding set (`CapBnd` in `/proc/self/status`): what
+ * `--privileged` can hand on (a capability outside it makes runc fail).
+ */
+export function ownBoundingSet(status?: string): Set<string> {
+  const text = status ?? Deno.readTextFileSync("/proc/self/status");
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(text)?.[1] ?? "0";
+  const mask = BigInt(`0x${hex}`);
+  return new Set(ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n));
+}
+
 /** Sets the capability sets, no-new-privileges and umask; `--privileged` opens the rest. */
 export function withSecurity(conf: Confinement): SpecOption {
+  const bounding = conf.privileged ? ownBoundingSet() : undefined;
   return (spec) => {
-    const caps = [...conf.capabilities];
+    const caps = bounding
+      ? conf.capabilities.filter((c) => bounding.has(c))
+      : [...conf.capabilities];
     spec.process.capabilities = {
       bounding: [...caps],
       effective: [...caps],
