@@ -10,6 +10,7 @@ import { registerImageCommands } from "./images.ts";
 import { registerSystemCommands } from "./system.ts";
 import { registerLifecycleCommands } from "./lifecycle.ts";
 import { registerTransportCommands } from "./transport.ts";
+import { registerVolumeCommands } from "./volumes.ts";
 import { VERSION } from "../version.ts";
 import { InvalidArgError } from "../errors.ts";
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerTransportCommands(program);
   registerSystemCommands(program);
+  registerVolumeCommands(program);
   for (const cmd of program.commands) configureSubcommand(cmd);
   return program;
 }

@@ -269,6 +269,7 @@ export function registerContainerCommands(program: Command): void {
     .option("-f, --force", "stop running containers and remove them too")
     .option("-a, --all", "remove all containers")
     .option("-i, --ignore", "ignore errors when a container does not exist")
+    .option("-v, --volumes", "remove the containers' anonymous volumes")
     .option(
       "-t, --time <seconds>",
       "with -f, seconds to wait after the stop signal before SIGKILL",
@@ -293,7 +294,11 @@ export function registerContainerCommands(program: Command): void {
             throw err;
           }
           try {
-            await removeContainer(ctr, { force: flags.force === true, timeout: flags.time });
+            await removeContainer(ctr, {
+              force: flags.force === true,
+              timeout: flags.time,
+              volumes: flags.volumes === true,
+            });
           } catch (err) {
             // another process removed it between our lookup and our lock
             if (!(err instanceof ContainerRemovedError)) throw err;

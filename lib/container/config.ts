@@ -27,6 +27,8 @@ export interface VolumeSpec {
   chown?: boolean;
   /** Set when the source is a named volume (`--root/volumes/NAME/_data`). */
   volumeName?: string;
+  /** `-v /path` without a name: a volume of its own, removed by `rm -v`. */
+  anonymous?: boolean;
 }
 
 /** The container's configuration: set once by `create`, never changed afterwards. */

@@ -21,6 +21,7 @@ import { type ContainerConfig, initialState, type NetworkMode } from "./config.t
 import { buildConfinement, type ConfinementFlags } from "./confinement.ts";
 import { parseMount, parseVolume } from "./mount_flags.ts";
 import { findCatatonit } from "./spec/mounts.ts";
+import { ensureVolumes, volumeStore } from "./volume_binds.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
 import { writeBundleSpec, writeRundirFiles } from "./files.ts";
@@ -171,7 +172,8 @@ export function buildContainerConfig(
     else confinement.tmpfs.push(flag.tmpfs);
   }
   for (const volume of volumes) {
-    if (volume.volumeName === undefined) assertVolumeSource(volume.source);
+    if (volume.anonymous) volume.volumeName = generateId();
+    else if (volume.volumeName === undefined) assertVolumeSource(volume.source);
   }
   const entrypoint = options.entrypoint !== undefined
     ? parseEntrypoint(options.entrypoint)
@@ -291,12 +293,15 @@ export async function createContainer(
   const config = buildContainerConfig(options, image, imageName);
   insertWithFreeName(ctx, config, options.name === undefined);
   const ctr = new Container(ctx, { config, state: initialState() });
+  let createdVolumes: string[] = [];
   try {
+    createdVolumes = ensureVolumes(ctx.paths, config.volumes);
     await ctr.setupStorage();
     await writeRundirFiles(ctr);
     await writeBundleSpec(ctr);
   } catch (err) {
     ctx.containers.delete(config.id);
+    for (const name of createdVolumes) await removeTree(volumeStore(ctx.paths).volumeDir(name));
     await removeTree(ctx.paths.layerDir(config.id));
     await removeTree(ctx.paths.containerDir(config.id));
     await removeTree(ctx.paths.runDir(config.id));

@@ -75,7 +75,12 @@ function applyOptions(volume: VolumeSpec, options: string[], unknown: (o: string
 export function parseVolume(spec: string): VolumeSpec {
   assertNoControlChars("--volume", spec);
   const parts = spec.split(":");
-  if (parts.length < 2 || parts.length > 3) {
+  if (parts.length === 1) {
+    // `-v /path`: an anonymous volume, named at create
+    assertContainerPath(spec);
+    return { source: "", destination: spec, readonly: false, anonymous: true };
+  }
+  if (parts.length > 3) {
     throw new InvalidArgError(`invalid volume "${spec}": must be SRC:DST[:OPTIONS]`);
   }
   const [source, destination, opts = ""] = parts;

@@ -19,6 +19,18 @@ import { killForRemoval, stopContainer } from "./lifecycle/stop.ts";
 import { canStop, hasProcess, isActive } from "./status.ts";
 import { containerCgroupPath } from "./spec/resources.ts";
 import { removeCgroup } from "../sys/cgroup.ts";
+import { containersUsingVolume, volumeStore } from "./volume_binds.ts";
+
+/** Removes the container's anonymous volumes that no other container uses (`rm -v`). */
+async function removeAnonymousVolumes(ctr: Container): Promise<void> {
+  const store = volumeStore(ctr.ctx.paths);
+  const others = ctr.ctx.containers.list();
+  for (const v of ctr.config.volumes) {
+    if (!v.anonymous || v.volumeName === undefined || !store.get(v.volumeName)) continue;
+    if (containersUsingVolume(others, v.volumeName).length > 0) continue;
+    await store.remove(v.volumeName);
+  }
+}
 import { logger } from "../log.ts";
 
 const log = logger("container");
@@ -32,6 +44,8 @@ export interface RemoveOptions {
    * container's `--stop-timeout` when absent.
    */
   timeout?: number;
+  /** `rm -v`: also remove the container's anonymous volumes. */
+  volumes?: boolean;
 }
 
 /** Removes the container; see the module doc. */
@@ -60,6 +74,7 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       ctr.removeLockfile();
       // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean
       await removeExitFile(ctr.ctx.paths.exitsDir, ctr.id);
+      if (options.volumes) await removeAnonymousVolumes(ctr);
       log.debug("removed container {id}", { id: ctr.id });
     });
   } catch (err) {

@@ -12,6 +12,8 @@
  */
 import { join } from "node:path";
 import type { Paths } from "../paths.ts";
+import { VolumeStore } from "../volume/store.ts";
+import { copyUp } from "../volume/copy_up.ts";
 import type { VolumeSpec } from "./config.ts";
 import type { VolumeMount } from "./spec.ts";
 
@@ -28,6 +30,60 @@ export function volumeBinds(paths: Paths, volumes: readonly VolumeSpec[]): Volum
     readonly: v.readonly,
     ...(v.options ? { options: v.options } : {}),
   }));
+}
+
+/** The named volumes' store under `--root/volumes`. */
+export function volumeStore(paths: Paths): VolumeStore {
+  return new VolumeStore(paths.volumesDir);
+}
+
+/**
+ * Creates every named (or anonymous, already named) volume that does not exist yet; returns
+ * the names it created (for the caller to remove again if the create fails later).
+ */
+export function ensureVolumes(paths: Paths, volumes: readonly VolumeSpec[]): string[] {
+  const store = volumeStore(paths);
+  const created: string[] = [];
+  try {
+    for (const v of volumes) {
+      if (v.volumeName === undefined || store.get(v.volumeName)) continue;
+      store.create(v.volumeName, { anonymous: v.anonymous === true });
+      created.push(v.volumeName);
+    }
+  } catch (err) {
+    for (const name of created) Deno.removeSync(store.volumeDir(name), { recursive: true });
+    throw err;
+  }
+  return created;
+}
+
+/**
+ * Copies the image's content into each named volume used for the first time (podman's
+ * copy-up), then marks it copied. `rootfs` is the container's mounted root.
+ */
+export async function copyUpVolumes(
+  paths: Paths,
+  volumes: readonly VolumeSpec[],
+  rootfs: string,
+): Promise<void> {
+  const store = volumeStore(paths);
+  for (const v of volumes) {
+    if (v.volumeName === undefined) continue;
+    const record = store.get(v.volumeName);
+    if (!record?.needsCopyUp) continue;
+    await copyUp(rootfs, v.destination, store.dataDir(v.volumeName));
+    store.save({ ...record, needsCopyUp: false });
+  }
+}
+
+/** IDs of the containers (of `records`) using the volume `name`. */
+export function containersUsingVolume(
+  records: readonly { config: { id: string; volumes: readonly VolumeSpec[] } }[],
+  name: string,
+): string[] {
+  return records.filter((r) => r.config.volumes.some((v) => v.volumeName === name)).map((r) =>
+    r.config.id
+  );
 }
 
 async function chownTree(path: string, uid: number, gid: number): Promise<void> {

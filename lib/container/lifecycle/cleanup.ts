@@ -24,7 +24,7 @@ export async function cleanupContainer(ctx: RuntimeContext, id: string): Promise
   try {
     await ctr.withLock(() => syncContainer(ctr));
     if (ctr.config.autoRemove && hasExited(ctr.state.status)) {
-      await removeContainer(ctr, { force: false });
+      await removeContainer(ctr, { force: false, volumes: true });
       return true;
     }
   } catch (err) {

@@ -17,6 +17,7 @@ import type { Container } from "../container.ts";
 import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
+import { copyUpVolumes } from "../volume_binds.ts";
 import { join } from "node:path";
 import { forgetNetwork, syncContainer } from "./sync.ts";
 
@@ -43,6 +44,7 @@ export async function startContainer(ctr: Container): Promise<number> {
   const monitor = ctx.oci.monitor();
   try {
     await writeRundirFiles(ctr);
+    await copyUpVolumes(ctx.paths, config.volumes, mountpoint);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user));
     await removeExitFile(ctx.paths.exitsDir, ctr.id);
     const started = await monitor.start({
