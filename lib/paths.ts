@@ -3,7 +3,7 @@
  * reboot). One place computes every path, so the layout in the README stays true.
  * @module
  */
-import { join } from "node:path";
+import { join } from "./util/path.ts";
 
 /** Default persistent root, as podman's `/var/lib/containers/storage`. */
 export const DEFAULT_ROOT = "/var/lib/denopod";

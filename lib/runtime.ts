@@ -13,7 +13,7 @@
  */
 import { InvalidArgError } from "./errors.ts";
 import { DEFAULT_ROOT, DEFAULT_RUNROOT, Paths } from "./paths.ts";
-import { openStateDb, type StateDb } from "./state/db.ts";
+import { isDiskFull, openStateDb, type StateDb } from "./state/db.ts";
 import { ImageStore } from "./storage/images.ts";
 import { LayerStore } from "./storage/layers.ts";
 import { ContainerRepo } from "./container/repo.ts";
@@ -25,10 +25,11 @@ import {
   type RuntimeContext,
 } from "./container/context.ts";
 import { Runc } from "./oci/runc.ts";
-import { type Monitor, selectMonitor } from "./oci/monitor.ts";
+import type { Monitor } from "./oci/monitor.ts";
 import { selfCommand } from "./sys/self.ts";
 import { refreshIfRebooted } from "./container/refresh.ts";
-import { isAbsolute, join, resolve } from "node:path";
+import { IntentLog } from "./state/intents.ts";
+import { isAbsolute, join, resolve } from "./util/path.ts";
 import { assertNoControlChars } from "./container/rundir/validate.ts";
 
 /** Where the runtime keeps its data; flags win over the environment, which wins over defaults. */
@@ -36,6 +37,11 @@ export interface RuntimeOptions {
   root?: string;
   runRoot?: string;
   hostFiles?: HostFiles;
+  /**
+   * Replay or undo what interrupted commands left (intents whose writer died); true by default.
+   * `system check` opens without it, to report them first.
+   */
+  replay?: boolean;
 }
 
 /** Resolves `--root`/`--runroot` against `DENOPOD_ROOT`/`DENOPOD_RUNROOT` and the defaults. */
@@ -69,7 +75,10 @@ function lazyOci(paths: Paths): OciContext {
       runc ??= new Runc({ root: paths.runcRoot });
       return runc;
     },
-    monitor() {
+    async monitor() {
+      if (monitor) return monitor;
+      // only commands that start a container load the monitors' code
+      const { selectMonitor } = await import("./oci/monitor.ts");
       monitor ??= selectMonitor();
       return monitor;
     },
@@ -94,6 +103,21 @@ function lazyOci(paths: Paths): OciContext {
       ];
     },
   };
+}
+
+/**
+ * Replays or undoes the intents interrupted commands left: one query when there are none (the
+ * replay code loads only when there are). On a full disk the replay waits for a later command.
+ */
+async function replayInterrupted(runtime: Runtime): Promise<void> {
+  const pending = new IntentLog(runtime.db).list();
+  if (pending.length === 0) return;
+  const { replayIntents } = await import("./housekeeping/replay.ts");
+  try {
+    await replayIntents(runtime, pending);
+  } catch (err) {
+    if (!isDiskFull(err)) throw err;
+  }
 }
 
 /** One invocation's view of denopod's data; see the module doc. */
@@ -124,14 +148,17 @@ export class Runtime implements RuntimeContext {
     const { root, runRoot } = resolveRoots(options);
     const paths = new Paths(root, runRoot);
     for (const dir of [paths.layersDir, paths.tmpDir, paths.locksDir, paths.exitsDir]) {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
     const db = openStateDb(paths.stateDb);
     const runtime = new Runtime(paths, db, options.hostFiles ?? DEFAULT_HOST_FILES);
+    if (db.readOnly) return runtime; // a full disk: show what there is, change nothing
     try {
       await refreshIfRebooted(runtime);
+      if (options.replay !== false) await replayInterrupted(runtime);
       await runtime.layers.removeIncomplete();
     } catch (err) {
+      if (isDiskFull(err)) return runtime; // the housekeeping waits for space; the command runs
       runtime.close();
       throw err;
     }

@@ -2,7 +2,7 @@
  * Benchmarks (not tests): each figure is printed beside a reference run in the same process tree
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
- *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport]
+ *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [startup] [check]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
  * unmounted and deleted afterwards.
@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { mountsUnder, unmount } from "../lib/sys/mount.ts";
+import { PodmanSandbox } from "../test/helpers/podman.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const MAIN = join(REPO, "main.ts");
@@ -331,11 +332,259 @@ async function benchMonitor(): Promise<string[]> {
   }
 }
 
+/** The budget of `system check` on a clean store of 100 containers (the housekeeping page). */
+const CHECK_BUDGET_S = 0.5;
+
+async function benchCheck(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-check-");
+  const created = 95;
+  const running = 5;
+  try {
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    for (let i = 0; i < created; i++) await denopod(roots, "create", "busybox", "true");
+    for (let i = 0; i < running; i++) {
+      await denopod(roots, "run", "-d", "busybox", "sleep", "1000");
+    }
+    const full = await median(5, () => denopod(roots, "system", "check"));
+    const quick = await median(5, () => denopod(roots, "system", "check", "--quick"));
+    const within = (t: number) => t < CHECK_BUDGET_S ? "within" : "OVER";
+    await denopod(roots, "rm", "-a", "-f").catch(() => {});
+    const n = created + running;
+    return [
+      `system check over ${n} containers (${running} running), clean: denopod ${
+        full.toFixed(3)
+      }s, ${within(full)} the ${CHECK_BUDGET_S}s budget (podman 4.3 has no system check)`,
+      `system check --quick over ${n} containers: denopod ${quick.toFixed(3)}s, ${
+        within(quick)
+      } the ${CHECK_BUDGET_S}s budget`,
+    ];
+  } finally {
+    await removeRoots(roots);
+  }
+}
+
 async function benchTransport(): Promise<string[]> {
   const module = join(REPO, "scripts/bench_transport.ts");
   if (!exists(module)) return ["load/save: scripts/bench_transport.ts is missing"];
   const { benchLoadSave } = await import(module) as { benchLoadSave: () => Promise<string[]> };
   return await benchLoadSave();
+}
+
+/** A rootfs tarball of busybox plus ~`mb` MB of data in ~`files` files. */
+async function bigImageTar(dir: string, mb: number, files: number): Promise<string> {
+  const tree = join(dir, "big-rootfs");
+  await Deno.mkdir(tree);
+  await run("tar", ["-C", tree, "-xf", await busyboxTar(dir)]);
+  generateTree(join(tree, "data"), files, mb);
+  const tar = join(dir, "big.tar");
+  await run("tar", ["-C", tree, "-cf", tar, "."]);
+  await Deno.remove(tree, { recursive: true });
+  return tar;
+}
+
+/** `system df` over 100 containers of a 200 MB image; podman (overlay) in the same run. */
+async function benchDf(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-df-");
+  const count = 100;
+  const sandbox = PODMAN ? await PodmanSandbox.create("overlay") : undefined;
+  try {
+    const tar = await bigImageTar(roots.dir, 200, 2000);
+    await denopod(roots, "import", tar, "big");
+    for (let i = 0; i < count; i++) await denopod(roots, "create", "big", "true");
+    const ours = await median(5, () => denopod(roots, "system", "df"));
+    let ref: number | undefined;
+    if (sandbox) {
+      await sandbox.output("import", tar, "big");
+      for (let i = 0; i < count; i++) await sandbox.output("create", "big", "true");
+      ref = await median(5, () => sandbox.output("system", "df"));
+    }
+    const label = `system df, ${count} containers of a 200 MB image (median of 5)`;
+    return [
+      line(label, ours, "podman", ref),
+      ref === undefined
+        ? ""
+        : `  target: at most 0.1x podman (${ours <= 0.1 * ref ? "met" : "NOT met"})`,
+    ].filter((l) => l !== "");
+  } finally {
+    await sandbox?.remove();
+    await removeRoots(roots);
+  }
+}
+
+/** Rounds of the prune benchmark (each prunes a fresh set of exited containers). */
+const PRUNE_ROUNDS = 3;
+
+/** `container prune -f` of 50 exited containers; podman (overlay) in the same run. */
+async function benchPrune(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-prune-");
+  const count = 50;
+  const sandbox = PODMAN ? await PodmanSandbox.create("overlay") : undefined;
+  try {
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    await sandbox?.output("import", tar, "busybox");
+    const ours: number[] = [];
+    const refs: number[] = [];
+    for (let round = 0; round < PRUNE_ROUNDS; round++) {
+      for (let i = 0; i < count; i++) await denopod(roots, "run", "busybox", "true");
+      ours.push(await timed(() => denopod(roots, "container", "prune", "-f")));
+      if (sandbox) {
+        for (let i = 0; i < count; i++) await sandbox.output("run", "busybox", "true");
+        refs.push(await timed(() => sandbox.output("container", "prune", "-f")));
+      }
+    }
+    const ref = refs.length > 0 ? middle(refs) : undefined;
+    const label = `container prune -f of ${count} exited containers (median of ${PRUNE_ROUNDS})`;
+    return [
+      line(label, middle(ours), "podman", ref),
+      `  each run: denopod ${seconds(ours)}; podman ${seconds(refs)}` +
+      (ref === undefined
+        ? ""
+        : `; target: no slower than podman (${middle(ours) <= ref ? "met" : "NOT met"})`),
+    ];
+  } finally {
+    await sandbox?.remove();
+    await removeRoots(roots);
+  }
+}
+
+/** The CPU time (user + system, ms) of this process's reaped children so far: getrusage(2). */
+const childCpuMs = (() => {
+  let lib: Deno.DynamicLibrary<{ getrusage: { parameters: ["i32", "buffer"]; result: "i32" } }>;
+  return (): number => {
+    lib ??= Deno.dlopen("libc.so.6", {
+      getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    const usage = new BigInt64Array(18);
+    const RUSAGE_CHILDREN = -1;
+    lib.symbols.getrusage(RUSAGE_CHILDREN, new Uint8Array(usage.buffer));
+    const [uSec, uUsec, sSec, sUsec] = usage;
+    return Number(uSec + sSec) * 1000 + Number(uUsec + sUsec) / 1000;
+  };
+})();
+
+/** One run's wall-clock and CPU (user + system) milliseconds. */
+interface RunTime {
+  wall: number;
+  cpu: number;
+}
+
+/** Times one run of `cmd args` (output discarded; a failure throws). */
+async function runMs(cmd: string, args: string[], env?: Record<string, string>): Promise<RunTime> {
+  const cpuBefore = childCpuMs();
+  const start = performance.now();
+  const out = await new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).output();
+  const wall = performance.now() - start;
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return { wall, cpu: childCpuMs() - cpuBefore };
+}
+
+/** One way of starting a program: its name in the table and how to run it with `args`. */
+interface Starter {
+  name: string;
+  run: (args: string[]) => Promise<RunTime>;
+}
+
+/**
+ * Runs every starter `runs` times for `args`, interleaved (A B C A B C ...) so that a busy
+ * machine weighs on all of them alike, after one untimed warm-up each; returns the medians.
+ */
+async function interleavedMedians(
+  starters: Starter[],
+  args: string[],
+  runs: number,
+): Promise<RunTime[]> {
+  for (const starter of starters) await starter.run(args);
+  const times: RunTime[][] = starters.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [index, starter] of starters.entries()) times[index].push(await starter.run(args));
+  }
+  return times.map((t) => ({
+    wall: middle(t.map((x) => x.wall)),
+    cpu: middle(t.map((x) => x.cpu)),
+  }));
+}
+
+/**
+ * Start-up of the common commands (`ps -a`, `inspect CTR`, `images`, `version`), hyperfine-like
+ * (a warm-up, then the median of interleaved runs), wall-clock and CPU time (user + system of
+ * the process, which a busy machine disturbs less): denopod from source (`deno run main.ts`),
+ * denopod bundled by `deno bundle` (one file, and split into chunks along the lazy imports),
+ * podman 4.3.1 in a PodmanSandbox, and an empty `deno run` for the floor; over an empty store,
+ * then over 100 containers.
+ */
+async function benchStartup(): Promise<string[]> {
+  const runs = Number(Deno.env.get("BENCH_RUNS") ?? "15");
+  const roots = await makeRoots("denopod-bench-startup-");
+  const podman = PODMAN ? await PodmanSandbox.create("overlay") : undefined;
+  try {
+    const empty = join(roots.dir, "empty.ts");
+    await Deno.writeTextFile(empty, "");
+    const single = join(roots.dir, "single", "denopod.js");
+    await run(Deno.execPath(), ["bundle", "--quiet", "-o", single, MAIN]);
+    const split = join(roots.dir, "split");
+    await run(Deno.execPath(), [
+      "bundle",
+      "--quiet",
+      "--code-splitting",
+      "--outdir",
+      split,
+      MAIN,
+    ]);
+    const deno = (script: string) => (args: string[]) =>
+      runMs(Deno.execPath(), ["run", "-A", "--no-check", script, ...roots.args, ...args]);
+    const starters: Starter[] = [
+      { name: "deno run (empty file)", run: () => runMs(Deno.execPath(), ["run", "-A", empty]) },
+      { name: "denopod (source)", run: deno(MAIN) },
+      { name: "denopod (bundle, one file)", run: deno(single) },
+      { name: "denopod (bundle, split)", run: deno(join(split, "main.js")) },
+    ];
+    if (podman) {
+      starters.push({
+        name: "podman 4.3.1",
+        run: (args) => runMs(PODMAN!, [...podman.globalArgs(), ...args], podman.env()),
+      });
+    }
+    const out: string[] = [
+      `startup: median of ${runs} interleaved runs after a warm-up; wall ms / CPU ms (ratio to podman)`,
+    ];
+    const table = async (label: string, commands: string[][]) => {
+      out.push(`  ${label}`);
+      for (const command of commands) {
+        const medians = await interleavedMedians(starters, command, runs);
+        const ref = podman ? medians[medians.length - 1] : undefined;
+        const cells = starters.map((starter, i) => {
+          const ours = i > 0 && i < starters.length - (podman ? 1 : 0);
+          const ratio = ref && ours
+            ? ` (${(medians[i].wall / ref.wall).toFixed(2)}x / ${
+              (medians[i].cpu / ref.cpu).toFixed(2)
+            }x)`
+            : "";
+          return `${starter.name} ${medians[i].wall.toFixed(1)} / ${
+            medians[i].cpu.toFixed(1)
+          }${ratio}`;
+        });
+        out.push(`    ${command.join(" ")}`);
+        for (const cell of cells) out.push(`      ${cell}`);
+      }
+    };
+    await table("empty store", [["ps", "-a"], ["images"], ["version"]]);
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    if (podman) await podman.output("import", tar, "busybox");
+    for (let i = 0; i < 100; i++) {
+      await denopod(roots, "create", "--name", `c${i}`, "busybox", "true");
+      if (podman) await podman.output("create", "--name", `c${i}`, "busybox", "true");
+    }
+    await table("100 containers", [["ps", "-a"], ["inspect", "c50"], ["images"], ["version"]]);
+    return out;
+  } finally {
+    await podman?.remove();
+    await removeRoots(roots);
+  }
 }
 
 const BENCHES: Record<string, () => Promise<string[]>> = {
@@ -344,6 +593,10 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   run: benchRun,
   monitor: benchMonitor,
   transport: benchTransport,
+  df: benchDf,
+  prune: benchPrune,
+  startup: benchStartup,
+  check: benchCheck,
 };
 
 if (import.meta.main) {

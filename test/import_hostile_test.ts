@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { denopod, denopodOk, IS_ROOT, type Roots, withRoots } from "./helpers/denopod.ts";
-import { listDir } from "./helpers/denopod.ts";
+import { layerDirs, listDir } from "./helpers/denopod.ts";
 import { paxEntry, rawEntry, tarBytes } from "./helpers/tar_build.ts";
 
 const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
@@ -84,7 +84,7 @@ async function assertRefused(roots: Roots, tarPath: string, error: RegExp): Prom
   assert.match(lines[0], /^Error: /);
   assert.match(lines[0], error);
   assert.equal(await denopodOk(roots, ["images", "-q"]), "");
-  assert.deepEqual(listDir(join(roots.root, "layers")), [], "a layer directory was left");
+  assert.deepEqual(layerDirs(roots), [], "a layer directory was left");
 }
 
 /** Imports the tar, expecting success; returns the single layer's `diff` directory. */
@@ -92,7 +92,7 @@ async function assertLandsInside(roots: Roots, tarPath: string): Promise<string>
   const result = await denopod(roots, ["import", tarPath, "hostile"]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^sha256:[0-9a-f]{64}\n$/);
-  const layers = listDir(join(roots.root, "layers"));
+  const layers = layerDirs(roots);
   assert.equal(layers.length, 1, `one layer dir: ${layers}`);
   assert.match(layers[0], /^[0-9a-f]{64}$/);
   assert.ok(listDir(join(roots.root, "layers", layers[0])).includes("diff"));
@@ -206,7 +206,7 @@ Deno.test("import from stdin lands a gzip'd ../ name inside the layer", opts, as
   await withHostileTar(() => tar, async (roots) => {
     const result = await denopod(roots, ["import", "-", "hostile"], { stdin: gzipSync(tar) });
     assert.equal(result.code, 0, result.stderr);
-    const layers = listDir(join(roots.root, "layers"));
+    const layers = layerDirs(roots);
     assert.equal(layers.length, 1);
     const diff = join(roots.root, "layers", layers[0], "diff");
     assert.equal(Deno.readTextFileSync(join(diff, "stdin-escape.txt")), "gz");

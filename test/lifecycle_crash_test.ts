@@ -164,17 +164,45 @@ testEachMonitor(
 );
 
 testEachMonitor(
-  "system refresh on a live runroot resets exited state and keeps containers startable",
+  "system refresh --force on a live runroot resets exited state and keeps containers startable",
   async (cli) => {
     assert.equal(
       (await cli.run(["run", "--name", "one", "busybox", "sh", "-c", "exit 2"])).code,
       2,
     );
     await cli.ok(["create", "--name", "two", "busybox", "true"]);
-    const refresh = await cli.run(["system", "refresh"]);
+    const refresh = await cli.run(["system", "refresh", "--force"]);
     assert.equal(refresh.code, 0, refresh.stderr);
     assert.match(await psStatus(cli, "one"), /^Exited \(2\)/);
     assert.equal(await psStatus(cli, "two"), "Created");
     assert.equal((await cli.run(["start", "-a", "one"])).code, 2);
+  },
+);
+
+testEachMonitor(
+  "system refresh on a live boot refuses, and --force stops running containers before resetting",
+  async (cli, roots) => {
+    await runReady(cli, "live", ["--stop-timeout", "1"]);
+    const pids = await pidsOf(cli, "live");
+
+    const refused = await cli.run(["system", "refresh"]);
+    assert.equal(refused.code, 125);
+    assert.match(refused.stderr, /^Error: refusing to refresh: .*--force/);
+    assert.equal(refused.stderr.trim().split("\n").length, 1);
+    assert.match(await psStatus(cli, "live"), /^Up /, "still running, still recorded so");
+    assert.ok(processAlive(pids.pid) && processAlive(pids.monitorPid));
+
+    const forced = await cli.run(["system", "refresh", "--force"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.ok(!processAlive(pids.pid), "the container's process was stopped");
+    await pollFor("the monitor to end", () => processAlive(pids.monitorPid) ? undefined : true);
+    assert.match(await psStatus(cli, "live"), /^Exited /);
+    assert.deepEqual(listDir(join(roots.runRoot, "runc")), [], "no runc state left");
+    assert.deepEqual(mountPointsUnder(roots.dir), [], "nothing left mounted");
+    const check = await cli.run(["system", "check", "--quick"]);
+    assert.equal(check.code, 0, check.stdout);
+    await cli.ok(["start", "live"]);
+    assert.match(await psStatus(cli, "live"), /^Up /);
+    await cli.ok(["stop", "-t", "0", "live"]);
   },
 );

@@ -10,6 +10,7 @@ import {
   type Roots,
   withRoots,
 } from "./helpers/denopod.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 import {
   DOCKER_FIXTURE,
   editedFixture,
@@ -74,7 +75,7 @@ async function assertLoadRefused(
   assert.match(lines[0], /^Error: /);
   assert.match(lines[0], pattern);
   const layersLeft = options.layersLeft ?? [];
-  assert.deepEqual(await namesIn(join(roots.root, "layers")), layersLeft, "layer directories");
+  assert.deepEqual(layerDirs(roots), layersLeft, "layer directories");
   assert.deepEqual(dbRows(roots), { layers: layersLeft, images: options.imagesLeft ?? 0 });
   assert.deepEqual(await namesIn(join(roots.root, "tmp")), [], "scratch files left");
   const ids = (await denopodOk(roots, ["images", "-q"])).split("\n").filter(Boolean);
@@ -312,11 +313,10 @@ Deno.test(
         stdout: "null",
         stderr: "null",
       }).spawn();
-      const layersDir = join(roots.root, "layers");
       const deadline = Date.now() + 60_000;
       let seen: string[] = [];
       while (Date.now() < deadline) {
-        seen = await namesIn(layersDir);
+        seen = layerDirs(roots);
         // The first layer is in and the second is being extracted.
         if (seen.includes(smallId) && seen.some((name) => name.startsWith("tmp-"))) break;
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -327,7 +327,7 @@ Deno.test(
       assert.ok(seen.some((name) => name.startsWith("tmp-")), `never saw the big layer: ${seen}`);
 
       assert.equal(await denopodOk(roots, ["images", "-q"]), "");
-      assert.deepEqual(await namesIn(layersDir), [], "layers left after the next command");
+      assert.deepEqual(layerDirs(roots), [], "layers left after the next command");
       assert.deepEqual(dbRows(roots), { layers: [], images: 0 });
       assert.deepEqual(await namesIn(join(roots.root, "tmp")), []);
 
@@ -335,7 +335,7 @@ Deno.test(
         await denopodOk(roots, ["load", "-q", "-i", path]),
         "Loaded image: localhost/big:1\n",
       );
-      assert.equal((await namesIn(layersDir)).length, 2);
+      assert.equal(layerDirs(roots).length, 2);
       assert.equal(dbRows(roots).layers.length, 2);
     }),
 );

@@ -10,6 +10,7 @@ import {
   type Roots,
   withRoots,
 } from "./helpers/denopod.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 import {
   BASE_ID,
   DOCKER_FIXTURE,
@@ -26,13 +27,6 @@ import { PodmanSandbox } from "./helpers/podman.ts";
 const AS_ROOT = { ignore: !IS_ROOT };
 const FIXTURE = "localhost/fixture:2";
 const BASE = "localhost/fixture-base:1";
-
-/** The layer directories under the root (names), sorted. */
-async function layerDirs(roots: Roots): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(join(roots.root, "layers"))) names.push(entry.name);
-  return names.sort();
-}
 
 /** `image inspect` → [ID, diff IDs] of an image. */
 async function idAndDiffIds(roots: Roots, image: string): Promise<[string, string[]]> {
@@ -132,7 +126,7 @@ Deno.test(
       await denopodOk(roots, ["create", "--name", "stopper", FIXTURE]);
       assert.equal(
         await denopodOk(roots, ["inspect", "--format", "{{.Config.StopSignal}}", "stopper"]),
-        "SIGINT\n",
+        "2\n",
       );
     }),
 );

@@ -58,7 +58,16 @@ Deno.test("openStateDb writes the schema and its version, and reopens without mi
     const tables = db.all<{ name: string }>(
       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
     ).map((r) => r.name);
-    assert.deepEqual(tables, ["containers", "exit_codes", "image_names", "images", "layers"]);
+    assert.deepEqual(tables, [
+      "containers",
+      "events",
+      "exit_codes",
+      "image_names",
+      "images",
+      "intents",
+      "layers",
+      "sqlite_sequence",
+    ]);
     addExitCode(db, "kept");
     const again = openStateDb(path);
     try {
@@ -313,4 +322,24 @@ Deno.test("repo.insert refuses a taken name and writes no row", async () => {
     assert.deepEqual(repo.list().map((r) => r.config.id), [ID_A]);
     assert.equal(repo.get(ID_B), undefined);
   });
+});
+
+Deno.test("close keeps the -wal and -shm files for the next run (a full disk can still open)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/state.db`;
+    const db = openStateDb(path);
+    db.transaction(() => db.run("INSERT INTO exit_codes VALUES ('a', 'a', 0, 'now')"));
+    db.close();
+    assert.ok(Deno.statSync(`${path}-wal`).isFile, "the WAL is kept");
+    assert.equal(Deno.statSync(`${path}-shm`).size, 32768, "the WAL index keeps its size");
+    const again = openStateDb(path);
+    try {
+      assert.equal(again.get<{ n: number }>("SELECT count(*) AS n FROM exit_codes")?.n, 1);
+    } finally {
+      again.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,55 +1,37 @@
 /**
- * Builds the command tree: the program with its global flags and every command group. Errors from
- * commander (unknown flags, missing arguments) are reported podman's way, on one line, exit 125.
+ * Runs one command line: parses it against the command table (`commands.ts`), prints help or the
+ * version when asked, else loads the command's action and runs it. Returns the exit status; errors
+ * propagate to `main.ts`, which prints them podman's way.
  * @module
  */
-import { Command, CommanderError } from "@commander-js/extra-typings";
-import { addGlobalOptions } from "./common.ts";
-import { registerContainerCommands } from "./containers.ts";
-import { registerImageCommands } from "./images.ts";
-import { registerSystemCommands } from "./system.ts";
-import { registerLifecycleCommands } from "./lifecycle.ts";
-import { registerTransportCommands } from "./transport.ts";
-import { registerVolumeCommands } from "./volumes.ts";
+import { PROGRAM_SPEC } from "./commands.ts";
+import { commandPath, parseCommandLine, UsageError } from "./table/parse.ts";
+import { exitStatus, println, writeOut } from "./common.ts";
 import { VERSION } from "../version.ts";
-import { InvalidArgError } from "../errors.ts";
 
-/** Thrown for a usage error commander found; its message is commander's, without the prefix. */
-export class UsageError extends InvalidArgError {}
-
-/** Builds the `denopod` program. */
-export function buildProgram(): Command {
-  const program = new Command("denopod")
-    .description("daemonless container manager: images, containers, runc")
-    .version(VERSION, "-v, --version", "print the version")
-    .enablePositionalOptions()
-    .showSuggestionAfterError(true)
-    .exitOverride()
-    .configureOutput({ writeErr: () => {}, outputError: () => {} });
-  addGlobalOptions(program, false);
-  registerContainerCommands(program);
-  registerLifecycleCommands(program);
-  registerImageCommands(program);
-  registerTransportCommands(program);
-  registerSystemCommands(program);
-  registerVolumeCommands(program);
-  for (const cmd of program.commands) configureSubcommand(cmd);
-  return program;
-}
-
-function configureSubcommand(cmd: Command<unknown[], Record<string, unknown>>): void {
-  cmd.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
-  if (!cmd.options.some((o) => o.long === "--root")) addGlobalOptions(cmd, true);
-  for (const sub of cmd.commands) configureSubcommand(sub);
-}
-
-/** Turns a CommanderError into the exit status: 0 for help/version, else a UsageError. */
-export function mapCommanderError(err: CommanderError): number | UsageError {
-  if (
-    err.code === "commander.helpDisplayed" || err.code === "commander.version" ||
-    err.code === "commander.help"
-  ) {
-    return 0;
+/** Parses `args` and runs what they ask for; resolves to the exit status. */
+export async function runCommandLine(args: readonly string[]): Promise<number> {
+  const parsed = parseCommandLine(PROGRAM_SPEC, args);
+  switch (parsed.kind) {
+    case "help": {
+      const { helpText } = await import("./table/help.ts");
+      writeOut(`${helpText(parsed.path)}\n`);
+      return 0;
+    }
+    case "version":
+      println(`denopod version ${VERSION}`);
+      return 0;
+    case "missing-command": {
+      const { helpText } = await import("./table/help.ts");
+      writeOut(`${helpText(parsed.path)}\n`);
+      throw new UsageError(`missing command '${commandPath(parsed.path)} COMMAND'`);
+    }
+    case "run": {
+      const spec = parsed.path[parsed.path.length - 1];
+      const action = await spec.action!();
+      const invocation = { globals: parsed.globals, path: parsed.path.slice(1).map((s) => s.name) };
+      await action.apply(invocation, parsed.params as never[]);
+      return exitStatus.code;
+    }
   }
-  return new UsageError(err.message.replace(/^error: /, ""));
 }

@@ -3,53 +3,22 @@
  * `--monitor`), accepted before or after the command name as podman does; opening the runtime for
  * one command; printing to stdout; and the exit status a command leaves.
  *
- * Command modules register every command's flags, but load the library code a command runs only
- * when that command runs (`await import(...)` in its action, the runtime in `withRuntime`): a
- * process that exports a container does not compile the code that runs one.
+ * The command table (`commands.ts`) declares every command's flags; an action's module, and the
+ * library code it runs, load only when that command runs (`await import(...)` in its action, the
+ * runtime in `withRuntime`): a process that exports a container does not compile the code that
+ * runs one.
  * @module
  */
-import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import type { Runtime } from "../runtime.ts";
 import { parseLogLevel, setupLogging } from "../log.ts";
 import { InvalidArgError } from "../errors.ts";
+import type { GlobalOptions, Invocation } from "./table/spec.ts";
 
-/** The global flags. */
-export interface GlobalOptions {
-  root?: string;
-  runroot?: string;
-  logLevel?: string;
-  monitor?: string;
-}
+export type { GlobalOptions, Invocation };
 
-/** Adds the global flags to a command (the program and, hidden, every subcommand). */
-export function addGlobalOptions<C extends CommandUnknownOpts>(cmd: C, hidden: boolean): C {
-  const options = [
-    new Option("--root <dir>", "persistent storage root (env DENOPOD_ROOT)"),
-    new Option("--runroot <dir>", "run-time state root, a tmpfs (env DENOPOD_RUNROOT)"),
-    new Option("--log-level <level>", "debug, info, warn, error"),
-    new Option(
-      "--monitor <name>",
-      "container monitor: conmon or builtin (env DENOPOD_MONITOR; default conmon when installed)",
-    ),
-  ];
-  for (const option of options) cmd.addOption(hidden ? option.hideHelp() : option);
-  return cmd;
-}
-
-/** Reads the global flags of a command, the subcommand's own values winning over the program's. */
-export function globalOptions(cmd: CommandUnknownOpts): GlobalOptions {
-  const merged: Record<string, unknown> = {};
-  const chain: CommandUnknownOpts[] = [];
-  for (let c: CommandUnknownOpts | null = cmd; c; c = c.parent) chain.unshift(c);
-  for (const c of chain) {
-    for (const [k, v] of Object.entries(c.opts())) if (v !== undefined) merged[k] = v;
-  }
-  return {
-    root: merged.root as string | undefined,
-    runroot: merged.runroot as string | undefined,
-    logLevel: merged.logLevel as string | undefined,
-    monitor: merged.monitor as string | undefined,
-  };
+/** The global flags the command was given (before or after its name). */
+export function globalOptions(invocation: Invocation): GlobalOptions {
+  return invocation.globals;
 }
 
 /** Applies `--log-level` (default warn) and `--monitor` from the command's global flags. */
@@ -67,10 +36,10 @@ export function applyGlobalOptions(options: GlobalOptions): void {
 
 /** Opens the runtime for a command, runs `fn`, and always closes it. */
 export async function withRuntime<T>(
-  cmd: CommandUnknownOpts,
+  invocation: Invocation,
   fn: (runtime: Runtime) => Promise<T> | T,
 ): Promise<T> {
-  const options = globalOptions(cmd);
+  const options = globalOptions(invocation);
   applyGlobalOptions(options);
   const { Runtime: RuntimeClass } = await import("../runtime.ts");
   const runtime = await RuntimeClass.open({ root: options.root, runRoot: options.runroot });
@@ -106,20 +75,3 @@ export function writeAll(writer: { writeSync(p: Uint8Array): number }, bytes: Ui
 
 /** The exit status the process ends with once the command returns (podman's rules). */
 export const exitStatus = { code: 0 };
-
-/** Collects repeatable flag values (`-e A -e B`). */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-/** Parses a whole, non-negative number flag. */
-export function parseWholeNumber(flag: string): (value: string) => number {
-  return (value: string) => {
-    if (!/^\d+$/.test(value)) {
-      throw new InvalidArgError(
-        `invalid argument "${value}" for "${flag}": must be a whole number`,
-      );
-    }
-    return Number(value);
-  };
-}

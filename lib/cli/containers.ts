@@ -1,26 +1,33 @@
 /**
  * Container commands of the storage half: `create`, `ps`, `inspect`, `mount`, `umount`,
  * `export`, `rm`. Thin: parse flags, load and call the library, print.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
-import { Command, Option } from "@commander-js/extra-typings";
 import {
   ContainerRemovedError,
+  ContainerStateError,
   DenopodError,
   InvalidArgError,
   NoSuchContainerError,
 } from "../errors.ts";
-import { CONTAINER_STATUSES, type ContainerStatus, statusName } from "../container/status.ts";
 import type { Container } from "../container/container.ts";
 import type { Runtime } from "../runtime.ts";
-import { collect, eprintln, exitStatus, parseWholeNumber, println, withRuntime } from "./common.ts";
-import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
+import { eprintln, exitStatus, println, withRuntime } from "./common.ts";
+import { type CreateFlagValues, createOptionsFrom } from "./container_flags.ts";
+import type { Invocation } from "./table/spec.ts";
 
-/** Runs `fn` for each name, printing podman-style errors for the ones that fail. */
+/**
+ * Runs `fn` for each name, printing podman-style errors for the ones that fail; the exit status
+ * is the last failure's, through `exitCodeOf` where the command has podman's own codes.
+ */
 export async function forEachTarget(
   names: string[],
   fn: (name: string) => Promise<void>,
+  exitCodeOf: (err: DenopodError) => number | undefined = () => undefined,
 ): Promise<void> {
   for (const name of names) {
     try {
@@ -28,9 +35,16 @@ export async function forEachTarget(
     } catch (err) {
       if (!(err instanceof DenopodError)) throw err;
       eprintln(`Error: ${err.message}`);
-      exitStatus.code = err.exitCode;
+      exitStatus.code = exitCodeOf(err) ?? err.exitCode;
     }
   }
+}
+
+/** podman-rm(1) EXIT STATUS: 1 no such container, 2 a container is running or paused. */
+export function rmExitCode(err: DenopodError): number | undefined {
+  if (err instanceof NoSuchContainerError) return 1;
+  if (err instanceof ContainerStateError) return 2;
+  return undefined;
 }
 
 const PS_HEADERS: Record<string, string> = {
@@ -53,53 +67,6 @@ const PS_HEADERS: Record<string, string> = {
 const PS_DEFAULT =
   "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
-interface PsFilter {
-  matches(ctr: Container): boolean;
-}
-
-/** Parses `ps --filter KEY=VALUE` (name, id, status, label). */
-export function parsePsFilter(spec: string): PsFilter {
-  const eq = spec.indexOf("=");
-  if (eq < 0) throw new InvalidArgError(`invalid filter "${spec}": must be KEY=VALUE`);
-  const key = spec.slice(0, eq);
-  const value = spec.slice(eq + 1);
-  switch (key) {
-    case "name": {
-      let pattern: RegExp;
-      try {
-        pattern = new RegExp(value);
-      } catch {
-        throw new InvalidArgError(`invalid filter "${spec}": bad regular expression`);
-      }
-      return { matches: (c) => pattern.test(c.name) };
-    }
-    case "id":
-      return { matches: (c) => c.id.startsWith(value) };
-    case "status": {
-      if (!CONTAINER_STATUSES.includes(value as ContainerStatus)) {
-        throw new InvalidArgError(
-          `invalid filter "${spec}": status must be one of ${CONTAINER_STATUSES.join(", ")}`,
-        );
-      }
-      return {
-        matches: (c) => statusName(c.state.status) === statusName(value as ContainerStatus),
-      };
-    }
-    case "label": {
-      const leq = value.indexOf("=");
-      const labelKey = leq < 0 ? value : value.slice(0, leq);
-      return {
-        matches: (c) =>
-          labelKey in c.config.labels &&
-          (leq < 0 || c.config.labels[labelKey] === value.slice(leq + 1)),
-      };
-    }
-  }
-  throw new InvalidArgError(
-    `invalid filter "${key}": supported filters are name, id, status, label`,
-  );
-}
-
 function lookupAll(runtime: Runtime, names: string[], all: boolean, latest = false): Container[] {
   if (all) return runtime.allContainers();
   if (latest) {
@@ -110,70 +77,101 @@ function lookupAll(runtime: Runtime, names: string[], all: boolean, latest = fal
   return names.map((n) => runtime.lookupContainer(n));
 }
 
-/** Registers the commands of this module on `program`. */
-export function registerContainerCommands(program: Command): void {
-  withCreateFlags(
-    program.command("create").description("create a container without starting it")
-      .argument("<image>").argument("[command...]").passThroughOptions(),
-  ).action(async function (image, command, flags) {
+/** `create IMAGE [COMMAND...]`: prints the new container's ID. */
+export async function create(
+  this: Invocation,
+  image: string,
+  command: string[],
+  flags: CreateFlagValues,
+) {
+  {
     const { createContainer } = await import("../container/create.ts");
     await withRuntime(this, async (runtime) => {
       const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
       println(ctr.id);
     });
-  });
+  }
+}
 
-  program.command("ps").description("list containers")
-    .option("-a, --all", "show all containers, not only running ones")
-    .option("-q, --quiet", "print only the IDs")
-    .option("-s, --size", "show the containers' sizes")
-    .option("--no-trunc", "do not truncate output")
-    .option("-l, --latest", "show the newest container")
-    .option("-n, --last <n>", "show the n newest containers", Number)
-    .option(
-      "-f, --filter <key=value>",
-      "filter: name=, id=, status=, label=",
-      collect,
-      [] as string[],
-    )
-    .option("--format <format>", "json, or a Go template")
-    .action(async function (flags) {
+/** `ps` flags. */
+export interface PsFlags {
+  all?: boolean;
+  quiet?: boolean;
+  size?: boolean;
+  trunc?: boolean;
+  latest?: boolean;
+  last?: number;
+  filter: string[];
+  format?: string;
+  noheading?: boolean;
+  sort?: string;
+}
+
+/** `ps`: lists containers. */
+export async function ps(this: Invocation, flags: PsFlags) {
+  {
+    {
       const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
-      const { psRow } = await import("../container/inspect.ts");
+      const { containerFilter } = await import("../container/filters.ts");
+      const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
+        "../container/ps.ts"
+      );
       const { printRows } = await import("./output.ts");
       await withRuntime(this, async (runtime) => {
-        const filters = flags.filter.map(parsePsFilter);
+        const now = clockNow();
+        const sort = flags.sort ?? "created";
+        if (!(PS_SORT_KEYS as readonly string[]).includes(sort)) {
+          throw new InvalidArgError(
+            `invalid argument "${sort}" for "--sort" flag: "${sort}" is not a valid value.  Choose from: "${
+              PS_SORT_KEYS.join(", ")
+            }"`,
+          );
+        }
+        const keep = containerFilter(flags.filter, {
+          now,
+          created: (name) => runtime.lookupContainer(name).config.created,
+        });
         let ctrs: Container[] = [];
         for (const ctr of runtime.allContainers()) {
           if (await syncForDisplay(ctr)) ctrs.push(ctr);
         }
-        if (!flags.all && filters.length === 0 && !flags.latest && flags.last === undefined) {
+        // podman: a filter does not imply -a; --latest and --last do
+        if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
           ctrs = ctrs.filter((c) => c.state.status === "running" || c.state.status === "stopping");
         }
-        ctrs = ctrs.filter((c) => filters.every((f) => f.matches(c)));
+        ctrs = ctrs.filter((c) => keep(filterView(c)));
+        // the store lists the newest first; --latest and --last take the newest
         if (flags.latest) ctrs = ctrs.slice(0, 1);
-        if (flags.last !== undefined) ctrs = ctrs.slice(0, flags.last);
-        const now = clockNow();
-        const rows = ctrs.map((c) =>
-          psRow(c, { noTrunc: flags.trunc === false, size: flags.size === true, now })
-        );
+        if (flags.last !== undefined && flags.last >= 0) ctrs = ctrs.slice(0, flags.last);
+        ctrs = sortContainers(ctrs, sort, now);
+        const view = { noTrunc: flags.trunc === false, size: flags.size === true, now };
         if (flags.quiet) {
-          for (const row of rows) println(row.ID);
+          for (const ctr of ctrs) println(view.noTrunc ? ctr.id : ctr.id.slice(0, 12));
           return;
         }
+        if (flags.format === "json") {
+          println(JSON.stringify(ctrs.map((c) => psJson(c, view)), null, 2));
+          return;
+        }
+        const rows = ctrs.map((c) => psReport(c, view));
         const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
-        printRows(rows, flags.format, defaultTable, PS_HEADERS);
+        printRows(rows, flags.format, defaultTable, PS_HEADERS, flags.noheading === true);
       });
-    });
+    }
+  }
+}
 
-  program.command("inspect").alias("container-inspect").description(
-    "show details of containers or images, as a JSON array",
-  )
-    .argument("<names...>")
-    .option("-f, --format <format>", "json, or a Go template")
-    .option("-s, --size", "show the container's sizes")
-    .addOption(new Option("-t, --type <type>", "container, image or all").default("all"))
-    .action(async function (names, flags) {
+/** `inspect` flags. */
+export interface InspectFlags {
+  format?: string;
+  size?: boolean;
+  type: string;
+}
+
+/** `inspect NAME...`: containers and images, as a JSON array or a template per object. */
+export async function inspect(this: Invocation, names: string[], flags: InspectFlags) {
+  {
+    {
       const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
       const { containerInspect } = await import("../container/inspect.ts");
       const { imageInspect } = await import("../image/inspect.ts");
@@ -202,12 +200,19 @@ export function registerContainerCommands(program: Command): void {
         printInspect(found, flags.format);
         if (failure) throw failure;
       });
-    });
+    }
+  }
+}
 
-  program.command("mount").description("mount containers' root filesystems and print where")
-    .argument("[names...]")
-    .option("--no-trunc", "print full container IDs when listing")
-    .action(async function (names, flags) {
+/** `container inspect NAME...`: containers only. */
+export function containerInspect(this: Invocation, names: string[], flags: InspectFlags) {
+  return inspect.call(this, names, { ...flags, type: "container" });
+}
+
+/** `mount [NAME...]`: mounts and prints the mount points, or lists the mounted containers. */
+export async function mount(this: Invocation, names: string[], flags: { trunc?: boolean }) {
+  {
+    {
       await withRuntime(this, async (runtime) => {
         if (names.length === 0) {
           for (const ctr of runtime.allContainers()) {
@@ -222,13 +227,18 @@ export function registerContainerCommands(program: Command): void {
           println(await ctr.withLock(() => ctr.mount()));
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("umount").alias("unmount").description("unmount containers' root filesystems")
-    .argument("[names...]")
-    .option("-a, --all", "unmount all containers")
-    .option("-f, --force", "unmount even when other users hold a mount")
-    .action(async function (names, flags) {
+/** `unmount [NAME...]`. */
+export async function umount(
+  this: Invocation,
+  names: string[],
+  flags: { all?: boolean; force?: boolean },
+) {
+  {
+    {
       await withRuntime(this, async (runtime) => {
         if (names.length === 0 && !flags.all) {
           throw new InvalidArgError("you must provide at least one container name or ID");
@@ -242,12 +252,14 @@ export function registerContainerCommands(program: Command): void {
           println(flags.all ? ctr.id : name);
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("export").description("export a container's filesystem as a tar archive")
-    .argument("<name>")
-    .option("-o, --output <file>", "write to a file instead of stdout")
-    .action(async function (name, flags) {
+/** `export NAME`: the container's filesystem as a tar archive. */
+export async function exportContainer(this: Invocation, name: string, flags: { output?: string }) {
+  {
+    {
       const { exportContainer } = await import("../container/export.ts");
       const { progressReporter } = await import("./progress.ts");
       await withRuntime(this, async (runtime) => {
@@ -262,20 +274,24 @@ export function registerContainerCommands(program: Command): void {
           progress?.stop();
         }
       });
-    });
+    }
+  }
+}
 
-  program.command("rm").description("remove containers")
-    .argument("[names...]")
-    .option("-f, --force", "stop running containers and remove them too")
-    .option("-a, --all", "remove all containers")
-    .option("-i, --ignore", "ignore errors when a container does not exist")
-    .option("-v, --volumes", "remove the containers' anonymous volumes")
-    .option(
-      "-t, --time <seconds>",
-      "with -f, seconds to wait after the stop signal before SIGKILL",
-      parseWholeNumber("--time"),
-    )
-    .action(async function (names, flags) {
+/** `rm` flags. */
+export interface RmFlags {
+  force?: boolean;
+  all?: boolean;
+  ignore?: boolean;
+  time?: number;
+  /** `-v`: also remove the anonymous volumes. */
+  volumes?: boolean;
+}
+
+/** `rm NAME...`. */
+export async function rm(this: Invocation, names: string[], flags: RmFlags) {
+  {
+    {
       const { removeContainer } = await import("../container/remove.ts");
       await withRuntime(this, async (runtime) => {
         if (names.length === 0 && !flags.all) {
@@ -306,7 +322,8 @@ export function registerContainerCommands(program: Command): void {
             throw new NoSuchContainerError(name, { cause: err });
           }
           println(name);
-        });
+        }, rmExitCode);
       });
-    });
+    }
+  }
 }

@@ -1,12 +1,15 @@
 /**
  * Image commands: `import`, `images`, `rmi` (and `image` aliases). Thin: parse flags, load and
  * call the library, print.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
-import type { Command } from "@commander-js/extra-typings";
-import { InvalidArgError } from "../errors.ts";
-import { collect, println, withRuntime } from "./common.ts";
+import { DenopodError, ImageInUseError, InvalidArgError, NoSuchImageError } from "../errors.ts";
+import { println, withRuntime } from "./common.ts";
+import type { Invocation } from "./table/spec.ts";
 import { forEachTarget } from "./containers.ts";
 
 const IMAGE_HEADERS: Record<string, string> = {
@@ -21,6 +24,8 @@ const IMAGE_HEADERS: Record<string, string> = {
 };
 
 const IMAGES_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+const IMAGES_DIGESTS =
+  "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
 /** Opens the import source: a file path, or `-` for stdin. */
 async function openSource(path: string): Promise<ReadableStream<Uint8Array>> {
@@ -45,20 +50,15 @@ async function openSource(path: string): Promise<ReadableStream<Uint8Array>> {
   }
 }
 
-/** Registers the image commands on `program`. */
-export function registerImageCommands(program: Command): void {
-  program.command("import").description("import a rootfs tarball (plain, gzip or zstd) as an image")
-    .argument("<file>", "path of the tarball, or - for stdin")
-    .argument("[reference]", "NAME[:TAG] for the new image")
-    .option(
-      "-c, --change <instruction>",
-      "apply a Containerfile instruction (CMD, ENV, ...)",
-      collect,
-      [] as string[],
-    )
-    .option("-m, --message <text>", "commit message for the imported image")
-    .option("-q, --quiet", "print only the image ID")
-    .action(async function (file, reference, flags) {
+/** `import FILE [REFERENCE]`: prints the new image's ID. */
+export async function importTarball(
+  this: Invocation,
+  file: string,
+  reference: string | undefined,
+  flags: { change: string[]; message?: string; quiet?: boolean },
+) {
+  {
+    {
       const { importImage } = await import("../image/import.ts");
       await withRuntime(this, async (runtime) => {
         const source = await openSource(file);
@@ -69,71 +69,82 @@ export function registerImageCommands(program: Command): void {
         });
         println(`sha256:${image.id}`);
       });
-    });
+    }
+  }
+}
 
-  program.command("images").description("list images")
-    .argument("[reference]", "show only images matching this name")
-    .option("-a, --all", "show all images")
-    .option("-q, --quiet", "print only the image IDs")
-    .option("--no-trunc", "do not truncate IDs")
-    .option("--format <format>", "json, or a Go template")
-    .action(async function (reference, flags) {
-      const { imageRows } = await import("../image/inspect.ts");
+/** `images` flags. */
+export interface ImagesFlags {
+  all?: boolean;
+  quiet?: boolean;
+  trunc?: boolean;
+  format?: string;
+  digests?: boolean;
+  filter: string[];
+  noheading?: boolean;
+  sort: string;
+}
+
+/** `images [REFERENCE]`: lists images. */
+export async function images(this: Invocation, reference: string | undefined, flags: ImagesFlags) {
+  {
+    {
+      const { IMAGE_SORT_KEYS, imageFilter, imageJson, imageListRows, imageReport } = await import(
+        "../image/list.ts"
+      );
       const { printRows } = await import("./output.ts");
       await withRuntime(this, (runtime) => {
-        let images = runtime.images.list();
-        if (reference !== undefined) {
-          const found = runtime.images.find(reference);
-          images = found ? [found] : [];
+        const now = clockNow();
+        if (!(IMAGE_SORT_KEYS as readonly string[]).includes(flags.sort)) {
+          throw new InvalidArgError(
+            `"${flags.sort}" is not a valid field for sorting. Choose from: size, tag, created, id, repository`,
+          );
         }
+        // `images REPO` is a reference filter, as in podman
+        const specs = reference === undefined
+          ? flags.filter
+          : [...flags.filter, `reference=${reference}`];
+        const keep = imageFilter(runtime, specs, now);
+        const images = runtime.images.list().filter(keep);
+        const rows = imageListRows(images, flags.sort);
         if (flags.quiet) {
           const seen = new Set<string>();
-          for (const image of images) {
+          for (const { image } of rows) {
             const id = flags.trunc === false ? `sha256:${image.id}` : image.id.slice(0, 12);
             if (!seen.has(id)) println(id);
             seen.add(id);
           }
           return;
         }
-        const now = clockNow();
         if (flags.format === "json") {
-          println(JSON.stringify(
-            images.map((image) => {
-              const row = imageRows(runtime, image, { noTrunc: true, now })[0];
-              return {
-                Id: image.id,
-                ParentId: "",
-                RepoTags: null,
-                RepoDigests: [],
-                Size: image.size,
-                SharedSize: 0,
-                VirtualSize: image.size,
-                Labels: row.Labels,
-                Containers: row.Containers,
-                Names: image.names,
-                Digest: row.Digest,
-                History: image.names,
-                Created: row.Created,
-                CreatedAt: row.CreatedAt,
-              };
-            }),
-            null,
-            4,
-          ));
+          println(JSON.stringify(rows.map((row) => imageJson(runtime, row)), null, 4));
           return;
         }
-        const rows = images.flatMap((image) =>
-          imageRows(runtime, image, { noTrunc: flags.trunc === false, now })
+        const reports = rows.map((row) =>
+          imageReport(runtime, row, { noTrunc: flags.trunc === false, now })
         );
-        printRows(rows, flags.format, IMAGES_DEFAULT, IMAGE_HEADERS);
+        const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
+        printRows(reports, flags.format, table, IMAGE_HEADERS, flags.noheading === true);
       });
-    });
+    }
+  }
+}
 
-  program.command("rmi").description("remove images")
-    .argument("[references...]")
-    .option("-f, --force", "remove the containers using the image too")
-    .option("-a, --all", "remove all images")
-    .action(async function (references, flags) {
+/** podman-rmi(1) EXIT STATUS: 1 no such image, 2 the image is in use. */
+function rmiExitCode(err: DenopodError): number | undefined {
+  if (err instanceof NoSuchImageError) return 1;
+  if (err instanceof ImageInUseError) return 2;
+  return undefined;
+}
+
+/** `rmi IMAGE...`. */
+export async function rmi(
+  this: Invocation,
+  references: string[],
+  flags: { force?: boolean; all?: boolean; ignore?: boolean },
+) {
+  {
+    {
       const { removeImage } = await import("../image/remove.ts");
       const { removeContainer } = await import("../container/remove.ts");
       await withRuntime(this, async (runtime) => {
@@ -142,6 +153,8 @@ export function registerImageCommands(program: Command): void {
           throw new InvalidArgError("image name or ID must be specified");
         }
         await forEachTarget(targets, async (reference) => {
+          // --ignore: a missing image is no error (podman)
+          if (flags.ignore && !runtime.images.find(reference)) return;
           const result = await removeImage(runtime, reference, {
             force: flags.force === true,
             removeContainers: async (ids) => {
@@ -152,7 +165,8 @@ export function registerImageCommands(program: Command): void {
           });
           for (const name of result.untagged) println(`Untagged: ${name}`);
           if (result.deleted) println(`Deleted: ${result.deleted}`);
-        });
+        }, rmiExitCode);
       });
-    });
+    }
+  }
 }

@@ -2,23 +2,20 @@
  * Running commands: `start`, `run`, `stop`, `kill`, `wait`, `logs`, `exec`, `pause`,
  * `unpause`, `restart`, and the hidden `container cleanup` the monitor calls on exit.
  * Thin: parse flags, load and call the library, print, set the exit status.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
-import { Command } from "@commander-js/extra-typings";
 import { InvalidArgError } from "../errors.ts";
 import { isRunning, needsStopToRestart } from "../container/status.ts";
 import { parseTimeInput } from "../util/humanize.ts";
-import {
-  collect,
-  exitStatus,
-  globalOptions,
-  parseWholeNumber,
-  println,
-  withRuntime,
-} from "./common.ts";
+import { exitStatus, globalOptions, println, withRuntime } from "./common.ts";
 import { forEachTarget } from "./containers.ts";
-import { createOptionsFrom, withCreateFlags } from "./container_flags.ts";
+import { containerEvent, recordEvent } from "../events/journal.ts";
+import { type CreateFlagValues, createOptionsFrom } from "./container_flags.ts";
+import type { Invocation } from "./table/spec.ts";
 
 /** True when `path` exists. */
 async function exists(path: string): Promise<boolean> {
@@ -31,13 +28,14 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Registers the running commands on `program`. */
-export function registerLifecycleCommands(program: Command): void {
-  withCreateFlags(
-    program.command("run").description("create and start a container, attached unless -d")
-      .argument("<image>").argument("[command...]").passThroughOptions()
-      .option("-d, --detach", "run in the background and print the container ID"),
-  ).action(async function (image, command, flags) {
+/** `run IMAGE [COMMAND...]`: attached unless `-d`; exits with the container's code. */
+export async function run(
+  this: Invocation,
+  image: string,
+  command: string[],
+  flags: CreateFlagValues & { detach?: boolean },
+) {
+  {
     const { createContainer } = await import("../container/create.ts");
     const { startAndAttach } = await import("./attach.ts");
     await withRuntime(this, async (runtime) => {
@@ -46,12 +44,13 @@ export function registerLifecycleCommands(program: Command): void {
       if (code === undefined) println(ctr.id);
       else exitStatus.code = code;
     });
-  });
+  }
+}
 
-  program.command("start").description("start containers")
-    .argument("<names...>")
-    .option("-a, --attach", "attach to the container's output and return its exit code")
-    .action(async function (names, flags) {
+/** `start NAME...`; `-a` attaches to one and returns its exit code. */
+export async function start(this: Invocation, names: string[], flags: { attach?: boolean }) {
+  {
+    {
       const { startAndAttach, startDetached } = await import("./attach.ts");
       await withRuntime(this, async (runtime) => {
         if (flags.attach) {
@@ -67,15 +66,18 @@ export function registerLifecycleCommands(program: Command): void {
           println(name);
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("stop").description(
-    "stop containers: stop signal, then SIGKILL after the timeout",
-  )
-    .argument("[names...]")
-    .option("-t, --time <seconds>", "seconds to wait before SIGKILL", parseWholeNumber("--time"))
-    .option("-a, --all", "stop all running containers")
-    .action(async function (names, flags) {
+/** `stop NAME...`: the stop signal, then SIGKILL after the timeout. */
+export async function stop(
+  this: Invocation,
+  names: string[],
+  flags: { time?: number; all?: boolean },
+) {
+  {
+    {
       const { stopContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         const targets = flags.all
@@ -89,12 +91,14 @@ export function registerLifecycleCommands(program: Command): void {
           println(name);
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("kill").description("send a signal to running containers")
-    .argument("<names...>")
-    .option("-s, --signal <signal>", "signal to send", "KILL")
-    .action(async function (names, flags) {
+/** `kill NAME...`. */
+export async function kill(this: Invocation, names: string[], flags: { signal: string }) {
+  {
+    {
       const { parseSignal } = await import("../util/signals.ts");
       const { killContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
@@ -104,29 +108,36 @@ export function registerLifecycleCommands(program: Command): void {
           println(name);
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("wait").description("wait for containers to exit and print their exit codes")
-    .argument("<names...>")
-    .action(async function (names) {
+/** `wait NAME...`: prints each exit code. */
+export async function wait(this: Invocation, names: string[]) {
+  {
+    {
       const { waitForContainer } = await import("../container/lifecycle/wait.ts");
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           println(String(await waitForContainer(runtime, name)));
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("logs").description("show a container's output")
-    .argument("<name>")
-    .option("-f, --follow", "keep following the output while the container runs")
-    .option("-t, --timestamps", "show timestamps")
-    .option(
-      "--since <time>",
-      "show output since a time (RFC 3339, unix seconds, or a duration like 10m)",
-    )
-    .option("--tail <n>", "show only the last n lines", parseWholeNumber("--tail"))
-    .action(async function (name, flags) {
+/** `logs` flags. */
+export interface LogsFlags {
+  follow?: boolean;
+  timestamps?: boolean;
+  since?: string;
+  tail?: number;
+}
+
+/** `logs NAME`. */
+export async function logs(this: Invocation, name: string, flags: LogsFlags) {
+  {
+    {
       const { readLogs } = await import("../container/logs.ts");
       const { stillRunning } = await import("./attach.ts");
       await withRuntime(this, async (runtime) => {
@@ -146,25 +157,34 @@ export function registerLifecycleCommands(program: Command): void {
           () => stillRunning(runtime, ctr),
         );
       });
-    });
+    }
+  }
+}
 
-  program.command("exec").description("run a command in a running container")
-    .argument("<name>").argument("<command...>").passThroughOptions()
-    .option("-e, --env <KEY=VALUE>", "set an environment variable", collect, [] as string[])
-    .option("-w, --workdir <dir>", "working directory")
-    .option("-u, --user <user>", "user[:group] to run as")
-    .action(async function (name, command, flags) {
+/** `exec NAME COMMAND...`: exits with the command's code. */
+export async function exec(
+  this: Invocation,
+  name: string,
+  command: string[],
+  flags: { env: string[]; workdir?: string; user?: string },
+) {
+  {
+    {
       const { execInContainer } = await import("../container/lifecycle/exec.ts");
       await withRuntime(this, async (runtime) => {
         const ctr = runtime.lookupContainer(name);
         const options = { command, env: flags.env, workdir: flags.workdir, user: flags.user };
+        recordEvent(runtime.db, containerEvent(ctr, "exec"));
         exitStatus.code = (await execInContainer(ctr, options, "inherit")).exitCode;
       });
-    });
+    }
+  }
+}
 
-  program.command("pause").description("pause running containers")
-    .argument("<names...>")
-    .action(async function (names) {
+/** `pause NAME...`. */
+export async function pause(this: Invocation, names: string[]) {
+  {
+    {
       const { pauseContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
@@ -172,11 +192,14 @@ export function registerLifecycleCommands(program: Command): void {
           println(name);
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("unpause").description("unpause paused containers")
-    .argument("<names...>")
-    .action(async function (names) {
+/** `unpause NAME...`. */
+export async function unpause(this: Invocation, names: string[]) {
+  {
+    {
       const { unpauseContainer } = await import("../container/lifecycle/stop.ts");
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
@@ -184,17 +207,20 @@ export function registerLifecycleCommands(program: Command): void {
           println(name);
         });
       });
-    });
+    }
+  }
+}
 
-  program.command("restart").description("stop, then start containers")
-    .argument("<names...>")
-    .option("-t, --time <seconds>", "seconds to wait before SIGKILL", parseWholeNumber("--time"))
-    .action(async function (names, flags) {
+/** `restart NAME...`. */
+export async function restart(this: Invocation, names: string[], flags: { time?: number }) {
+  {
+    {
       const { stopContainer } = await import("../container/lifecycle/stop.ts");
       const { startDetached } = await import("./attach.ts");
       await withRuntime(this, async (runtime) => {
         await forEachTarget(names, async (name) => {
           const ctr = runtime.lookupContainer(name);
+          recordEvent(runtime.db, containerEvent(ctr, "restart"));
           if (needsStopToRestart(ctr.state.status)) {
             await stopContainer(ctr, { timeout: flags.time });
           }
@@ -202,12 +228,14 @@ export function registerLifecycleCommands(program: Command): void {
           println(name);
         });
       });
-    });
+    }
+  }
+}
 
-  const cleanup = new Command("cleanup")
-    .description("finish an exited container (run by its monitor)")
-    .argument("<id>")
-    .action(async function (id) {
+/** The hidden `container cleanup ID` the monitor runs when the container exits. */
+export async function cleanup(this: Invocation, id: string) {
+  {
+    {
       // Runs late, from a monitor: when the roots are gone (deleted, or never there), there is
       // nothing to finish, and opening the runtime would create them anew.
       const { resolveRoots } = await import("../runtime.ts");
@@ -217,7 +245,6 @@ export function registerLifecycleCommands(program: Command): void {
       const { root, runRoot } = resolveRoots({ root: global.root, runRoot: global.runroot });
       if (!(await exists(new Paths(root, runRoot).stateDb))) return;
       await withRuntime(this, (runtime) => cleanupContainer(runtime, id));
-    });
-  program.command("container").description("manage containers")
-    .addCommand(cleanup, { hidden: true });
+    }
+  }
 }

@@ -1,64 +1,60 @@
 /**
  * `info`, `version`, and `system refresh`. Thin: gather, print.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
-import type { Command } from "@commander-js/extra-typings";
-import { println, withRuntime } from "./common.ts";
-import { VERSION } from "../version.ts";
+import { println, withRuntime, writeOut } from "./common.ts";
+import type { Invocation } from "./table/spec.ts";
 
-function toYaml(value: unknown, indent = ""): string {
-  if (value === null || typeof value !== "object") return `${JSON.stringify(value)}\n`;
-  if (Array.isArray(value)) {
-    if (value.length === 0) return "[]\n";
-    return "\n" + value.map((v) => `${indent}- ${toYaml(v, `${indent}  `).trimStart()}`).join("");
+/** `version`: podman's lines, `--format json` (`{"Client": ...}`), or a template. */
+export async function version(flags: { format?: string }) {
+  {
+    {
+      const { versionInfo } = await import("../version.ts");
+      const client = versionInfo();
+      if (flags.format === "json") return println(JSON.stringify({ Client: client }));
+      if (flags.format !== undefined) {
+        const { formatTable } = await import("../util/template.ts");
+        try {
+          return writeOut(formatTable(flags.format, [{ Client: client, Server: null }]));
+        } catch {
+          // podman: an older `--format {{.Version}}` is run against the client's fields
+          return writeOut(formatTable(flags.format.replaceAll(".Server.", "."), [client]));
+        }
+      }
+      println(`Client:       denopod`);
+      println(`Version:      ${client.Version}`);
+      println(`API Version:  ${client.APIVersion}`);
+      println(`Go Version:   ${client.GoVersion}`);
+      println(`Built:        ${client.BuiltTime}`);
+      println(`OS/Arch:      ${client.OsArch}`);
+    }
   }
-  const entries = Object.entries(value);
-  if (entries.length === 0) return "{}\n";
-  return "\n" +
-    entries.map(([k, v]) => `${indent}${k}: ${toYaml(v, `${indent}  `).replace(/^\n/, "\n")}`).join(
-      "",
-    );
 }
 
-/** Registers the system commands on `program`. */
-export function registerSystemCommands(program: Command): void {
-  program.command("version").description("show version information")
-    .option("-f, --format <format>", "json, or a Go template")
-    .action(async (flags) => {
-      const { renderTemplate } = await import("../util/template.ts");
-      const data = {
-        Client: {
-          Version: VERSION,
-          APIVersion: VERSION,
-          DenoVersion: Deno.version.deno,
-          OsArch: `${Deno.build.os}/${Deno.build.arch === "x86_64" ? "amd64" : Deno.build.arch}`,
-        },
-      };
-      if (flags.format === "json") return println(JSON.stringify(data, null, 4));
-      if (flags.format !== undefined) return println(renderTemplate(flags.format, data));
-      println(`Version:      ${data.Client.Version}`);
-      println(`API Version:  ${data.Client.APIVersion}`);
-      println(`Deno Version: ${data.Client.DenoVersion}`);
-      println(`OS/Arch:      ${data.Client.OsArch}`);
-    });
-
-  program.command("info").description("show system information")
-    .option("-f, --format <format>", "json, or a Go template")
-    .action(async function (flags) {
-      const { systemInfo } = await import("../system_info.ts");
-      const { renderTemplate } = await import("../util/template.ts");
+/** `info`: YAML, `--format json`, or a template over podman's Go field names. */
+export async function info(this: Invocation, flags: { format?: string }) {
+  {
+    {
+      const { infoTemplateView, systemInfo } = await import("../system_info.ts");
       await withRuntime(this, async (runtime) => {
         const info = await systemInfo(runtime);
-        if (flags.format === "json") return println(JSON.stringify(info, null, 4));
-        if (flags.format !== undefined) return println(renderTemplate(flags.format, info));
-        println(toYaml(info).trimStart().trimEnd());
+        if (flags.format === "json") return println(JSON.stringify(info, null, 2));
+        if (flags.format !== undefined) {
+          const { formatTable } = await import("../util/template.ts");
+          return writeOut(formatTable(flags.format, [infoTemplateView(info)]));
+        }
+        const { toYaml } = await import("../util/yaml.ts");
+        println(toYaml(info));
       });
-    });
+    }
+  }
+}
 
-  const system = program.command("system").description("manage denopod");
-  system.command("refresh").description("reset containers' run-time state, as after a reboot")
-    .action(async function () {
-      const { refreshAll } = await import("../container/refresh.ts");
-      await withRuntime(this, (runtime) => refreshAll(runtime));
-    });
+/** `system refresh`: refused on a live boot unless `--force`, which stops containers first. */
+export async function refresh(this: Invocation, flags: { force?: boolean }) {
+  const { refreshCommand } = await import("../container/refresh.ts");
+  await withRuntime(this, (runtime) => refreshCommand(runtime, { force: flags.force === true }));
 }

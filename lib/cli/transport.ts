@@ -2,15 +2,18 @@
  * Image transport and naming commands: `load`, `save`, `tag`, `untag`, `history`, and the
  * `image` group (`image ls|rm|import|load|save|tag|untag|history|inspect`). Thin: parse flags,
  * load and call the library, print.
+ *
+ * Each action's body sits in nested blocks that keep the indentation it had under commander, so
+ * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
-import { Command, Option } from "@commander-js/extra-typings";
 import { DenopodError, InvalidArgError, NoSuchImageError } from "../errors.ts";
 import type { LoadOptions } from "../image/load.ts";
 import { humanSize, timeAgo } from "../util/humanize.ts";
 import { println, withRuntime, writeAll } from "./common.ts";
-import { registerImageCommands } from "./images.ts";
+import { imageEvent, recordEvents } from "../events/journal.ts";
+import type { Invocation } from "./table/spec.ts";
 
 const HISTORY_HEADERS: Record<string, string> = {
   ID: "ID",
@@ -27,20 +30,10 @@ const HISTORY_DEFAULT = "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\
 /** podman cuts CREATED BY to this many characters unless `--no-trunc`. */
 const CREATED_BY_WIDTH = 45;
 
-/** Registers the transport commands on `program`, and the `image` group with its aliases. */
-export function registerTransportCommands(program: Command): void {
-  addTransportCommands(program);
-  const image = program.command("image").description("manage images");
-  registerImageCommands(image);
-  for (const sub of image.commands) {
-    if (sub.name() === "images") sub.name("ls").aliases(["list"]);
-    if (sub.name() === "rmi") sub.name("rm").aliases(["remove"]);
-  }
-  addTransportCommands(image);
-  image.command("inspect").description("show details of images, as a JSON array")
-    .argument("<images...>")
-    .option("-f, --format <format>", "json, or a Go template")
-    .action(async function (names, flags) {
+/** `image inspect IMAGE...`. */
+export async function imageInspect(this: Invocation, names: string[], flags: { format?: string }) {
+  {
+    {
       const { imageInspect } = await import("../image/inspect.ts");
       const { printInspect } = await import("./output.ts");
       await withRuntime(this, (runtime) => {
@@ -54,15 +47,14 @@ export function registerTransportCommands(program: Command): void {
         printInspect(found, flags.format);
         if (failure) throw new DenopodError(`inspecting object: ${failure.message}`);
       });
-    });
+    }
+  }
 }
 
-/** Adds `load`, `save`, `tag`, `untag` and `history` to `cmd` (the program, or `image`). */
-function addTransportCommands(cmd: Command): void {
-  cmd.command("load").description("load images from a docker-archive or OCI archive")
-    .option("-i, --input <file>", "read the archive from a file instead of stdin")
-    .option("-q, --quiet", "show no progress")
-    .action(async function (flags) {
+/** `load`: images from a docker-archive or OCI archive. */
+export async function load(this: Invocation, flags: { input?: string; quiet?: boolean }) {
+  {
+    {
       const { loadImageArchive, loadImageStream } = await import("../image/load.ts");
       const { progressReporter } = await import("./progress.ts");
       await withRuntime(this, async (runtime) => {
@@ -87,19 +79,23 @@ function addTransportCommands(cmd: Command): void {
           progress?.stop();
         }
       });
-    });
+    }
+  }
+}
 
-  cmd.command("save").description("save images to a docker-archive or OCI archive")
-    .argument("<images...>", "the image, then extra tags (or, with -m, more images)")
-    .option("-o, --output <file>", "write to a file instead of stdout")
-    .addOption(
-      new Option("--format <format>", "docker-archive or oci-archive")
-        .default("docker-archive"),
-    )
-    .option("-m, --multi-image-archive", "every argument is an image (docker-archive)")
-    .option("-q, --quiet", "show no progress")
-    .option("--compress", "accepted for podman compatibility; archives are uncompressed")
-    .action(async function (references, flags) {
+/** `save` flags. */
+export interface SaveFlags {
+  output?: string;
+  format: string;
+  multiImageArchive?: boolean;
+  quiet?: boolean;
+  compress?: boolean;
+}
+
+/** `save IMAGE...`: a docker-archive or OCI archive. */
+export async function save(this: Invocation, references: string[], flags: SaveFlags) {
+  {
+    {
       const { parseSaveFormat, saveToPath, selectImagesToSave, writeImageArchive } = await import(
         "../image/save.ts"
       );
@@ -125,44 +121,57 @@ function addTransportCommands(cmd: Command): void {
             await saveToPath(
               flags.output!,
               (sink) => writeImageArchive(runtime, selection, format, sink, { onProgress }),
+              runtime,
             );
           }
         } finally {
           progress?.stop();
         }
+        recordEvents(
+          runtime.db,
+          selection.map((s) => imageEvent("save", s.image.id, flags.output)),
+        );
       });
-    });
+    }
+  }
+}
 
-  cmd.command("tag").description("add names to an image")
-    .argument("<image>")
-    .argument("<names...>")
-    .action(async function (reference, names) {
+/** `tag IMAGE NAME...`. */
+export async function tag(this: Invocation, reference: string, names: string[]) {
+  {
+    {
       const { tagImage } = await import("../image/tag.ts");
       await withRuntime(this, (runtime) => {
         tagImage(runtime, reference, names);
       });
-    });
+    }
+  }
+}
 
-  cmd.command("untag").description("remove names from an image (all of them when none is given)")
-    .argument("<image>")
-    .argument("[names...]")
-    .action(async function (reference, names) {
+/** `untag IMAGE [NAME...]`: all names when none is given. */
+export async function untag(this: Invocation, reference: string, names: string[]) {
+  {
+    {
       const { untagImage } = await import("../image/tag.ts");
       await withRuntime(this, (runtime) => {
         untagImage(runtime, reference, names);
       });
-    });
+    }
+  }
+}
 
-  cmd.command("history").description("show the history of an image")
-    .argument("<image>")
-    .option("--format <format>", "json, or a Go template")
-    .option("-q, --quiet", "print only the IDs")
-    .option("--no-trunc", "do not truncate IDs and commands")
-    .addOption(
-      new Option("-H, --human [bool]", "sizes and times in human form").default(true)
-        .argParser(parseBool),
-    )
-    .action(async function (reference, flags) {
+/** `history` flags. */
+export interface HistoryFlags {
+  format?: string;
+  quiet?: boolean;
+  trunc?: boolean;
+  human: boolean;
+}
+
+/** `history IMAGE`. */
+export async function history(this: Invocation, reference: string, flags: HistoryFlags) {
+  {
+    {
       const { imageHistory, MISSING_ID } = await import("../image/history.ts");
       const { printRows } = await import("./output.ts");
       await withRuntime(this, (runtime) => {
@@ -204,7 +213,8 @@ function addTransportCommands(cmd: Command): void {
         });
         printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS);
       });
-    });
+    }
+  }
 }
 
 /** A `-i` file must exist and be a file (podman: `stat FILE: no such file or directory`). */
@@ -219,12 +229,6 @@ async function checkInput(path: string): Promise<void> {
     throw err;
   }
   if (info.isDirectory) throw new InvalidArgError(`${path} is a directory, not an archive`);
-}
-
-function parseBool(value: string): boolean {
-  if (/^(true|1|t)$/i.test(value)) return true;
-  if (/^(false|0|f)$/i.test(value)) return false;
-  throw new InvalidArgError(`invalid boolean value "${value}"`);
 }
 
 /** podman's history SIZE: go-units with a space before the unit (`10.2 kB`, `0 B`). */

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { isAbsolute } from "node:path";
+import { isAbsolute } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import { parseSize } from "../util/humanize.ts";
 import { type CapabilityName, DEFAULT_CAPABILITIES } from "./spec.ts";

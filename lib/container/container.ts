@@ -13,9 +13,9 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { ContainerRemovedError, ContainerStateError } from "../errors.ts";
-import { acquireLock, type HeldLock } from "../sys/lockfile.ts";
+import { acquireLock, type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
 import { MS_NODEV, MS_NOEXEC, MS_NOSUID } from "../sys/libc.ts";
 import { formatMountLabel } from "../sys/selinux.ts";
@@ -29,6 +29,8 @@ import {
 import { removeTree } from "../storage/layers.ts";
 import { treeSize } from "../storage/size.ts";
 import { logger } from "../log.ts";
+import { journaled, saveWithEvents } from "../events/journal.ts";
+import { crashPoint } from "../util/crash.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { ContainerRecord } from "./repo.ts";
@@ -130,6 +132,25 @@ export class Container {
   async lock(): Promise<void> {
     if (this.#lock) return;
     this.#lock = await acquireLock(this.ctx.paths.lockPath(this.id));
+    this.#reloadLocked();
+  }
+
+  /**
+   * Takes the container's lock only if no other process holds it, and reloads the state; returns
+   * false (holding nothing) when it is held. Housekeeping and listings use it: they never wait
+   * for, nor touch, a container another command is working on. Throws ContainerRemovedError as
+   * {@linkcode lock}.
+   */
+  tryLock(): boolean {
+    if (this.#lock) return true;
+    this.#lock = tryLock(this.ctx.paths.lockPath(this.id));
+    if (!this.#lock) return false;
+    this.#reloadLocked();
+    return true;
+  }
+
+  /** Reloads after taking the lock; when the container is gone, lets go and cleans up. */
+  #reloadLocked(): void {
     try {
       this.reload();
     } catch (err) {
@@ -192,12 +213,17 @@ export class Container {
 
   /**
    * Mounts the shm tmpfs and the overlay rootfs (each only if not mounted yet), and records the
-   * mount point. When a later step fails, what was mounted here is undone.
+   * mount point. When a later step fails, what was mounted here is undone. The state says
+   * "mounted" before the first mount is made, so a client killed on the way leaves a state that
+   * tells the next command to unmount (see `hasLeftoverStorage` in `lifecycle/sync.ts`).
    */
   mountStorage(): string {
     this.assertValid();
     if (this.#state.mounted && isMountPoint(this.#state.mountpoint)) return this.#state.mountpoint;
     let shmMounted = false;
+    this.#state.mounted = true;
+    this.#state.mountpoint = containerLayerPaths(this.ctx.paths, this.id).merged;
+    this.save();
     try {
       if (!isMountPoint(this.shmDir)) {
         mountFs({
@@ -216,21 +242,17 @@ export class Container {
         );
       }
       const mountpoint = mountOverlay(this.ctx.paths, this.id, image.layers);
-      this.#state.mounted = true;
-      this.#state.mountpoint = mountpoint;
-      this.save();
       log.debug("created root filesystem for container {id} at {mountpoint}", {
         id: this.id,
         mountpoint,
       });
       return mountpoint;
     } catch (err) {
-      if (this.#state.mounted) {
-        unmountOverlay(this.ctx.paths, this.id);
-        this.#state.mounted = false;
-        this.#state.mountpoint = "";
-      }
+      // the overlay is the last step: when it failed, only the shm may need undoing
       if (shmMounted) unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
+      this.#state.mounted = false;
+      this.#state.mountpoint = "";
+      this.save();
       throw err;
     }
   }
@@ -264,6 +286,7 @@ export class Container {
     await removeTree(join(this.bundlePath, ARTIFACTS_DIR));
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
     await deleteContainerLayer(this.ctx.paths, this.id);
+    crashPoint("remove:layer");
     await removeTree(this.ctx.paths.containerDir(this.id));
     await removeTree(this.runDir);
   }
@@ -274,7 +297,7 @@ export class Container {
   mount(): string {
     const mountpoint = this.mountStorage();
     this.#state.mountCount++;
-    this.save();
+    saveWithEvents(this, "mount");
     return mountpoint;
   }
 
@@ -298,7 +321,7 @@ export class Container {
       this.save();
       return false;
     }
-    this.cleanupStorage();
+    journaled(this.ctx.db, this, ["unmount"], () => this.cleanupStorage());
     return true;
   }
 
@@ -309,8 +332,20 @@ export class Container {
     return this.ctx.images.get(this.#config.imageId)?.size ?? 0;
   }
 
-  /** Size of the container's own RW layer (a walk of its upper dir only), the seed's rwSize. */
+  /**
+   * Size of the container's own RW layer (a walk of its upper dir only), the seed's rwSize. When
+   * it cannot be measured, logs a warning and returns 0 (as podman shows 0B), so one container
+   * never fails a whole listing.
+   */
   rwSize(): number {
-    return treeSize(containerLayerPaths(this.ctx.paths, this.id).upper);
+    try {
+      return treeSize(containerLayerPaths(this.ctx.paths, this.id).upper);
+    } catch (err) {
+      log.warn("getting rw size for container {id}: {err}", {
+        id: this.id,
+        err: err instanceof Error ? err.message : String(err),
+      });
+      return 0;
+    }
   }
 }

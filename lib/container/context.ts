@@ -15,8 +15,8 @@ import type { Monitor } from "../oci/monitor.ts";
 export interface OciContext {
   /** The runc wrapper, with `--root` under the runroot. */
   readonly runc: Runc;
-  /** The monitor to start containers under (chosen once, on first use). */
-  monitor(): Monitor;
+  /** The monitor to start containers under (chosen once, on first use; its code loaded then). */
+  monitor(): Promise<Monitor>;
   /** The argv of `denopod --root R --runroot RR container cleanup ID`. */
   cleanupCommand(id: string): string[];
 }

@@ -11,7 +11,11 @@
  * ```
  * @module
  */
-import { InvalidArgError, NameInUseError } from "../errors.ts";
+import { journaled } from "../events/journal.ts";
+import { InvalidArgError, LockError, NameInUseError } from "../errors.ts";
+import { IntentLog } from "../state/intents.ts";
+import { tryLock } from "../sys/lockfile.ts";
+import { crashPoint } from "../util/crash.ts";
 import { generateId, randomName, validateName } from "../util/names.ts";
 import { parseSignal } from "../util/signals.ts";
 import { assertNoControlChars, validateDnsFlags } from "./rundir.ts";
@@ -32,8 +36,8 @@ import { logger } from "../log.ts";
 
 const log = logger("container");
 
-/** podman's default shm size: 64 MiB. */
-export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+/** podman's default shm size: containers.conf's `65536k` read as decimal kB (`size=64000k`). */
+export const DEFAULT_SHM_SIZE = 65536 * 1000;
 /** podman's default stop timeout, seconds. */
 export const DEFAULT_STOP_TIMEOUT = 10;
 /** The PATH podman gives a container whose image sets none. */
@@ -265,11 +269,16 @@ function insertWithFreeName(
   ctx: RuntimeContext,
   config: ContainerConfig,
   randomised: boolean,
-): void {
+): number {
   for (let attempt = 1;; attempt++) {
     try {
-      ctx.db.transaction(() => ctx.containers.insert({ config, state: initialState() }));
-      return;
+      // the row, its create event and the intent "creating container X" in one transaction: a
+      // kill -9 before the create finishes leaves the intent, and the next command removes the
+      // half-made container
+      return journaled(ctx.db, { config }, ["create"], () => {
+        ctx.containers.insert({ config, state: initialState() });
+        return new IntentLog(ctx.db).record("create", config.id);
+      });
     } catch (err) {
       if (!randomised || !(err instanceof NameInUseError) || attempt >= RANDOM_NAME_ATTEMPTS) {
         throw err;
@@ -291,21 +300,42 @@ export async function createContainer(
   const imageName = image.names.find((n) => n.endsWith(`/${options.image}`)) ??
     image.names[0] ?? image.id;
   const config = buildContainerConfig(options, image, imageName);
-  insertWithFreeName(ctx, config, options.name === undefined);
+  // held while the container is made, so no housekeeping takes it for an abandoned one
+  await Deno.mkdir(ctx.paths.locksDir, { recursive: true });
+  const lock = tryLock(ctx.paths.lockPath(config.id));
+  if (lock === null) throw new LockError(`container ${config.id} is locked by another process`);
+  const intents = new IntentLog(ctx.db);
+  let intent: number;
+  try {
+    intent = insertWithFreeName(ctx, config, options.name === undefined);
+  } catch (err) {
+    lock.release();
+    await Deno.remove(ctx.paths.lockPath(config.id)).catch(() => {});
+    throw err;
+  }
   const ctr = new Container(ctx, { config, state: initialState() });
   let createdVolumes: string[] = [];
   try {
     createdVolumes = ensureVolumes(ctx.paths, config.volumes);
+    crashPoint("create:inserted");
     await ctr.setupStorage();
+    crashPoint("create:storage");
     await writeRundirFiles(ctr);
     await writeBundleSpec(ctr);
+    intents.clear(intent);
   } catch (err) {
-    ctx.containers.delete(config.id);
     for (const name of createdVolumes) await removeTree(volumeStore(ctx.paths).volumeDir(name));
     await removeTree(ctx.paths.layerDir(config.id));
     await removeTree(ctx.paths.containerDir(config.id));
     await removeTree(ctx.paths.runDir(config.id));
+    ctx.db.transaction(() => {
+      ctx.containers.delete(config.id);
+      intents.clear(intent);
+    });
+    ctr.removeLockfile();
     throw err;
+  } finally {
+    lock.release();
   }
   log.debug("created container {name} ({id})", { name: config.name, id: config.id });
   return ctr;

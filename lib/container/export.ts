@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../util/path.ts";
 import { isMountPoint } from "../sys/mount.ts";
 import { containerLayerPaths, mountOverlay, unmountOverlay } from "../storage/overlay.ts";
 import { TarWriter } from "../storage/tar/writer.ts";
@@ -19,6 +19,8 @@ import { writeTree } from "../storage/tar/tree.ts";
 import { ContainerStateError, DenopodError } from "../errors.ts";
 import type { Container } from "./container.ts";
 import { logger } from "../log.ts";
+import { IntentLog } from "../state/intents.ts";
+import { crashPoint } from "../util/crash.ts";
 
 const log = logger("container");
 
@@ -58,26 +60,43 @@ export async function exportContainer(ctr: Container, target: ExportTarget): Pro
   return await ctr.withLock(() => {
     const image = ctr.ctx.images.get(ctr.config.imageId);
     if (!image) throw new ContainerStateError(`container ${ctr.id} has no image to export from`);
+    const merged = containerLayerPaths(ctr.ctx.paths, ctr.id).merged;
+    const mountedHere = !isMountPoint(merged);
+    const tmpPath = tempPathFor(target);
+    // "exporting to TMP, mounting": a kill -9 leaves it, and the next command deletes the partial
+    // file and unmounts (state never recorded this mount)
+    const intents = new IntentLog(ctr.ctx.db);
+    const intent = tmpPath === "" && !mountedHere
+      ? undefined
+      : intents.record("export", ctr.id, { tmp: tmpPath, unmount: mountedHere });
     // The output is opened before anything is mounted: a bad path fails with nothing touched.
-    const sink = openSink(target);
+    let sink: Sink;
     try {
-      const merged = containerLayerPaths(ctr.ctx.paths, ctr.id).merged;
-      const mountedHere = !isMountPoint(merged);
+      sink = openSink(target, tmpPath);
+    } catch (err) {
+      intents.clear(intent);
+      throw err;
+    }
+    try {
       if (mountedHere) mountOverlay(ctr.ctx.paths, ctr.id, image.layers);
+      crashPoint("export:mounted");
       let bytes: number;
       try {
         const tar = new TarWriter(sink.write);
         writeTree(merged, tar, { onProgress: target.onProgress });
         tar.finish();
         bytes = tar.bytesWritten;
+        crashPoint("export:written");
       } finally {
         if (mountedHere) unmountOverlay(ctr.ctx.paths, ctr.id);
       }
       sink.commit();
+      intents.clear(intent);
       log.debug("exported container {id}", { id: ctr.id });
       return bytes;
     } catch (err) {
       sink.discard();
+      intents.clear(intent);
       throw err;
     }
   });
@@ -90,17 +109,25 @@ interface Sink {
   discard(): void;
 }
 
-/** Opens the export's output: stdout or the given writer as is, or a file written beside itself. */
-function openSink(target: ExportTarget): Sink {
+/** The temporary file a file target is written to ("" for stdout, a writer, or a device). */
+function tempPathFor(target: ExportTarget): string {
+  if (target.writer || target.path === undefined || !isRegularOrMissing(target.path)) return "";
+  const path = target.path;
+  return join(dirname(path), `.${basename(path)}.denopod-${crypto.randomUUID().slice(0, 8)}`);
+}
+
+/**
+ * Opens the export's output: stdout or the given writer as is, a device or FIFO directly, or a
+ * file written as `tmp` beside itself.
+ */
+function openSink(target: ExportTarget, tmp: string): Sink {
   if (target.writer || target.path === undefined) {
     const writer = target.writer ?? Deno.stdout;
     return { write: (chunk) => writeAllSync(writer, chunk), commit() {}, discard() {} };
   }
   const path = target.path;
-  const direct = !isRegularOrMissing(path);
-  const tmpPath = direct
-    ? path
-    : join(dirname(path), `.${basename(path)}.denopod-${crypto.randomUUID().slice(0, 8)}`);
+  const direct = tmp === "";
+  const tmpPath = direct ? path : tmp;
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });

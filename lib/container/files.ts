@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { buildHostname, buildHosts, buildResolvConf, primaryHostIp } from "./rundir.ts";
 import { buildSpec } from "./spec.ts";
 import { confinementOptions } from "./spec/confine.ts";

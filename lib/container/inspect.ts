@@ -1,16 +1,14 @@
 /**
- * The shapes users script against: `inspect`'s JSON object for a container and the row `ps`
- * prints, with podman's field names. Pure mappings from a container to data; nothing prints.
+ * The shape users script against: `inspect`'s JSON object for a container, podman 4.3's keys and
+ * types (`ps`'s shapes are in `ps.ts`). A pure mapping from a container to data; nothing prints.
  *
  * @example
  * ```ts
- * JSON.stringify([containerInspect(ctr, { size: false })], null, 4);
+ * JSON.stringify([containerInspect(ctr, { size: false })], null, 5);
  * ```
  * @module
  */
-import { join } from "node:path";
-import { humanSize, psStatus, timeAgo } from "../util/humanize.ts";
-import { signalName } from "../util/signals.ts";
+import { join } from "../util/path.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
 import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
@@ -26,13 +24,14 @@ export interface InspectOptions {
   size: boolean;
 }
 
-/** The `inspect` object of a container, podman's field names. */
+/** The `inspect` object of a container: podman 4.3's keys, order and types. */
 export function containerInspect(ctr: Container, options: InspectOptions): Record<string, unknown> {
   const { config, state } = ctr;
   const image = ctr.ctx.images.get(config.imageId);
   const layer = containerLayerPaths(ctr.ctx.paths, ctr.id);
   const runDirFile = (name: string) =>
     name === "hosts" && config.noHosts ? "" : join(ctr.runDir, name);
+  const networkMode = config.network === "private" ? "private" : config.network;
   const inspect: Record<string, unknown> = {
     Id: ctr.id,
     Created: config.created,
@@ -52,23 +51,34 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       Error: "",
       StartedAt: state.startedAt || ZERO_TIME,
       FinishedAt: state.finishedAt || ZERO_TIME,
+      // denopod has no health checks: podman's empty health
+      Health: { Status: "", FailingStreak: 0, Log: null },
+      CgroupPath: "",
+      CheckpointedAt: ZERO_TIME,
+      RestoredAt: ZERO_TIME,
     },
     Image: config.imageId,
+    ImageDigest: `sha256:${config.imageId}`,
     ImageName: config.imageName,
     Rootfs: "",
+    Pod: "",
     ResolvConfPath: runDirFile("resolv.conf"),
     HostnamePath: runDirFile("hostname"),
     HostsPath: runDirFile("hosts"),
     StaticDir: ctr.bundlePath,
+    OCIConfigPath: join(ctr.bundlePath, "config.json"),
     OCIRuntime: "runc",
-    LogPath: ctr.ctx.paths.logPath(ctr.id),
+    ConmonPidFile: join(ctr.runDir, "monitor.pid"),
+    PidFile: join(ctr.runDir, "pidfile"),
     Name: config.name,
     RestartCount: 0,
     Driver: "overlay",
     MountLabel: "",
     ProcessLabel: "",
-    EffectiveCaps: DEFAULT_CAPABILITIES,
+    AppArmorProfile: "",
+    EffectiveCaps: config.confinement?.capabilities ?? DEFAULT_CAPABILITIES,
     BoundingCaps: config.confinement?.capabilities ?? DEFAULT_CAPABILITIES,
+    ExecIDs: [],
     GraphDriver: {
       Name: "overlay",
       Data: {
@@ -90,33 +100,130 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       RW: !v.readonly,
       Propagation: "rprivate",
     })),
+    Dependencies: [],
     NetworkSettings: {
+      EndpointID: "",
+      Gateway: "",
       IPAddress: state.ipAddress,
+      IPPrefixLen: state.subnetMask ? prefixLength(state.subnetMask) : 0,
+      IPv6Gateway: "",
+      GlobalIPv6Address: "",
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: "",
+      Bridge: "",
+      SandboxID: "",
+      HairpinMode: false,
+      LinkLocalIPv6Address: "",
+      LinkLocalIPv6PrefixLen: 0,
+      Ports: {},
       SandboxKey: state.netNs,
     },
+    Namespace: "",
+    IsInfra: false,
+    IsService: false,
     Config: {
       Hostname: config.hostname,
+      Domainname: "",
       User: config.user,
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: false,
+      OpenStdin: false,
+      StdinOnce: false,
       Env: config.env,
       Cmd: config.cmd,
       Image: config.imageName,
+      Volumes: null,
       WorkingDir: config.workdir,
       Entrypoint: config.entrypoint.join(" "),
-      Labels: config.labels,
-      StopSignal: signalName(config.stopSignal),
-      StopTimeout: config.stopTimeout,
-      CreateCommand: [],
+      OnBuild: null,
+      // podman: null when the container has none
+      Labels: Object.keys(config.labels).length > 0 ? config.labels : null,
       Annotations: config.confinement?.annotations ?? {},
+      // podman 4.3 types it as the signal's number
+      StopSignal: config.stopSignal,
+      HealthcheckOnFailureAction: "none",
+      CreateCommand: [],
+      Umask: "0022",
+      Timeout: 0,
+      StopTimeout: config.stopTimeout,
+      Passwd: true,
+      sdNotifyMode: "container",
     },
     HostConfig: {
-      ShmSize: config.shmSize,
-      NetworkMode: config.network === "private" ? "private" : config.network,
-      AutoRemove: config.autoRemove,
       Binds: config.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ":ro" : ""}`),
+      // runc's own default: cgroupfs
+      CgroupManager: "cgroupfs",
+      CgroupMode: "",
+      ContainerIDFile: "",
+      LogConfig: {
+        Type: "k8s-file",
+        Config: null,
+        Path: ctr.ctx.paths.logPath(ctr.id),
+        Tag: "",
+        Size: "0B",
+      },
+      NetworkMode: networkMode,
+      PortBindings: {},
+      RestartPolicy: { Name: "", MaximumRetryCount: 0 },
+      AutoRemove: config.autoRemove,
+      VolumeDriver: "",
+      VolumesFrom: null,
+      CapAdd: [],
+      CapDrop: [],
       Dns: config.dns,
-      DnsSearch: config.dnsSearch,
       DnsOptions: config.dnsOptions,
+      DnsSearch: config.dnsSearch,
       ExtraHosts: config.addHosts,
+      GroupAdd: [],
+      IpcMode: "private",
+      Cgroup: "",
+      Cgroups: "default",
+      Links: null,
+      OomScoreAdj: 0,
+      PidMode: "private",
+      Privileged: false,
+      PublishAllPorts: false,
+      ReadonlyRootfs: false,
+      SecurityOpt: [],
+      Tmpfs: {},
+      UTSMode: "private",
+      UsernsMode: "",
+      ShmSize: config.shmSize,
+      Runtime: "oci",
+      ConsoleSize: [0, 0],
+      Isolation: "",
+      CpuShares: 0,
+      Memory: 0,
+      NanoCpus: 0,
+      CgroupParent: "",
+      BlkioWeight: 0,
+      BlkioWeightDevice: null,
+      BlkioDeviceReadBps: null,
+      BlkioDeviceWriteBps: null,
+      BlkioDeviceReadIOps: null,
+      BlkioDeviceWriteIOps: null,
+      CpuPeriod: 0,
+      CpuQuota: 0,
+      CpuRealtimePeriod: 0,
+      CpuRealtimeRuntime: 0,
+      CpusetCpus: "",
+      CpusetMems: "",
+      Devices: [],
+      DiskQuota: 0,
+      KernelMemory: 0,
+      MemoryReservation: 0,
+      MemorySwap: 0,
+      MemorySwappiness: 0,
+      OomKillDisable: false,
+      PidsLimit: 0,
+      Ulimits: [],
+      CpuCount: 0,
+      CpuPercent: 0,
+      IOMaximumIOps: 0,
+      IOMaximumBandwidth: 0,
+      CgroupConf: null,
       ...confinementHostConfig(config.confinement ?? defaultConfinement()),
     },
   };
@@ -127,81 +234,17 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
   return inspect;
 }
 
-/** One `ps` row: the fields `--format` templates can name, podman's names. */
-export interface PsRow {
-  ID: string;
-  Id: string;
-  Image: string;
-  ImageID: string;
-  Command: string;
-  CreatedAt: string;
-  CreatedHuman: string;
-  RunningFor: string;
-  Created: number;
-  Status: string;
-  State: string;
-  Ports: string;
-  Names: string;
-  Labels: Record<string, string>;
-  Mounts: string[];
-  Pid: number;
-  ExitCode: number;
-  Exited: boolean;
-  ExitedAt: number;
-  StartedAt: number;
-  AutoRemove: boolean;
-  Size: string;
-  Networks: string[];
-}
-
-/** Options for {@linkcode psRow}. */
-export interface PsOptions {
-  noTrunc: boolean;
-  size: boolean;
-  now: Date;
-}
-
-/** Builds the `ps` row of a container. */
-export function psRow(ctr: Container, options: PsOptions): PsRow {
-  const { config, state } = ctr;
-  const created = new Date(config.created);
-  const command = config.command.join(" ");
-  let size = "";
-  if (options.size) {
-    size = `${humanSize(ctr.rwSize())} (virtual ${humanSize(ctr.rootFsSize())})`;
-  }
-  const seconds = (iso: string) => iso ? Math.floor(new Date(iso).getTime() / 1000) : 0;
-  return {
-    ID: options.noTrunc ? ctr.id : ctr.id.slice(0, 12),
-    Id: ctr.id,
-    Image: config.imageName,
-    ImageID: config.imageId,
-    Command: options.noTrunc || command.length <= 20 ? command : `${command.slice(0, 17)}...`,
-    CreatedAt: created.toISOString(),
-    CreatedHuman: timeAgo(created, options.now),
-    RunningFor: timeAgo(created, options.now),
-    Created: Math.floor(created.getTime() / 1000),
-    Status: psStatus({
-      state: state.status,
-      startedAt: state.startedAt ? new Date(state.startedAt) : undefined,
-      finishedAt: state.finishedAt ? new Date(state.finishedAt) : undefined,
-      exitCode: state.exitCode,
-      now: options.now,
-    }),
-    State: statusName(state.status),
-    Ports: "",
-    Names: config.name,
-    Labels: config.labels,
-    Mounts: config.volumes.map((v) => v.destination),
-    Pid: isActive(state.status) ? state.pid : 0,
-    ExitCode: state.exitCode,
-    Exited: state.status === "exited" || state.status === "stopped",
-    ExitedAt: seconds(state.finishedAt),
-    StartedAt: seconds(state.startedAt),
-    AutoRemove: config.autoRemove,
-    Size: size,
-    Networks: [],
-  };
+/** The prefix length of a dotted netmask (`255.0.0.0` → 8). */
+function prefixLength(mask: string): number {
+  return mask.split(".").reduce((bits, part) => {
+    let n = Number(part);
+    let count = 0;
+    while (n & 0x80) {
+      count++;
+      n = (n << 1) & 0xff;
+    }
+    return bits + count;
+  }, 0);
 }
 
 /** The `HostConfig` fields of a container's confinement, as podman names them. */

@@ -47,11 +47,23 @@ function completeLines(text: string): [string[], string] {
   return [lines, rest];
 }
 
+/**
+ * A log timestamp as `podman logs -t` prints it, Go's RFC 3339 with nanoseconds: a zero offset
+ * is `Z`, the fraction loses its trailing zeros (`…T10:00:00.1234Z`).
+ */
+export function rfc3339Nano(timestamp: string): string {
+  const m = /^(.*?T\d\d:\d\d:\d\d)(\.\d+)?([+-]\d\d:\d\d|Z)$/.exec(timestamp);
+  if (!m) return timestamp;
+  const fraction = (m[2] ?? "").replace(/0+$/, "").replace(/^\.$/, "");
+  const zone = m[3] === "+00:00" || m[3] === "-00:00" ? "Z" : m[3];
+  return `${m[1]}${fraction}${zone}`;
+}
+
 function emit(line: string, options: LogOptions, sinks: LogSinks): void {
   const record = parseK8sLogLine(line);
   if (!record) return;
   if (options.since && record.time < options.since) return;
-  const prefix = options.timestamps ? `${record.timestamp} ` : "";
+  const prefix = options.timestamps ? `${rfc3339Nano(record.timestamp)} ` : "";
   const text = `${prefix}${record.message}${record.partial ? "" : "\n"}`;
   writeAll(record.stream === "stderr" ? sinks.stderr : sinks.stdout, encoder.encode(text));
 }

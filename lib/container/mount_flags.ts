@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { isAbsolute } from "node:path";
+import { isAbsolute } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import { assertNoControlChars } from "./rundir.ts";
 import { assertContainerPath, type TmpfsSpec, validateTmpfsOptions } from "./confinement.ts";

@@ -15,20 +15,12 @@ import { acquireLock } from "../sys/lockfile.ts";
 import { logger } from "../log.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
-import { writeRundirFiles } from "./files.ts";
-import { isActive } from "./status.ts";
-import { removeContainer } from "./remove.ts";
+import { bootId } from "../sys/identity.ts";
+import { ContainerStateError } from "../errors.ts";
+import { isProcessAlive } from "../sys/process.ts";
+import { isActive, runtimeKnows } from "./status.ts";
 
 const log = logger("refresh");
-
-/** This boot's ID, from the kernel. */
-export function bootId(): string {
-  try {
-    return Deno.readTextFileSync("/proc/sys/kernel/random/boot_id").trim();
-  } catch {
-    return "unknown";
-  }
-}
 
 function markerIsCurrent(path: string): boolean {
   try {
@@ -55,11 +47,66 @@ export async function refreshIfRebooted(ctx: RuntimeContext): Promise<boolean> {
   }
 }
 
-/** Resets every container's run-time state as after a reboot (`system refresh`). */
-export async function refreshAll(ctx: RuntimeContext): Promise<void> {
+/** Options of {@linkcode refreshCommand}. */
+export interface RefreshOptions {
+  /** On a live boot, stop running containers (stop signal, timeout, SIGKILL) and refresh. */
+  force: boolean;
+}
+
+/**
+ * `system refresh`: refused on a live boot (the `alive` marker names this boot, so containers may
+ * be running) unless `force`; with `force`, every container runc knows is stopped properly first
+ * (as `stop` does), and one that will not stop is left as it is and named in the error. A live
+ * container is never marked exited with its processes left behind.
+ */
+export async function refreshCommand(ctx: RuntimeContext, options: RefreshOptions): Promise<void> {
+  const lock = await acquireLock(ctx.paths.lockPath("alive"));
+  try {
+    const live = markerIsCurrent(ctx.paths.aliveMarker);
+    const keep = new Set<string>();
+    if (live) {
+      // loaded here, not at start-up: every command checks for a reboot, few refresh
+      const { syncForDisplay } = await import("./lifecycle/sync.ts");
+      const { stopContainer } = await import("./lifecycle/stop.ts");
+      if (!options.force) {
+        throw new ContainerStateError(
+          "refusing to refresh: this boot's containers may be running (the runroot's alive marker names this boot); use --force to stop them first",
+        );
+      }
+      for (const ctr of ctx.containers.list().map((r) => new Container(ctx, r))) {
+        if (!(await syncForDisplay(ctr)) || !runtimeKnows(ctr.state.status)) continue;
+        await stopContainer(ctr).catch((err) => {
+          log.debug("stop {id}: {err}", { id: ctr.id, err: String(err) });
+        });
+        ctr.reload();
+        if (runtimeKnows(ctr.state.status) && isProcessAlive(ctr.state.pid)) keep.add(ctr.id);
+      }
+    }
+    await refreshAll(ctx, keep);
+    if (keep.size > 0) {
+      throw new ContainerStateError(
+        `refreshed all but ${
+          [...keep].map((id) => id.slice(0, 12)).join(", ")
+        }: still running after stop, left as they are`,
+      );
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Resets every container's run-time state as after a reboot, except the containers in `keep`.
+ * The caller makes sure no other container runs (after a reboot none does).
+ */
+export async function refreshAll(ctx: RuntimeContext, keep = new Set<string>()): Promise<void> {
+  // loaded here, not at start-up: every command checks for a reboot, few refresh
+  const { writeRundirFiles } = await import("./files.ts");
+  const { removeContainer } = await import("./remove.ts");
   const now = new Date().toISOString();
   const autoRemove: Container[] = [];
   for (const record of ctx.containers.list()) {
+    if (keep.has(record.config.id)) continue;
     const ctr = new Container(ctx, record);
     await ctr.withLock(async () => {
       const state = ctr.state;

@@ -21,6 +21,14 @@ import { containerCgroupPath } from "./spec/resources.ts";
 import { removeCgroup } from "../sys/cgroup.ts";
 import { containersUsingVolume, volumeStore } from "./volume_binds.ts";
 
+import { logger } from "../log.ts";
+import { journaled } from "../events/journal.ts";
+import { IntentLog } from "../state/intents.ts";
+import { isDiskFull } from "../state/db.ts";
+import { crashPoint } from "../util/crash.ts";
+
+const log = logger("container");
+
 /** Removes the container's anonymous volumes that no other container uses (`rm -v`). */
 async function removeAnonymousVolumes(ctr: Container): Promise<void> {
   const store = volumeStore(ctr.ctx.paths);
@@ -31,9 +39,6 @@ async function removeAnonymousVolumes(ctr: Container): Promise<void> {
     await store.remove(v.volumeName);
   }
 }
-import { logger } from "../log.ts";
-
-const log = logger("container");
 
 /** Options for {@linkcode removeContainer}. */
 export interface RemoveOptions {
@@ -46,6 +51,19 @@ export interface RemoveOptions {
   timeout?: number;
   /** `rm -v`: also remove the container's anonymous volumes. */
   volumes?: boolean;
+}
+
+/**
+ * Writes the intent "removing container X" (finished by the next command after a kill -9). On a
+ * full disk there is no room for it: the removal frees space first and writes after.
+ */
+function recordRemoval(ctr: Container): number | undefined {
+  try {
+    return new IntentLog(ctr.ctx.db).record("remove", ctr.id);
+  } catch (err) {
+    if (isDiskFull(err)) return undefined;
+    throw err;
+  }
 }
 
 /** Removes the container; see the module doc. */
@@ -64,12 +82,20 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       }
       // paused, created, or started again since the stop above
       if (hasProcess(status)) await killForRemoval(ctr);
+      const intent = recordRemoval(ctr);
+      crashPoint("remove:intent");
       await ctr.teardownStorage();
       // runc removes the cgroup on delete; one left by a crash goes with the container
       for (const dir of await removeCgroup(containerCgroupPath(ctr.id))) {
         log.warn("cgroup {dir} of container {id} still in use; left in place", { dir, id: ctr.id });
       }
-      ctr.ctx.containers.delete(ctr.id);
+      // the row, the intent and the remove event go together; on a full disk, once more after
+      // the WAL's blocks are freed (the files went first)
+      ctr.ctx.db.transaction(() =>
+        journaled(ctr.ctx.db, ctr, ["remove"], () => {
+          ctr.ctx.containers.delete(ctr.id);
+          new IntentLog(ctr.ctx.db).clear(intent);
+        }), { retryWhenFull: true });
       ctr.markRemoved();
       ctr.removeLockfile();
       // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { isAbsolute, join, posix } from "node:path";
+import { isAbsolute, join, posix } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import type { OciSeccomp } from "./spec/seccomp.ts";
 

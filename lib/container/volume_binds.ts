@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import type { Paths } from "../paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { copyUp } from "../volume/copy_up.ts";

@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import { imageEvent, withEvents } from "../events/journal.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import type { ImageRecord } from "../storage/images.ts";
 import { normaliseImageName } from "../storage/images.ts";
@@ -44,11 +45,16 @@ export async function importImage(
     history: [{
       created,
       created_by: `/bin/sh -c #(nop) ADD file:${layer.id} in / `,
-      ...(options.message ? { comment: options.message } : {}),
+      // podman's comment when none is given
+      comment: options.message ?? "imported from tarball",
     }],
   };
   const configJson = JSON.stringify(config);
   const { createHash } = await import("node:crypto");
   const id = createHash("sha256").update(configJson).digest("hex");
-  return ctx.images.put(id, configJson, [layer.id], created, name ? [name] : []);
+  return withEvents(
+    ctx.db,
+    () => ctx.images.put(id, configJson, [layer.id], created, name ? [name] : []),
+    (image) => [imageEvent("import", image.id, name ?? "")],
+  );
 }

@@ -1,11 +1,10 @@
 /**
- * The shapes of an image users script against: `inspect`'s JSON object and the row `images`
- * prints, podman's field names. Pure mappings; nothing prints.
+ * The shape of an image users script against: `inspect`'s JSON object, podman's field names
+ * (`images`' rows are in `list.ts`). A pure mapping; nothing prints.
  * @module
  */
 import type { RuntimeContext } from "../container/context.ts";
 import type { ImageRecord } from "../storage/images.ts";
-import { humanSize, timeAgo } from "../util/humanize.ts";
 
 /** The `inspect` object of an image. */
 export function imageInspect(ctx: RuntimeContext, image: ImageRecord): Record<string, unknown> {
@@ -14,7 +13,9 @@ export function imageInspect(ctx: RuntimeContext, image: ImageRecord): Record<st
     Id: image.id,
     Digest: `sha256:${image.id}`,
     RepoTags: image.names,
-    RepoDigests: [],
+    RepoDigests: [...new Set(image.names.map((n) => n.replace(/:[^:/]*$/, "")))].map((repo) =>
+      `${repo}@sha256:${image.id}`
+    ),
     Parent: "",
     Comment: config.history?.at(-1)?.comment ?? "",
     Created: config.created ?? image.created,
@@ -45,58 +46,4 @@ export function imageInspect(ctx: RuntimeContext, image: ImageRecord): Record<st
     History: config.history ?? [],
     NamesHistory: image.names,
   };
-}
-
-/** One `images` row per name (or one `<none>` row), the fields `--format` can name. */
-export interface ImageRow {
-  ID: string;
-  Id: string;
-  Repository: string;
-  Tag: string;
-  Names: string[];
-  Digest: string;
-  Created: number;
-  CreatedAt: string;
-  CreatedSince: string;
-  Size: string;
-  VirtualSize: number;
-  Labels: Record<string, string> | null;
-  Containers: number;
-  ReadOnly: boolean;
-  Dangling: boolean;
-}
-
-/** Builds the `images` rows of an image: one per name, or one `<none>` row when untagged. */
-export function imageRows(
-  ctx: RuntimeContext,
-  image: ImageRecord,
-  options: { noTrunc: boolean; now: Date },
-): ImageRow[] {
-  const created = new Date(image.config.created ?? image.created);
-  const base = {
-    ID: options.noTrunc ? `sha256:${image.id}` : image.id.slice(0, 12),
-    Id: image.id,
-    Names: image.names,
-    Digest: `sha256:${image.id}`,
-    Created: Math.floor(created.getTime() / 1000),
-    CreatedAt: created.toISOString(),
-    CreatedSince: timeAgo(created, options.now),
-    Size: humanSize(image.size),
-    VirtualSize: image.size,
-    Labels: image.config.config?.Labels ?? null,
-    Containers: ctx.containers.usersOfImage(image.id).length,
-    ReadOnly: false,
-    Dangling: image.names.length === 0,
-  };
-  if (image.names.length === 0) return [{ ...base, Repository: "<none>", Tag: "<none>" }];
-  return image.names.map((name) => {
-    const colon = name.lastIndexOf(":");
-    const slash = name.lastIndexOf("/");
-    const tagged = colon > slash;
-    return {
-      ...base,
-      Repository: tagged ? name.slice(0, colon) : name,
-      Tag: tagged ? name.slice(colon + 1) : "<none>",
-    };
-  });
 }

@@ -17,6 +17,8 @@
  * ```
  * @module
  */
+import { imageEvent, recordEvent } from "../events/journal.ts";
+import { crashPoint } from "../util/crash.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { ArchiveError } from "../errors.ts";
 import { openImageArchive, spoolToFile } from "../storage/archive/reader.ts";
@@ -99,6 +101,7 @@ async function loadClaimed(
     if (archive.images.length === 0) throw new ArchiveError("archive: it holds no image");
     const configs = archive.images.map(configText);
     const layerIds = await commitLayers(ctx, archive.images, claim, options);
+    crashPoint("load:layers");
     const images = ctx.db.transaction(() =>
       archive.images.map((image, i) => {
         const ids = image.layers.map((layer) => layerIds.get(layer.diffId)!);
@@ -108,6 +111,7 @@ async function loadClaimed(
           }
         }
         const created = image.config.created ?? new Date().toISOString();
+        recordEvent(ctx.db, imageEvent("load", image.id, image.names[0] ?? ""));
         return ctx.images.put(image.id, configs[i], ids, created, [...image.names]);
       })
     );

@@ -14,7 +14,8 @@
 import { ImageInUseError, InvalidArgError } from "../errors.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { normaliseImageName } from "../storage/images.ts";
-import { removeTree } from "../storage/layers.ts";
+import { imageEvent, recordEvents, withEvents } from "../events/journal.ts";
+import { crashPoint } from "../util/crash.ts";
 
 /** What `rmi` did to one image. */
 export interface RemoveImageResult {
@@ -46,7 +47,11 @@ export async function removeImage(
     byName = undefined;
   }
   if (byName && image.names.length > 1) {
-    ctx.images.removeName(image.id, byName);
+    withEvents(
+      ctx.db,
+      () => ctx.images.removeName(image.id, byName),
+      () => [imageEvent("untag", image.id, byName)],
+    );
     return { untagged: [byName] };
   }
   if (!byName && image.names.length > 1 && !options.force) {
@@ -67,15 +72,20 @@ export async function removeImage(
     }
     await options.removeContainers(users);
   }
-  const aside = ctx.db.transaction(() => {
+  const pending = ctx.db.transaction(() => {
     if (ctx.containers.usersOfImage(image.id).length > 0) {
       throw new ImageInUseError(
         `image used by a container created meanwhile: image is in use by a container`,
       );
     }
     ctx.images.delete(image.id);
+    recordEvents(ctx.db, [
+      ...image.names.map((n) => imageEvent("untag", image.id, n)),
+      imageEvent("remove", image.id, image.names[0] ?? ""),
+    ]);
     return ctx.layers.dropUnreferenced(image.layers);
-  });
-  for (const dir of aside) await removeTree(dir);
+  }, { retryWhenFull: true });
+  crashPoint("rmi:committed");
+  await ctx.layers.finishDeletes(pending);
   return { untagged: image.names, deleted: image.id };
 }

@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../util/path.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { DenopodError, InvalidArgError } from "../errors.ts";
 import {
@@ -25,6 +25,8 @@ import {
 } from "../storage/archive/writer.ts";
 import type { ImageRecord } from "../storage/images.ts";
 import type { TarSink } from "../storage/tar/writer.ts";
+import { IntentLog } from "../state/intents.ts";
+import { crashPoint } from "../util/crash.ts";
 import { nameReferenced, normaliseNewName } from "./tag.ts";
 
 /** The archive formats `save` writes. */
@@ -165,6 +167,7 @@ async function rebuildLayer(
 export async function saveToPath(
   path: string,
   write: (sink: TarSink) => Promise<void>,
+  ctx?: RuntimeContext,
 ): Promise<void> {
   let existing: Deno.FileInfo | undefined;
   try {
@@ -186,7 +189,16 @@ export async function saveToPath(
     dirname(path),
     `.${basename(path)}.denopod-${crypto.randomUUID().slice(0, 8)}`,
   );
-  const file = await openOutput(temp, { write: true, createNew: true, mode: 0o644 }, path);
+  // "writing PATH.tmp": a kill -9 leaves it, and the next command deletes the partial file
+  const intents = ctx && new IntentLog(ctx.db);
+  const intent = intents?.record("write-output", temp, { path });
+  let file: Deno.FsFile;
+  try {
+    file = await openOutput(temp, { write: true, createNew: true, mode: 0o644 }, path);
+  } catch (err) {
+    intents?.clear(intent);
+    throw err;
+  }
   let done = false;
   try {
     try {
@@ -198,10 +210,12 @@ export async function saveToPath(
       file.close();
     }
     if (existing !== undefined) await Deno.chmod(temp, existing.mode! & 0o7777).catch(() => {});
+    crashPoint("save:written");
     await Deno.rename(temp, path);
     done = true;
   } finally {
     if (!done) await Deno.remove(temp).catch(() => {});
+    intents?.clear(intent);
   }
 }
 

@@ -14,6 +14,7 @@ import type { RuntimeContext } from "../container/context.ts";
 import { DenopodError, InvalidArgError } from "../errors.ts";
 import { type ImageRecord, normaliseImageName } from "../storage/images.ts";
 import { parseImageReference } from "../util/names.ts";
+import { imageEvent, recordEvents } from "../events/journal.ts";
 
 /** `untag` was given a name the image does not carry (podman: `NAME: tag not known`). */
 export class TagNotKnownError extends DenopodError {
@@ -41,6 +42,7 @@ export function tagImage(ctx: RuntimeContext, reference: string, names: string[]
   const normalised = names.map(normaliseNewName);
   return ctx.db.transaction(() => {
     for (const name of normalised) ctx.images.addName(image.id, name);
+    recordEvents(ctx.db, names.map((name) => imageEvent("tag", image.id, name)));
     return ctx.images.get(image.id)!;
   });
 }
@@ -58,6 +60,7 @@ export function untagImage(ctx: RuntimeContext, reference: string, names: string
   }
   ctx.db.transaction(() => {
     for (const name of new Set(targets)) ctx.images.removeName(image.id, name);
+    recordEvents(ctx.db, [...new Set(targets)].map((name) => imageEvent("untag", image.id, name)));
   });
   return [...new Set(targets)];
 }

@@ -11,8 +11,7 @@
  * ```
  * @module
  */
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, fileURLToPath } from "../util/path.ts";
 import {
   CommandNotFoundError,
   CommandNotInvokableError,

@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { resolve } from "node:path";
+import { resolve } from "../util/path.ts";
 import { RuntimeError } from "../errors.ts";
 import { lookPath } from "../sys/process.ts";
 import type { Monitor, MonitorStartRequest, MonitorStartResult } from "./monitor.ts";

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { RuntimeError } from "../errors.ts";
 
 /** Returns the path of the exit file of container `id`. */

@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { DenopodError, RuntimeError } from "../errors.ts";
 import { libc, PR_SET_CHILD_SUBREAPER } from "../sys/libc.ts";
 import {

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { dirname } from "node:path";
+import { dirname } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import { lookPath } from "../sys/process.ts";
 import type { MonitorStartRequest } from "./monitor.ts";

@@ -52,6 +52,33 @@ const MIGRATIONS: string[] = [
      exit_code INTEGER NOT NULL,
      finished TEXT NOT NULL
    );`,
+  // the event journal (lib/events/journal.ts): one row per state change, written in the same
+  // transaction as the change; time in nanoseconds since the epoch
+  `CREATE TABLE events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     time_ns INTEGER NOT NULL,
+     type TEXT NOT NULL,           -- container, image, system
+     status TEXT NOT NULL,         -- create, start, died, remove, tag, prune, ...
+     object_id TEXT NOT NULL DEFAULT '',
+     name TEXT NOT NULL DEFAULT '',
+     image TEXT NOT NULL DEFAULT '',
+     exit_code INTEGER,            -- died and exec_died only
+     attributes TEXT               -- JSON object (a container's labels), or NULL
+   );
+   CREATE INDEX events_by_time ON events(time_ns);
+   CREATE INDEX events_by_status ON events(status);`,
+  // intents: the trail a multi-step or destructive action leaves before it acts (lib/state/intents.ts)
+  `CREATE TABLE intents (
+     id INTEGER PRIMARY KEY,
+     kind TEXT NOT NULL,           -- create, start, remove, delete-layer, export, write-output
+     target TEXT NOT NULL,         -- a container ID, a layer ID, an output path
+     detail TEXT NOT NULL DEFAULT '{}',
+     pid INTEGER NOT NULL,         -- the writer's PID ...
+     pid_start TEXT NOT NULL,      -- ... its start time (a reused PID is another process) ...
+     boot_id TEXT NOT NULL,        -- ... and boot: the intent is stale once that process is gone
+     created TEXT NOT NULL
+   );
+   CREATE INDEX intents_by_target ON intents(target);`,
 ];
 
 /** The schema version this build writes. */
@@ -60,13 +87,32 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** The database file was written by a newer denopod, or is not a denopod database. */
 export class StateDbError extends DenopodError {}
 
+/** The filesystem holding the database is full (SQLITE_FULL, or an I/O error growing a file). */
+export class DiskFullError extends StateDbError {}
+
+/** SQLite's primary result codes that mean "no space": SQLITE_IOERR (10), SQLITE_FULL (13). */
+const SQLITE_IOERR = 10;
+const SQLITE_FULL = 13;
+
+/** True when `err` is SQLite saying the disk is full (or could not grow a file). */
+export function isDiskFull(err: unknown): boolean {
+  if (err instanceof DiskFullError) return true;
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" &&
+    ((code & 0xff) === SQLITE_FULL || (code & 0xff) === SQLITE_IOERR);
+}
+
 /** An open state database with statement caching and transactions. */
 export class StateDb {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #depth = 0;
 
-  constructor(db: DatabaseSync) {
+  /**
+   * `path` is the file (for the WAL keeper at close); `readOnly` marks a database opened
+   * read-only because the disk is full: every write then fails with DiskFullError.
+   */
+  constructor(db: DatabaseSync, readonly path = "", readonly readOnly = false) {
     this.#db = db;
   }
 
@@ -81,7 +127,39 @@ export class StateDb {
 
   /** Runs a write statement; returns the number of rows changed. */
   run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.#prepare(sql).run(...params).changes);
+    if (this.readOnly) throw this.#full();
+    try {
+      return Number(this.#prepare(sql).run(...params).changes);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      // outside a transaction the failed statement was rolled back whole: free the WAL, retry once
+      if (this.#depth > 0 || !this.#freeWal()) throw this.#full(err);
+      try {
+        return Number(this.#prepare(sql).run(...params).changes);
+      } catch (again) {
+        throw isDiskFull(again) ? this.#full(again) : again;
+      }
+    }
+  }
+
+  /**
+   * On a full disk: checkpoints the WAL into the main file and truncates it, giving its blocks
+   * back for the retried write. True when it did.
+   */
+  #freeWal(): boolean {
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #full(cause?: unknown): DiskFullError {
+    return new DiskFullError(
+      `cannot write the state database ${this.path}: the disk holding it is full`,
+      { cause },
+    );
   }
 
   /** Runs one or more statements that take no parameters (schema changes). */
@@ -101,28 +179,71 @@ export class StateDb {
 
   /**
    * Runs `fn` inside one `BEGIN IMMEDIATE` transaction (nested calls join the outer one):
-   * committed when it returns, rolled back when it throws.
+   * committed when it returns, rolled back when it throws. With `retryWhenFull`, a transaction
+   * that fails on a full disk runs once more after the WAL is truncated (its blocks freed): only
+   * for an `fn` that touches nothing but the database, as a removal's last write ("delete before
+   * writing": the files go first, then the rows).
    */
-  transaction<T>(fn: () => T): T {
+  transaction<T>(fn: () => T, options: { retryWhenFull?: boolean } = {}): T {
     if (this.#depth > 0) return fn();
-    this.#db.exec("BEGIN IMMEDIATE");
+    if (this.readOnly) throw this.#full();
+    if (options.retryWhenFull) {
+      try {
+        return this.transaction(fn);
+      } catch (err) {
+        if (!(err instanceof DiskFullError) || !this.#freeWal()) throw err;
+        return this.transaction(fn);
+      }
+    }
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+    } catch (err) {
+      throw isDiskFull(err) ? this.#full(err) : err;
+    }
     this.#depth++;
     try {
       const result = fn();
       this.#db.exec("COMMIT");
       return result;
     } catch (err) {
-      this.#db.exec("ROLLBACK");
-      throw err;
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw isDiskFull(err) ? this.#full(err) : err;
     } finally {
       this.#depth--;
     }
   }
 
-  /** Closes the database. */
+  /**
+   * Closes the database, keeping its `-wal` and `-shm` files (already sized) for the next run: a
+   * command on a full disk can then still open it, and write as long as the WAL it reuses is big
+   * enough. SQLite deletes them when the last connection closes; a read-only keeper connection in
+   * a read transaction makes this close not the last, and a read-only close deletes nothing. The
+   * WAL is checkpointed first, so the main file is up to date for a read-only (immutable) open.
+   */
   close(): void {
     this.#statements.clear();
+    if (this.readOnly || this.path === "" || this.path === ":memory:") {
+      this.#db.close();
+      return;
+    }
+    let keeper: DatabaseSync | undefined;
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      keeper = new DatabaseSync(this.path, { readOnly: true, timeout: 50 });
+      keeper.exec("BEGIN");
+      keeper.prepare("SELECT count(*) FROM sqlite_master").get();
+    } catch {
+      // no keeper: SQLite deletes the WAL as usual
+    }
     this.#db.close();
+    if (keeper) {
+      try {
+        keeper.exec("COMMIT");
+      } catch {
+        // closing anyway
+      }
+      keeper.close();
+    }
   }
 }
 
@@ -139,13 +260,41 @@ export function openStateDb(path: string): StateDb {
   }
   try {
     db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-    const state = new StateDb(db);
+    const state = new StateDb(db, path);
     migrate(state);
     return state;
   } catch (err) {
     db.close();
+    if (isDiskFull(err) && !(err instanceof DenopodError)) return openFullDisk(path, err);
     throw err instanceof DenopodError ? err : unusable(path, err);
   }
+}
+
+/**
+ * The disk is full and SQLite cannot even make the WAL index: opens the main file read-only and
+ * immutable (no lock, no WAL, no `-shm`), which works as the last close checkpointed the WAL.
+ * `ps` and `images` then answer; writes fail with DiskFullError.
+ */
+function openFullDisk(path: string, cause: unknown): StateDb {
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(`file:${encodeURI(path)}?immutable=1`, {
+      readOnly: true,
+      enableForeignKeyConstraints: true,
+    });
+    const version = db.prepare("PRAGMA user_version").get() as { user_version: number };
+    if (version.user_version !== SCHEMA_VERSION) {
+      db.close();
+      throw new DiskFullError(
+        `cannot migrate the state database ${path}: the disk holding it is full`,
+        { cause },
+      );
+    }
+  } catch (err) {
+    if (err instanceof DenopodError) throw err;
+    throw unusable(path, cause);
+  }
+  return new StateDb(db, path, true);
 }
 
 function unusable(path: string, err: unknown): StateDbError {

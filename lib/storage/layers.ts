@@ -5,7 +5,8 @@
  * lock of its own with an incomplete row; it counts only once its diff ID is verified and it is
  * renamed into place in one transaction. Its size is measured once, then, and kept.
  *
- * Beside `diff`, a layer keeps its tar-split (`tar-split.gz`, see `./tar/split.ts`), recorded
+ * Beside `diff`, a layer keeps its short name (`link`, with `l/NAME` pointing at its `diff`, for
+ * overlay mounts: see `./layer_links.ts`) and its tar-split (`tar-split.gz`, see `./tar/split.ts`), recorded
  * while it is extracted, so that {@linkcode LayerStore.writeLayerTar} gives back the original
  * tar byte for byte (`save`). A {@linkcode LayerClaim} lets a multi-layer operation (`load`)
  * drop the layers it created when it fails or dies before registering its images.
@@ -16,15 +17,18 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { ArchiveError, DenopodError } from "../errors.ts";
 import type { StateDb } from "../state/db.ts";
 import type { Paths } from "../paths.ts";
 import type { ExtractResult } from "./tar/extract.ts";
 import { hasTarSplit } from "./tar/split_names.ts";
+import { layerLink, removeLayerLink } from "./layer_links.ts";
 import type { TarSink } from "./tar/writer.ts";
 import { type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { generateId } from "../util/names.ts";
+import { IntentLog } from "../state/intents.ts";
+import { crashPoint } from "../util/crash.ts";
 import { logger } from "../log.ts";
 
 const log = logger("storage");
@@ -45,6 +49,13 @@ export interface CommitOptions {
   expectedDiffId?: string;
   /** Aborts the extraction. */
   signal?: AbortSignal;
+}
+
+/** A layer deletion under way: its ID, the `tmp-del-` name it is set aside as, its intent. */
+export interface PendingLayerDelete {
+  id: string;
+  aside: string;
+  intent: number;
 }
 
 /** A layer has no tar-split, or it no longer reproduces the layer's diff ID. */
@@ -159,6 +170,7 @@ export class LayerStore {
           `layer diff ID mismatch: the image config says ${options.expectedDiffId}, the layer is ${result.diffId}`,
         );
       }
+      crashPoint("layer:extracted");
       const id = result.diffId.replace(/^sha256:/, "");
       const kept = this.db.transaction(() => {
         this.db.run("DELETE FROM layers WHERE id = ?", tmpId);
@@ -177,6 +189,12 @@ export class LayerStore {
         return { id, diffId: result.diffId, size: result.size };
       });
       await removeTree(tmpDir);
+      try {
+        layerLink(this.paths, id);
+      } catch (err) {
+        // the layer is committed; its short link is made again when it is first mounted
+        log.warn("making the short link of layer {id}: {err}", { id, err: String(err) });
+      }
       log.debug("committed layer {id} ({size} bytes)", { id, size: kept.size });
       return kept;
     } catch (err) {
@@ -264,10 +282,10 @@ export class LayerStore {
       }
       for (const { id } of readClaimFile(path)) kept.add(id);
     }
-    const aside = this.db.transaction(() =>
+    const pending = this.db.transaction(() =>
       this.dropUnreferenced(ids.filter((id) => !kept.has(id)))
     );
-    for (const dir of aside) await removeTree(dir);
+    await this.finishDeletes(pending);
   }
 
   /** Drops what claims whose owner died created, when nothing else uses it. */
@@ -311,11 +329,14 @@ export class LayerStore {
 
   /**
    * Deletes the given layers when no image refers to them any more. Call inside the transaction
-   * that removed the image rows; the directories are renamed aside in it and returned, for the
-   * caller to delete after the commit.
+   * that removed the image rows: the layer rows go, and an intent for each ("deleting layer Y into
+   * tmp-del-Y") is written in it. Hand the result to {@linkcode finishDeletes} after the commit,
+   * which sets each directory aside and deletes it; a kill -9 in between leaves the intents, and
+   * the next command finishes the job (`lib/housekeeping/replay.ts`).
    */
-  dropUnreferenced(ids: string[]): string[] {
-    const aside: string[] = [];
+  dropUnreferenced(ids: string[]): PendingLayerDelete[] {
+    const pending: PendingLayerDelete[] = [];
+    const intents = new IntentLog(this.db);
     for (const id of new Set(ids)) {
       const used = this.db.get<{ n: number }>(
         "SELECT COUNT(*) AS n FROM images, json_each(images.layers) WHERE json_each.value = ?",
@@ -323,15 +344,34 @@ export class LayerStore {
       );
       if ((used?.n ?? 0) > 0) continue;
       this.db.run("DELETE FROM layers WHERE id = ?", id);
-      const target = this.paths.layerDir(`tmp-del-${generateId().slice(0, 16)}`);
-      try {
-        Deno.renameSync(this.paths.layerDir(id), target);
-        aside.push(target);
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-      }
+      const aside = `tmp-del-${generateId().slice(0, 16)}`;
+      pending.push({ id, aside, intent: intents.record("delete-layer", id, { aside }) });
     }
-    return aside;
+    return pending;
+  }
+
+  /**
+   * Finishes layer deletions recorded by {@linkcode dropUnreferenced}: each directory is renamed
+   * aside (only while no row claims the layer again: a `load` may have brought it back meanwhile),
+   * deleted, and its intent cleared.
+   */
+  async finishDeletes(pending: readonly PendingLayerDelete[]): Promise<void> {
+    const intents = new IntentLog(this.db);
+    for (const { id, aside, intent } of pending) {
+      const asideDir = this.paths.layerDir(aside);
+      this.db.transaction(() => {
+        if (this.db.get("SELECT 1 FROM layers WHERE id = ?", id)) return;
+        removeLayerLink(this.paths, id); // before the directory goes, so no link is left dangling
+        try {
+          Deno.renameSync(this.paths.layerDir(id), asideDir);
+        } catch (err) {
+          if (!(err instanceof Deno.errors.NotFound)) throw err;
+        }
+      });
+      crashPoint("rmi:renamed");
+      await removeTree(asideDir);
+      intents.clear(intent);
+    }
   }
 
   /**

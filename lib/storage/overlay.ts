@@ -10,14 +10,18 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import type { Paths } from "../paths.ts";
-import { isMountPoint, mountFs, unmount } from "../sys/mount.ts";
+import { isMountPoint, mountFsFrom, unmount } from "../sys/mount.ts";
 import { removeTree } from "./layers.ts";
+import { layerLink, LINK_DIR } from "./layer_links.ts";
 import { logger } from "../log.ts";
 
 const log = logger("storage");
+
+/** mount(2) copies at most one page of option data (the kernel's limit, PAGE_SIZE here). */
+const MOUNT_DATA_MAX = 4096;
 
 /** The paths of a container's RW layer. */
 export interface ContainerLayerPaths {
@@ -54,15 +58,32 @@ export function overlayOptions(lowers: string[], upper: string, work: string): s
 
 /**
  * Mounts the container's merged rootfs over the image layers (given bottom first) and returns the
- * mount point; when it is already mounted, returns it unchanged.
+ * mount point; when it is already mounted, returns it unchanged. The lower, upper and work
+ * directories are named relative to the layers directory, the lowers by their short links
+ * (`l/NAME`, see `layer_links.ts`), so that the options fit mount(2)'s one page for images of
+ * up to ~130 layers (overlay itself takes at most 500).
  */
 export function mountOverlay(paths: Paths, ctrId: string, imageLayers: string[]): string {
   const layer = containerLayerPaths(paths, ctrId);
   if (isMountPoint(layer.merged)) return layer.merged;
-  const lowers = imageLayers.map((id) => paths.layerDiff(id)).reverse();
-  const data = overlayOptions(lowers, layer.upper, layer.work);
-  mountFs({ type: "overlay", source: "overlay", target: layer.merged, flags: 0, data });
-  log.debug("mounted overlay at {merged}", { merged: layer.merged });
+  const lowers = imageLayers.map((id) => `${LINK_DIR}/${layerLink(paths, id)}`).reverse();
+  const data = overlayOptions(lowers, `${ctrId}/diff`, `${ctrId}/work`);
+  if (new TextEncoder().encode(data).length >= MOUNT_DATA_MAX) {
+    throw new InvalidArgError(
+      `the image has too many layers (${imageLayers.length}) for one overlay mount`,
+    );
+  }
+  mountFsFrom(paths.layersDir, {
+    type: "overlay",
+    source: "overlay",
+    target: layer.merged,
+    flags: 0,
+    data,
+  });
+  log.debug("mounted overlay at {merged} ({n} layers)", {
+    merged: layer.merged,
+    n: imageLayers.length,
+  });
   return layer.merged;
 }
 

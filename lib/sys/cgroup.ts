@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 
 /** How the host mounts cgroups. */
 export type CgroupMode = "v1" | "hybrid" | "v2";

@@ -1,10 +1,12 @@
 /**
  * The few libc calls Deno does not offer, bound through FFI, and the per-file calls a tree walk
- * makes thousands of times (`readdir`, `openat`, `statx`, `read`, `flistxattr`), which cost less
- * this way than through Deno's ops: no `Date`s or 20-field objects, and a file opened relative to
- * its directory's descriptor instead of looked up again from `/` (listing and opening the
- * benchmark tree took a third less time than `readDirSync` and `open` by path). The library is
- * opened on first use, never at module load. Every wrapper reads `errno` right after the call
+ * makes thousands of times (`getdents64`, `openat`, `statx`, `read`, `flistxattr`), which cost
+ * less this way than through Deno's ops: no `Date`s or 20-field objects, and a file opened
+ * relative to its directory's descriptor instead of looked up again from `/` (listing and opening
+ * the benchmark tree took a third less time than `readDirSync` and `open` by path), which also
+ * lifts PATH_MAX from a walk. Flags and structure layouts come from the architecture's table
+ * (`abi.ts`), never a hard-coded x86-64 value. The library is opened on first use, never at
+ * module load. Every wrapper reads `errno` right after the call
  * returns -1 (no `await` in between, never `nonblocking`) and throws a {@linkcode SyscallError}
  * naming the call, the errno and the path.
  *
@@ -16,66 +18,72 @@
  * @module
  */
 import { SyscallError } from "../errors.ts";
-import {
-  decodeStatx,
-  type FileStat,
-  type FileType,
-  STATX_BASIC_STATS,
-  STATX_SIZE,
-} from "./statx.ts";
+import { abi } from "./abi.ts";
+import { type FileStat, type FileType, statxDecoder } from "./statx.ts";
+
+// The numbers below come from this architecture's table (`abi.ts`); see there.
+const ABI = abi();
 
 /** `umount2` flag: detach the mount lazily. */
-export const MNT_DETACH = 2;
+export const MNT_DETACH = ABI.MNT_DETACH;
 /** `umount2` flag: force the unmount. */
-export const MNT_FORCE = 1;
+export const MNT_FORCE = ABI.MNT_FORCE;
 /** `mount` flags used by denopod. */
-export const MS_RDONLY = 1;
+export const MS_RDONLY = ABI.MS_RDONLY;
 /** Do not honour set-user-ID bits on this mount. */
-export const MS_NOSUID = 2;
+export const MS_NOSUID = ABI.MS_NOSUID;
 /** Do not allow device files on this mount. */
-export const MS_NODEV = 4;
+export const MS_NODEV = ABI.MS_NODEV;
 /** Do not allow execution on this mount. */
-export const MS_NOEXEC = 8;
+export const MS_NOEXEC = ABI.MS_NOEXEC;
 /** Bind mount. */
-export const MS_BIND = 4096;
+export const MS_BIND = ABI.MS_BIND;
 /** Recursive (with MS_BIND). */
-export const MS_REC = 16384;
+export const MS_REC = ABI.MS_REC;
 /** Make the mount private. */
-export const MS_PRIVATE = 1 << 18;
+export const MS_PRIVATE = ABI.MS_PRIVATE;
 /** `prctl` option: make this process a child subreaper. */
-export const PR_SET_CHILD_SUBREAPER = 36;
+export const PR_SET_CHILD_SUBREAPER = ABI.PR_SET_CHILD_SUBREAPER;
 /** `prctl` option: signal sent to this process when its parent dies. */
-export const PR_SET_PDEATHSIG = 1;
+export const PR_SET_PDEATHSIG = ABI.PR_SET_PDEATHSIG;
 /** `lsetxattr` flag: create or replace (0). */
 export const XATTR_ANY = 0;
 /** File type bits for `mknod`. */
-export const S_IFCHR = 0o020000;
+export const S_IFCHR = ABI.S_IFCHR;
 /** Block device type bits for `mknod`. */
-export const S_IFBLK = 0o060000;
+export const S_IFBLK = ABI.S_IFBLK;
 /** FIFO type bits for `mknod`. */
-export const S_IFIFO = 0o010000;
+export const S_IFIFO = ABI.S_IFIFO;
 /** `utimensat`: operate on the link itself. */
-export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_SYMLINK_NOFOLLOW = ABI.AT_SYMLINK_NOFOLLOW;
 /** `utimensat`: relative to the current directory. */
-export const AT_FDCWD = -100;
+export const AT_FDCWD = ABI.AT_FDCWD;
 /** `getrlimit` resource: open files. */
-export const RLIMIT_NOFILE = 7;
+export const RLIMIT_NOFILE = ABI.RLIMIT_NOFILE;
 /** `getrlimit` resource: processes. */
-export const RLIMIT_NPROC = 6;
+export const RLIMIT_NPROC = ABI.RLIMIT_NPROC;
 
-const O_RDONLY = 0;
-const O_RDWR = 0o2;
-const O_NONBLOCK = 0o4000;
-const O_CREAT = 0o100;
-const O_CLOEXEC = 0o2000000;
-const O_NOFOLLOW = 0o400000;
-const AT_EMPTY_PATH = 0x1000;
+const O_RDONLY = ABI.O_RDONLY;
+const O_RDWR = ABI.O_RDWR;
+const O_NONBLOCK = ABI.O_NONBLOCK;
+const O_CREAT = ABI.O_CREAT;
+const O_CLOEXEC = ABI.O_CLOEXEC;
+const O_NOFOLLOW = ABI.O_NOFOLLOW;
+const O_DIRECTORY = ABI.O_DIRECTORY;
+const O_PATH = ABI.O_PATH;
+const AT_EMPTY_PATH = ABI.AT_EMPTY_PATH;
 const XATTR_LIST_MAX = 65536;
 const XATTR_LIST_BYTES = BigInt(XATTR_LIST_MAX);
-const LOCK_SH = 1;
-const LOCK_EX = 2;
-const LOCK_NB = 4;
+const LOCK_SH = ABI.LOCK_SH;
+const LOCK_EX = ABI.LOCK_EX;
+const LOCK_NB = ABI.LOCK_NB;
 const EWOULDBLOCK = 11;
+const ENODATA = 61;
+const EOPNOTSUPP = 95;
+/** Bytes asked of each getdents64(2) call (glibc's readdir asks 32 KiB). */
+const DIRENT_BUFFER_BYTES = 64 * 1024;
+/** A symlink's target is at most a page long on Linux file systems. */
+const SYMLINK_MAX = 4096;
 
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
@@ -121,11 +129,11 @@ const SYMBOLS = {
   llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   flistxattr: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  fgetxattr: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
   openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
-  opendir: { parameters: ["buffer"], result: "pointer" },
-  readdir: { parameters: ["pointer"], result: "pointer" },
-  dirfd: { parameters: ["pointer"], result: "i32" },
-  closedir: { parameters: ["pointer"], result: "i32" },
+  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
+  fchdir: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
@@ -157,6 +165,13 @@ export interface Libc {
   llistxattr(path: string): string[];
   /** flistxattr(2): {@linkcode Libc.llistxattr} for an open descriptor. */
   flistxattr(fd: number): string[];
+  /** fgetxattr(2): {@linkcode Libc.lgetxattr} for an open descriptor. */
+  fgetxattr(fd: number, name: string): Uint8Array | null;
+  /**
+   * readlinkat(2): the target of the symlink `name` in the directory open as `dirFd` (or of the
+   * path `name` when `dirFd` is omitted).
+   */
+  readlink(name: string, dirFd?: number): string;
   /**
    * statx(2) of `path` itself, never following a symlink (what `lstat` tells); a relative `path`
    * is taken relative to the directory open as `dirFd` when given.
@@ -171,11 +186,25 @@ export interface Libc {
    */
   openRead(path: string, noFollow: boolean, dirFd?: number): number;
   /**
-   * Opens a directory and reads all its entries (without `.` and `..`, in the order the file
-   * system gives). The listing's descriptor serves {@linkcode Libc.openRead} and
-   * {@linkcode Libc.lstat} for its entries until `close()`.
+   * Opens a directory (following a symlink) and reads all its entries (without `.` and `..`, in
+   * the order the file system gives). The listing's descriptor serves {@linkcode Libc.openRead}
+   * and {@linkcode Libc.lstat} for its entries until `close()`.
    */
   openDirectory(path: string): DirectoryListing;
+  /**
+   * {@linkcode Libc.openDirectory} of the entry `name` of the directory open as `dirFd`, never
+   * following a symlink (ELOOP or ENOTDIR instead): a walk that goes down this way never builds a
+   * path longer than one name, however deep the tree.
+   */
+  openDirectoryAt(name: string, dirFd: number): DirectoryListing;
+  /**
+   * Opens `path` (a directory) with O_PATH, for {@linkcode Libc.fchdir} or as the `dirFd` of the
+   * `*at` calls; close it when done. A relative `path` is taken relative to `dirFd` when given;
+   * with `noFollow`, a symlink there is refused (ENOTDIR).
+   */
+  openDirectoryPath(path: string, dirFd?: number, noFollow?: boolean): number;
+  /** fchdir(2): makes the directory open as `fd` the process's working directory. */
+  fchdir(fd: number): void;
   /** read(2) into `buf`; returns the bytes read, 0 at end of file. */
   read(fd: number, buf: Uint8Array, path?: string): number;
   /** utimensat(2) with AT_SYMLINK_NOFOLLOW: sets atime and mtime (seconds, may be fractional). */
@@ -218,9 +247,6 @@ const DIRENT_TYPES: Record<number, FileType> = {
   10: "symlink",
   12: "socket",
 };
-/** Offsets in glibc's 64-bit `struct dirent`: `d_type`, then `d_name`. */
-const DIRENT_TYPE_OFFSET = 18;
-const DIRENT_NAME_OFFSET = 19;
 
 let bound: Libc | undefined;
 
@@ -250,8 +276,13 @@ function bind(sym: LibcSymbols): Libc {
     scratchPath[written] = 0;
     return scratchPath;
   };
-  const statxBuffer = new Uint8Array(STATX_SIZE);
+  const statxBuffer = new Uint8Array(ABI.statx.size);
   const statxView = new DataView(statxBuffer.buffer);
+  const decodeStatx = statxDecoder(ABI);
+  const { d_reclen: DIRENT_RECLEN, d_type: DIRENT_TYPE, d_name: DIRENT_NAME } = ABI.dirent64;
+  const direntBuffer = new Uint8Array(DIRENT_BUFFER_BYTES);
+  const direntView = new DataView(direntBuffer.buffer);
+  const symlinkBuffer = new Uint8Array(SYMLINK_MAX);
   const xattrListBuffer = new Uint8Array(XATTR_LIST_MAX);
   const emptyPath = new Uint8Array(1);
   const decoder = new TextDecoder();
@@ -266,6 +297,56 @@ function bind(sym: LibcSymbols): Libc {
   const fail = (call: string, path?: string): never => {
     const code = errno();
     throw new SyscallError(call, code, errnoName(code), path);
+  };
+  /** Reads an xattr's value with `get` (asked for its size first); null when it is absent. */
+  const readXattr = (
+    call: string,
+    path: string | undefined,
+    get: (buf: Uint8Array | null, size: bigint) => number | bigint,
+  ): Uint8Array | null => {
+    const size = Number(get(null, 0n));
+    if (size === -1) {
+      const code = errno();
+      if (code === ENODATA || code === EOPNOTSUPP) return null;
+      throw new SyscallError(call, code, errnoName(code), path);
+    }
+    const buf = new Uint8Array(size);
+    const got = Number(get(buf, BigInt(size)));
+    if (got === -1) fail(call, path);
+    return buf.subarray(0, got);
+  };
+  /** Opens the directory `name` relative to `dirFd` and reads its entries with getdents64(2). */
+  const listDirectory = (dirFd: number, name: string, extraFlags: number): DirectoryListing => {
+    const flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | extraFlags;
+    const fd = sym.openat(dirFd, scratchCString(name), flags, 0);
+    if (fd === -1) fail("opendir", name);
+    const entries: DirectoryEntry[] = [];
+    try {
+      for (;;) {
+        const got = Number(sym.getdents64(fd, direntBuffer, BigInt(DIRENT_BUFFER_BYTES)));
+        if (got === -1) fail("getdents64", name);
+        if (got === 0) break;
+        for (let at = 0; at < got;) {
+          const reclen = direntView.getUint16(at + DIRENT_RECLEN, true);
+          const nameStart = at + DIRENT_NAME;
+          const nameEnd = direntBuffer.indexOf(0, nameStart);
+          const isDot = (nameEnd === nameStart + 1 && direntBuffer[nameStart] === 0x2e) ||
+            (nameEnd === nameStart + 2 && direntBuffer[nameStart] === 0x2e &&
+              direntBuffer[nameStart + 1] === 0x2e);
+          if (!isDot) {
+            entries.push({
+              name: decoder.decode(direntBuffer.subarray(nameStart, nameEnd)),
+              type: DIRENT_TYPES[direntBuffer[at + DIRENT_TYPE]] ?? "unknown",
+            });
+          }
+          at += reclen;
+        }
+      }
+    } catch (err) {
+      sym.close(fd);
+      throw err;
+    }
+    return { fd, entries, close: () => void sym.close(fd) };
   };
   return {
     mount(source, target, fstype, flags, data) {
@@ -299,22 +380,17 @@ function bind(sym: LibcSymbols): Libc {
     lgetxattr(path, name) {
       const p = cString(path);
       const n = cString(name);
-      const size = Number(sym.lgetxattr(p, n, null, 0n));
-      if (size === -1) {
-        const code = errno();
-        if (code === 61 || code === 95) return null;
-        throw new SyscallError("lgetxattr", code, errnoName(code), path);
-      }
-      const buf = new Uint8Array(size);
-      const got = Number(sym.lgetxattr(p, n, buf, BigInt(size)));
-      if (got === -1) fail("lgetxattr", path);
-      return buf.subarray(0, got);
+      return readXattr("lgetxattr", path, (buf, size) => sym.lgetxattr(p, n, buf, size));
+    },
+    fgetxattr(fd, name) {
+      const n = cString(name);
+      return readXattr("fgetxattr", undefined, (buf, size) => sym.fgetxattr(fd, n, buf, size));
     },
     llistxattr(path) {
       const size = Number(sym.llistxattr(scratchCString(path), xattrListBuffer, XATTR_LIST_BYTES));
       if (size === -1) {
         const code = errno();
-        if (code === 95) return [];
+        if (code === EOPNOTSUPP) return [];
         throw new SyscallError("llistxattr", code, errnoName(code), path);
       }
       return xattrNames(size);
@@ -323,24 +399,33 @@ function bind(sym: LibcSymbols): Libc {
       const size = Number(sym.flistxattr(fd, xattrListBuffer, XATTR_LIST_BYTES));
       if (size === -1) {
         const code = errno();
-        if (code === 95) return [];
+        if (code === EOPNOTSUPP) return [];
         throw new SyscallError("flistxattr", code, errnoName(code));
       }
       return xattrNames(size);
+    },
+    readlink(name, dirFd = AT_FDCWD) {
+      let buf = symlinkBuffer;
+      for (;;) {
+        const got = Number(sym.readlinkat(dirFd, scratchCString(name), buf, BigInt(buf.length)));
+        if (got === -1) fail("readlink", name);
+        if (got < buf.length) return decoder.decode(buf.subarray(0, got));
+        buf = new Uint8Array(buf.length * 4); // possibly cut short: ask again with more room
+      }
     },
     lstat(path, dirFd = AT_FDCWD) {
       const rc = sym.statx(
         dirFd,
         scratchCString(path),
         AT_SYMLINK_NOFOLLOW,
-        STATX_BASIC_STATS,
+        ABI.STATX_BASIC_STATS,
         statxBuffer,
       );
       if (rc === -1) fail("statx", path);
       return decodeStatx(statxView);
     },
     fstat(fd) {
-      const rc = sym.statx(fd, emptyPath, AT_EMPTY_PATH, STATX_BASIC_STATS, statxBuffer);
+      const rc = sym.statx(fd, emptyPath, AT_EMPTY_PATH, ABI.STATX_BASIC_STATS, statxBuffer);
       if (rc === -1) fail("statx");
       return decodeStatx(statxView);
     },
@@ -351,33 +436,19 @@ function bind(sym: LibcSymbols): Libc {
       return fd;
     },
     openDirectory(path) {
-      const dir = sym.opendir(scratchCString(path));
-      if (dir === null) fail("opendir", path);
-      const entries: DirectoryEntry[] = [];
-      const errnoCell = new Int32Array(
-        Deno.UnsafePointerView.getArrayBuffer(sym.__errno_location()!, 4),
-      );
-      try {
-        for (;;) {
-          errnoCell[0] = 0; // readdir returns NULL both at the end and on error
-          const entry = sym.readdir(dir);
-          if (entry === null) {
-            if (errnoCell[0] !== 0) fail("readdir", path);
-            break;
-          }
-          const view = new Deno.UnsafePointerView(entry);
-          const name = view.getCString(DIRENT_NAME_OFFSET);
-          if (name === "." || name === "..") continue;
-          entries.push({
-            name,
-            type: DIRENT_TYPES[view.getUint8(DIRENT_TYPE_OFFSET)] ?? "unknown",
-          });
-        }
-      } catch (err) {
-        sym.closedir(dir);
-        throw err;
-      }
-      return { fd: sym.dirfd(dir), entries, close: () => void sym.closedir(dir) };
+      return listDirectory(AT_FDCWD, path, 0);
+    },
+    openDirectoryAt(name, dirFd) {
+      return listDirectory(dirFd, name, O_NOFOLLOW);
+    },
+    openDirectoryPath(path, dirFd = AT_FDCWD, noFollow = false) {
+      const flags = O_PATH | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0);
+      const fd = sym.openat(dirFd, scratchCString(path), flags, 0);
+      if (fd === -1) fail("open", path);
+      return fd;
+    },
+    fchdir(fd) {
+      if (sym.fchdir(fd) === -1) fail("fchdir");
     },
     read(fd, buf, path) {
       const got = Number(sym.read(fd, buf, BigInt(buf.length)));

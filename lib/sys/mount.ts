@@ -1,6 +1,7 @@
 /**
  * Mounts as data, and the calls that make and undo them. A {@linkcode MountSpec} says what to
- * mount; {@linkcode mountFs} does it with mount(2); {@linkcode unmount} undoes it with umount2(2);
+ * mount; {@linkcode mountFs} does it with mount(2) ({@linkcode mountFsFrom} with relative paths
+ * from a directory); {@linkcode unmount} undoes it with umount2(2);
  * {@linkcode mountPoints} reads `/proc/self/mountinfo` so callers check the kernel, not a flag.
  *
  * @example
@@ -25,6 +26,34 @@ export interface MountSpec {
 /** Mounts `spec` with mount(2); throws SyscallError (with errno) on failure. */
 export function mountFs(spec: MountSpec): void {
   libc().mount(spec.source, spec.target, spec.type, spec.flags, spec.data);
+}
+
+/**
+ * Mounts `spec` with mount(2) with the process's working directory set to `dir` for the call, so
+ * that relative paths in `spec.data` (overlay's `lowerdir=l/NAME:...`) are taken from `dir`: an
+ * option string must fit in one page, and relative paths keep it short. The working directory is
+ * restored before returning (through a descriptor, so even an unnamed one comes back). The
+ * switch is process-wide: callers use it only from synchronous code with no file system work
+ * of theirs in flight on other threads, and `spec.target` and `spec.source` should be absolute.
+ */
+export function mountFsFrom(dir: string, spec: MountSpec): void {
+  const c = libc();
+  const previous = c.openDirectoryPath(".");
+  try {
+    const target = c.openDirectoryPath(dir);
+    try {
+      c.fchdir(target);
+    } finally {
+      c.close(target);
+    }
+    try {
+      c.mount(spec.source, spec.target, spec.type, spec.flags, spec.data);
+    } finally {
+      c.fchdir(previous);
+    }
+  } finally {
+    c.close(previous);
+  }
 }
 
 /** Options for {@linkcode unmount}. */

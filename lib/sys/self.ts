@@ -3,7 +3,7 @@
  * or `deno run -A --no-check <main module>` when running from source or a bundle.
  * @module
  */
-import { fileURLToPath } from "node:url";
+import { fileURLToPath } from "../util/path.ts";
 
 /** The argv prefix that re-executes this program. */
 export function selfCommand(): string[] {

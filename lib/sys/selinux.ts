@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { InvalidArgError, SyscallError } from "../errors.ts";
 import { libc } from "./libc.ts";
 

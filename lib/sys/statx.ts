@@ -1,6 +1,7 @@
 /**
  * What `statx(2)` says about a file, decoded from the kernel's `struct statx`. Its layout is the
- * same on every architecture, unlike `struct stat`, so one decoder serves all; the call itself is
+ * same on every architecture, unlike `struct stat`; the decoder still takes its offsets from the
+ * architecture's table (`abi.ts`), which a test checks against the C headers. The call itself is
  * bound in `libc.ts`. Deno's `lstatSync` gives the same facts, but builds `Date`s and an object of
  * twenty fields per call: when archiving thousands of files, a `FileStat` is a third of the cost.
  *
@@ -11,6 +12,7 @@
  * ```
  * @module
  */
+import type { LinuxAbi } from "./abi.ts";
 
 /** The kind of a file, from the type bits of `st_mode`. */
 export type FileType = "file" | "dir" | "symlink" | "char" | "block" | "fifo" | "socket";
@@ -39,38 +41,42 @@ export interface FileStat {
   rdevMinor: number;
 }
 
-/** The size of `struct statx` in bytes. */
-export const STATX_SIZE = 256;
-/** `statx` mask: type, mode, nlink, uid, gid, times, ino, size, blocks. */
-export const STATX_BASIC_STATS = 0x7ff;
-
-const S_IFMT = 0o170000;
-const FILE_TYPES = new Map<number, FileType>([
-  [0o100000, "file"],
-  [0o040000, "dir"],
-  [0o120000, "symlink"],
-  [0o020000, "char"],
-  [0o060000, "block"],
-  [0o010000, "fifo"],
-  [0o140000, "socket"],
-]);
-
-/** Decodes a `struct statx` that the kernel filled in (a little-endian machine's layout). */
-export function decodeStatx(view: DataView): FileStat {
-  const rawMode = view.getUint16(28, true);
-  // 64-bit fields read as two 32-bit halves: BigInt conversions cost more than the syscall.
-  const inoLow = view.getUint32(32, true);
-  const inoHigh = view.getUint32(36, true);
-  return {
-    type: FILE_TYPES.get(rawMode & S_IFMT) ?? "socket",
-    mode: rawMode & 0o7777,
-    uid: view.getUint32(20, true),
-    gid: view.getUint32(24, true),
-    size: view.getUint32(44, true) * 2 ** 32 + view.getUint32(40, true),
-    mtime: view.getInt32(116, true) * 2 ** 32 + view.getUint32(112, true),
-    nlink: view.getUint32(16, true),
-    identity: `${view.getUint32(136, true)}:${view.getUint32(140, true)}:${inoHigh}:${inoLow}`,
-    rdevMajor: view.getUint32(128, true),
-    rdevMinor: view.getUint32(132, true),
+/**
+ * Returns a decoder of the `struct statx` the kernel fills in, for the layout of `abi` (the same
+ * on every architecture; little-endian machines, as both of Deno's).
+ */
+export function statxDecoder(abi: LinuxAbi): (view: DataView) => FileStat {
+  const at = abi.statx;
+  const S_IFMT = abi.S_IFMT;
+  const fileTypes = new Map<number, FileType>([
+    [abi.S_IFREG, "file"],
+    [abi.S_IFDIR, "dir"],
+    [abi.S_IFLNK, "symlink"],
+    [abi.S_IFCHR, "char"],
+    [abi.S_IFBLK, "block"],
+    [abi.S_IFIFO, "fifo"],
+    [abi.S_IFSOCK, "socket"],
+  ]);
+  const { stx_mode, stx_ino, stx_uid, stx_gid, stx_size, stx_mtime, stx_nlink } = at;
+  const { stx_dev_major, stx_dev_minor, stx_rdev_major, stx_rdev_minor } = at;
+  return (view) => {
+    const rawMode = view.getUint16(stx_mode, true);
+    // 64-bit fields read as two 32-bit halves: BigInt conversions cost more than the syscall.
+    const inoLow = view.getUint32(stx_ino, true);
+    const inoHigh = view.getUint32(stx_ino + 4, true);
+    return {
+      type: fileTypes.get(rawMode & S_IFMT) ?? "socket",
+      mode: rawMode & 0o7777,
+      uid: view.getUint32(stx_uid, true),
+      gid: view.getUint32(stx_gid, true),
+      size: view.getUint32(stx_size + 4, true) * 2 ** 32 + view.getUint32(stx_size, true),
+      mtime: view.getInt32(stx_mtime + 4, true) * 2 ** 32 + view.getUint32(stx_mtime, true),
+      nlink: view.getUint32(stx_nlink, true),
+      identity: `${view.getUint32(stx_dev_major, true)}:${
+        view.getUint32(stx_dev_minor, true)
+      }:${inoHigh}:${inoLow}`,
+      rdevMajor: view.getUint32(stx_rdev_major, true),
+      rdevMinor: view.getUint32(stx_rdev_minor, true),
+    };
   };
 }

@@ -323,6 +323,20 @@ export function normalizeFormat(format: string): string {
   return f.endsWith("\n") ? f : `${f}\n`;
 }
 
+/** 1 lower-case letter, 2 upper-case, 3 digit, 4 other (ASCII without Unicode tables). */
+function asciiClass(ch: string): number {
+  return ch >= "a" && ch <= "z" ? 1 : ch >= "A" && ch <= "Z" ? 2 : ch >= "0" && ch <= "9" ? 3 : 4;
+}
+
+/** {@linkcode asciiClass} for any character (a Unicode property class compiles slowly). */
+function unicodeClass(ch: string): number {
+  return /\p{Ll}/u.test(ch) ? 1 : /\p{Lu}/u.test(ch) ? 2 : /\p{N}/u.test(ch) ? 3 : 4;
+}
+
+function classOf(ch: string): number {
+  return ch < "\x80" ? asciiClass(ch) : unicodeClass(ch);
+}
+
 /** Splits a Go field name into words as podman's headers do: `CreatedAt` → `CREATED AT`. */
 export function headerFromField(field: string): string {
   // fatih/camelcase: runs of lower, upper, digit and other characters; an upper run followed by
@@ -330,14 +344,17 @@ export function headerFromField(field: string): string {
   const runs: string[] = [];
   let lastClass = -1;
   for (const ch of field) {
-    const cls = /\p{Ll}/u.test(ch) ? 1 : /\p{Lu}/u.test(ch) ? 2 : /\p{N}/u.test(ch) ? 3 : 4;
+    const cls = ch < "\x80" ? asciiClass(ch) : unicodeClass(ch);
     if (cls === lastClass) runs[runs.length - 1] += ch;
     else runs.push(ch);
     lastClass = cls;
   }
   for (let i = 0; i < runs.length - 1; i++) {
     const a = [...runs[i]];
-    if (/^\p{Lu}+$/u.test(runs[i]) && /^\p{Ll}+$/u.test(runs[i + 1])) {
+    if (
+      [...runs[i]].every((ch) => classOf(ch) === 2) &&
+      [...runs[i + 1]].every((ch) => classOf(ch) === 1)
+    ) {
       runs[i + 1] = a.pop() + runs[i + 1];
       runs[i] = a.join("");
     }

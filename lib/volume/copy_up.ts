@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 
 /** The path of `inside` within `root`, or undefined when a component is a symlink or missing. */
 function resolveInRoot(root: string, inside: string): string | undefined {

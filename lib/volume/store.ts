@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { DenopodError, InvalidArgError } from "../errors.ts";
 import { VOLUME_NAME } from "../container/mount_flags.ts";
 

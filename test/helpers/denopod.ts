@@ -223,5 +223,29 @@ export function listDir(path: string): string[] {
   }
 }
 
+/**
+ * The layer directories under `<root>/layers`, sorted, without `l` (the folder of the layers'
+ * short links), after checking that every link there leads to a layer directory's `diff`: a
+ * test that counts layer directories neither sees `l` nor misses a dangling link.
+ */
+export function layerDirs(roots: Roots): string[] {
+  const layersDir = join(roots.root, "layers");
+  for (const name of listDir(join(layersDir, "l"))) {
+    const target = Deno.readLinkSync(join(layersDir, "l", name));
+    if (!/^\.\.\/[0-9a-f]{64}\/diff$/.test(target) || !isDirectory(join(layersDir, "l", name))) {
+      throw new Error(`layers/l/${name} -> ${target} leads to no layer`);
+    }
+  }
+  return listDir(layersDir).filter((name) => name !== "l");
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 /** True when running as root (integration tests need it). */
 export const IS_ROOT = Deno.uid() === 0;

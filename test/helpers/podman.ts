@@ -118,6 +118,15 @@ export class PodmanSandbox {
     for (const path of mountsUnder(this.dir)) {
       unmount(path, { detach: true, ignoreNotMounted: true });
     }
-    await Deno.remove(this.dir, { recursive: true });
+    // conmon may still be writing its last files a moment after `rm -f`
+    for (let attempt = 1;; attempt++) {
+      try {
+        await Deno.remove(this.dir, { recursive: true });
+        return;
+      } catch (err) {
+        if (attempt >= 20 || err instanceof Deno.errors.NotFound) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 }

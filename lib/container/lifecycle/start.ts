@@ -18,8 +18,11 @@ import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { copyUpVolumes } from "../volume_binds.ts";
-import { join } from "node:path";
+import { join } from "../../util/path.ts";
 import { forgetNetwork, syncContainer } from "./sync.ts";
+import { journaled } from "../../events/journal.ts";
+import { IntentLog } from "../../state/intents.ts";
+import { crashPoint } from "../../util/crash.ts";
 
 const log = logger("container");
 
@@ -40,8 +43,19 @@ export async function startContainer(ctr: Container): Promise<number> {
     await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
   }
   const logOffset = logSize(ctr);
-  const mountpoint = ctr.mountStorage();
-  const monitor = ctx.oci.monitor();
+  // "starting container X": a kill -9 before the state is saved leaves it, and the next command
+  // kills what was started (monitor, container), unmounts and restores the status
+  const intents = new IntentLog(ctx.db);
+  const intent = intents.record("start", ctr.id, { status: state.status });
+  let mountpoint: string;
+  try {
+    mountpoint = ctr.mountStorage();
+  } catch (err) {
+    intents.clear(intent);
+    throw err;
+  }
+  crashPoint("start:mounted");
+  const monitor = await ctx.oci.monitor();
   try {
     await writeRundirFiles(ctr);
     await copyUpVolumes(ctx.paths, config.volumes, mountpoint);
@@ -61,14 +75,19 @@ export async function startContainer(ctr: Container): Promise<number> {
     state.pid = started.containerPid;
     state.monitorPid = started.monitorPid;
     state.monitor = monitor.name;
+    crashPoint("start:created");
     try {
       await ctx.oci.runc.start(ctr.id);
+      crashPoint("start:started");
     } catch (err) {
       await ctx.oci.runc.delete(ctr.id, { force: true }).catch(() => {});
       throw err;
     }
   } catch (err) {
-    failStart(ctr, err);
+    ctx.db.transaction(() => {
+      failStart(ctr, err);
+      intents.clear(intent);
+    });
     throw err;
   }
   state.status = "running";
@@ -76,7 +95,10 @@ export async function startContainer(ctr: Container): Promise<number> {
   state.finishedAt = "";
   state.exitCode = 0;
   state.stopRequested = false;
-  ctr.save();
+  journaled(ctx.db, ctr, ["init", "start"], () => {
+    ctr.save();
+    intents.clear(intent);
+  });
   log.debug("started container {id} (pid {pid}, {monitor})", {
     id: ctr.id,
     pid: state.pid,

@@ -25,6 +25,7 @@ import {
   isPaused,
 } from "../status.ts";
 import { finishExit, observeContainer, syncContainer } from "./sync.ts";
+import { saveWithEvents } from "../../events/journal.ts";
 
 const log = logger("container");
 
@@ -64,7 +65,7 @@ export async function stopContainer(ctr: Container, options: StopOptions = {}): 
     if (!hasProcess(state.status)) return false;
     state.status = "stopping";
     state.stopRequested = true;
-    ctr.save();
+    saveWithEvents(ctr, "stop");
     return true;
   });
   if (!proceed) return false;
@@ -138,7 +139,7 @@ export async function pauseContainer(ctr: Container): Promise<void> {
     }
     await ctr.ctx.oci.runc.pause(ctr.id);
     ctr.state.status = "paused";
-    ctr.save();
+    saveWithEvents(ctr, "pause");
   });
 }
 
@@ -153,6 +154,6 @@ export async function unpauseContainer(ctr: Container): Promise<void> {
     }
     await ctr.ctx.oci.runc.resume(ctr.id);
     ctr.state.status = "running";
-    ctr.save();
+    saveWithEvents(ctr, "unpause");
   });
 }

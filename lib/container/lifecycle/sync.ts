@@ -3,7 +3,8 @@
  * changed. Cheap by design (it runs for every container `ps` shows): the exit file and
  * `/proc/PID` answer in the common case; runc is asked only when they disagree. A container whose
  * process is gone is finished here (exit code recorded, storage cleaned, runc state deleted), so
- * a monitor killed with -9 never leaves a container that claims to run.
+ * a monitor killed with -9 never leaves a container that claims to run; and storage that a client
+ * killed during `start` left mounted is unmounted.
  *
  * @example
  * ```ts
@@ -17,7 +18,9 @@ import { isProcessAlive } from "../../sys/process.ts";
 import { unmount } from "../../sys/mount.ts";
 import { logger } from "../../log.ts";
 import type { Container } from "../container.ts";
+import type { ContainerState } from "../config.ts";
 import { runtimeKnows } from "../status.ts";
+import { journaled } from "../../events/journal.ts";
 
 const log = logger("container");
 
@@ -54,10 +57,26 @@ export async function observeContainer(ctr: Container): Promise<Observation | nu
 }
 
 /**
+ * True when the state says the container's storage is mounted though nothing uses it: the
+ * container is not running (configured or exited: runc knows nothing of it) and no user holds a
+ * `mount` of it. Only a client killed during `start` or `run` (after mounting, before the
+ * container ran) leaves that; the next sync unmounts it.
+ */
+export function hasLeftoverStorage(state: ContainerState): boolean {
+  return (state.status === "configured" || state.status === "exited") && state.mounted &&
+    state.mountCount === 0;
+}
+
+/**
  * Syncs the container with its process (the caller holds its lock): when the process has ended,
  * finishes the container. Returns true when the state changed.
  */
 export async function syncContainer(ctr: Container): Promise<boolean> {
+  if (hasLeftoverStorage(ctr.state)) {
+    log.debug("unmounting storage container {id}'s last start left mounted", { id: ctr.id });
+    ctr.cleanupStorage();
+    return true;
+  }
   const seen = await observeContainer(ctr);
   if (!seen || !seen.exited) return false;
   await finishExit(ctr, seen);
@@ -77,7 +96,10 @@ export async function syncContainer(ctr: Container): Promise<boolean> {
  * ```
  */
 export async function syncForDisplay(ctr: Container): Promise<boolean> {
-  if (!runtimeKnows(ctr.state.status)) return true;
+  if (!runtimeKnows(ctr.state.status)) {
+    if (hasLeftoverStorage(ctr.state)) await unmountLeftoverStorage(ctr);
+    return true;
+  }
   const seen = await observeContainer(ctr);
   if (!seen?.exited) return true;
   try {
@@ -87,6 +109,27 @@ export async function syncForDisplay(ctr: Container): Promise<boolean> {
     throw err;
   }
   return true;
+}
+
+/**
+ * Unmounts the storage of a container that {@linkcode hasLeftoverStorage}, unless its lock is
+ * held: then an operation is under way (a `start` between mounting and running looks the same),
+ * and it is left alone, so that a listing never waits behind it.
+ */
+async function unmountLeftoverStorage(ctr: Container): Promise<void> {
+  let locked: boolean;
+  try {
+    locked = ctr.tryLock();
+  } catch (err) {
+    if (err instanceof ContainerRemovedError) return;
+    throw err;
+  }
+  if (!locked) return;
+  try {
+    await syncContainer(ctr);
+  } finally {
+    ctr.unlock();
+  }
 }
 
 /**
@@ -114,8 +157,10 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   } else {
     ctr.cleanupStorage();
   }
-  ctr.save();
-  ctr.ctx.containers.recordExitCode(ctr.id, ctr.name, seen.exitCode, state.finishedAt);
+  journaled(ctr.ctx.db, ctr, ["died", "cleanup"], () => {
+    ctr.save();
+    ctr.ctx.containers.recordExitCode(ctr.id, ctr.name, seen.exitCode, state.finishedAt);
+  });
   log.debug("container {id} exited with {code}", { id: ctr.id, code: seen.exitCode });
 }
 

@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../util/path.ts";
 import { InvalidArgError } from "../../errors.ts";
 
 /** Where podman's profile lives (Debian: golang-github-containers-common). */

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { Duplex } from "node:stream";
+import type { Transform } from "node:stream";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { ArchiveError, DenopodError } from "../../errors.ts";
 
@@ -97,13 +97,76 @@ async function openDecompressed(
   const codec = compression === "gzip"
     ? createGunzip({ chunkSize: DECOMPRESSED_CHUNK_BYTES })
     : createZstdDecompress({ chunkSize: DECOMPRESSED_CHUNK_BYTES });
-  const { readable, writable } = Duplex.toWeb(codec) as {
-    readable: ReadableStream<Uint8Array>;
-    writable: WritableStream<Uint8Array>;
-  };
+  const { readable, writable } = bridge(codec);
   // Errors surface on `readable`; a failed pipe (cancelled or corrupt) needs no handling here.
   raw.pipeTo(writable).catch(() => {});
   return { reader: readable.getReader(), compression };
+}
+
+/**
+ * Web streams over a zlib transform. Not `Duplex.toWeb`: its adapter enqueues data the codec
+ * emits after the reader was cancelled (a full disk stops the extraction mid-layer), which throws
+ * "The stream controller cannot close or enqueue" as an uncaught error and kills the process.
+ * Here a cancelled or finished side ignores late data and destroys the codec.
+ */
+function bridge(codec: Transform): {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+} {
+  let done = false;
+  let fail: (reason: unknown) => void = () => {};
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      fail = (reason) => {
+        if (done) return;
+        done = true;
+        controller.error(reason);
+      };
+      codec.on("data", (chunk: Uint8Array) => {
+        if (done) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) codec.pause();
+      });
+      codec.on("end", () => {
+        if (done) return;
+        done = true;
+        controller.close();
+      });
+      codec.on("error", (err: unknown) => fail(err));
+    },
+    pull() {
+      codec.resume();
+    },
+    cancel() {
+      done = true;
+      codec.destroy();
+    },
+  }, { highWaterMark: 1 });
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      if (done) throw new ArchiveError("the decompressed stream was closed");
+      if (codec.write(chunk)) return;
+      // the codec's input buffer is full: wait until it drains (or the codec ends)
+      return new Promise<void>((resolve) => {
+        const settle = () => {
+          codec.off("drain", settle);
+          codec.off("close", settle);
+          resolve();
+        };
+        codec.on("drain", settle);
+        codec.on("close", settle);
+      });
+    },
+    close() {
+      codec.end();
+    },
+    abort(reason) {
+      // the compressed input failed (unreadable, or its digest is wrong): that is the error
+      fail(reason);
+      codec.destroy();
+    },
+  });
+  return { readable, writable };
 }
 
 /** Wraps a decompressor failure as a one-line ArchiveError (DenopodErrors pass through). */

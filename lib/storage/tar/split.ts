@@ -35,7 +35,7 @@
  */
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { join } from "node:path";
+import { join } from "../../util/path.ts";
 import { DenopodError } from "../../errors.ts";
 import type { ExtractRecorder } from "./extract.ts";
 import type { TarSink } from "./writer.ts";

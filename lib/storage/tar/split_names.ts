@@ -3,7 +3,7 @@
  * whether a layer has one does not load the recorder, zlib and crypto.
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../util/path.ts";
 
 /** The file a layer's tar-split is kept in, inside the layer's directory. */
 export const TAR_SPLIT_FILE = "tar-split.gz";

@@ -3,11 +3,12 @@
  * saving a layer diff, with overlay whiteouts converted).
  *
  * Each file costs as few system calls as the job allows, through libc rather than Deno's ops: each
- * directory is read with `readdir` and its entries are opened relative to its descriptor; an
- * entry that says "regular file" is opened without following symlinks and `fstat`ed on that
- * descriptor (no separate `lstat`), its xattrs listed on the descriptor, its body `read` straight
- * into the writer's buffer. Anything else, or a file that changed kind since the directory was
- * read, is `lstat`ed. On the benchmark's 200 MB, 7,800-file tree the whole walk takes ~0.26 s
+ * directory is opened relative to its parent's descriptor (`DirectoryChain`, so depth is no
+ * limit) and read with `getdents64`; an entry that says "regular file" or "directory" is opened
+ * without following symlinks and `fstat`ed on that descriptor (no separate `lstat`), its xattrs
+ * listed and read on the descriptor, a file's body `read` straight into the writer's buffer.
+ * Anything else, or an entry that changed kind since the directory was read, is `lstat`ed; the
+ * xattrs of a symlink, device or FIFO are read through `/proc/self/fd/DIR/NAME`. On the benchmark's 200 MB, 7,800-file tree the whole walk takes ~0.26 s
  * here, against ~0.32 s with Deno's `readDirSync`/`lstatSync`/`openSync`/`readSync`, and ~0.29 s
  * for a whole `tar -cf` run. Most of what is left is the system calls themselves.
  *
@@ -21,8 +22,10 @@
  * ```
  * @module
  */
-import { type DirectoryListing, type Libc, libc } from "../../sys/libc.ts";
+import { type DirectoryEntry, type Libc, libc } from "../../sys/libc.ts";
+import { DirectoryChain, type EnteredDirectory } from "../../sys/dir_chain.ts";
 import type { FileStat } from "../../sys/statx.ts";
+import { SyscallError } from "../../errors.ts";
 import { readError, type TarEntryHeader, TarWriteError, type TarWriter } from "./writer.ts";
 
 /** Options of {@linkcode writeTree}. */
@@ -34,6 +37,8 @@ export interface WriteTreeOptions {
   overlayWhiteouts?: boolean;
   /** Called after each entry with the archive bytes produced so far. */
   onProgress?: (bytes: number) => void;
+  /** Directory descriptors the walk keeps open at most (see `DirectoryChain`); for tests. */
+  maxOpenDirectories?: number;
 }
 
 /**
@@ -44,8 +49,9 @@ export interface WriteTreeOptions {
  * Directories are walked in sorted order, symlinks are never followed, sockets are skipped. The
  * second and later paths of a hard-linked inode become hard link entries to the first. Extended
  * attributes are kept except `trusted.overlay.*`, `user.overlay.*`, `security.selinux` and
- * `system.*` (ACLs). Throws {@linkcode TarWriteError} when the tree cannot be read; the caller
- * discards the partial output.
+ * `system.*` (ACLs). Every entry is reached relative to its directory's descriptor, so a tree of
+ * any depth can be archived. Throws {@linkcode TarWriteError} when the tree cannot be read; the
+ * caller discards the partial output.
  */
 export function writeTree(root: string, writer: TarWriter, options: WriteTreeOptions = {}): void {
   const c = libc();
@@ -58,8 +64,17 @@ export function writeTree(root: string, writer: TarWriter, options: WriteTreeOpt
   if (rootType !== "dir") {
     throw new TarWriteError(`cannot archive "${root}": not a directory`);
   }
-  const walker = new TreeWalker(c, writer, options);
-  walker.walk(root.replace(/\/+$/, "") || "/", "");
+  let opened: ReturnType<typeof DirectoryChain.open>;
+  try {
+    opened = DirectoryChain.open(c, root, options.maxOpenDirectories);
+  } catch (err) {
+    throw readError(".", err);
+  }
+  try {
+    new TreeWalker(c, writer, options, opened.chain).walk(opened.root.entries);
+  } finally {
+    opened.chain.close();
+  }
 }
 
 /** The fields every entry's header takes from the file's status. */
@@ -69,63 +84,106 @@ function commonHeader(st: FileStat): CommonHeader {
   return { mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime };
 }
 
+/** A directory being archived: its entries (sorted), the next to do, and its archive prefix. */
+interface Pending {
+  entries: DirectoryEntry[];
+  next: number;
+  prefix: string;
+}
+
+function sortByName(entries: DirectoryEntry[]): DirectoryEntry[] {
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Whether a failed open says "this is not a directory (any more)" rather than a read error. */
+function notADirectory(err: unknown): boolean {
+  return err instanceof SyscallError && (err.code === "ENOTDIR" || err.code === "ELOOP");
+}
+
 /** The state of one {@linkcode writeTree} run. */
 class TreeWalker {
   readonly #libc: Libc;
   readonly #writer: TarWriter;
   readonly #options: WriteTreeOptions;
+  readonly #chain: DirectoryChain;
   readonly #firstPathOfInode = new Map<string, string>();
+  /** The directories being walked, the root first: `#chain`'s, with their entries. */
+  readonly #pending: Pending[] = [];
 
-  constructor(c: Libc, writer: TarWriter, options: WriteTreeOptions) {
+  constructor(c: Libc, writer: TarWriter, options: WriteTreeOptions, chain: DirectoryChain) {
     this.#libc = c;
     this.#writer = writer;
     this.#options = options;
+    this.#chain = chain;
   }
 
-  /** Emits the entries below directory `dir`, whose archive name prefix is `prefix`. */
-  walk(dir: string, prefix: string): void {
-    let listing: DirectoryListing;
-    try {
-      listing = this.#libc.openDirectory(dir);
-    } catch (err) {
-      throw readError(prefix || ".", err);
-    }
-    try {
-      const entries = listing.entries;
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      const base = dir === "/" ? "" : dir;
-      for (const { name, type } of entries) {
-        const at: EntryPlace = { dirFd: listing.fd, name, path: `${base}/${name}` };
-        const relative = prefix + name;
-        if (!(type === "file" && this.#regularFile(at, relative, false))) {
-          const st = lstatOrThrow(this.#libc, at, relative);
-          if (st.type === "file") this.#regularFile(at, relative, true);
-          else {
-            this.#otherEntry(at.path, relative, st);
-            if (st.type === "dir") {
-              this.#options.onProgress?.(this.#writer.bytesWritten);
-              this.walk(at.path, relative + "/");
-              continue;
-            }
-          }
-        }
-        this.#options.onProgress?.(this.#writer.bytesWritten);
+  /** Emits every entry below the root, whose entries are `rootEntries`, depth first. */
+  walk(rootEntries: DirectoryEntry[]): void {
+    const pending = this.#pending;
+    pending.push({ entries: sortByName(rootEntries), next: 0, prefix: "" });
+    while (pending.length > 0) {
+      const dir = pending[pending.length - 1];
+      if (dir.next === dir.entries.length) {
+        pending.pop();
+        if (pending.length > 0) this.#chain.leave();
+        continue;
       }
-    } finally {
-      listing.close();
+      const { name, type } = dir.entries[dir.next++];
+      const relative = dir.prefix + name;
+      const dirFd = this.#chain.fd();
+      if (type === "dir" && this.#directory(name, relative, false)) continue;
+      if (!(type === "file" && this.#regularFile(dirFd, name, relative, false))) {
+        const st = lstatOrThrow(this.#libc, dirFd, name, relative);
+        if (st.type === "file") this.#regularFile(dirFd, name, relative, true);
+        else if (st.type === "dir") {
+          this.#directory(name, relative, true);
+          continue;
+        } else this.#otherEntry(dirFd, name, relative, st);
+      }
+      this.#options.onProgress?.(this.#writer.bytesWritten);
     }
   }
 
   /**
-   * Archives `path` if it is a regular file when opened (without following a symlink) and returns
-   * true. When it cannot be opened or is something else, returns false having written nothing,
-   * or, when `strict` (an `lstat` just said it is a file), throws {@linkcode TarWriteError}.
+   * Goes down into the directory `name` of the current one: emits its entry and queues its
+   * entries, and returns true. When it is not a directory (any more), returns false having written
+   * nothing, or, when `strict` (an `lstat` just said it is one), throws {@linkcode TarWriteError}.
    */
-  #regularFile(at: EntryPlace, name: string, strict: boolean): boolean {
+  #directory(name: string, relative: string, strict: boolean): boolean {
+    let entered: EnteredDirectory;
+    try {
+      entered = this.#chain.enter(name);
+    } catch (err) {
+      if (!strict && notADirectory(err)) return false;
+      throw readError(relative, err);
+    }
+    const { xattrs, opaque } = this.#xattrValuesOf(entered.fd, relative);
+    const common = commonHeader(entered.stat);
+    this.#writer.addEntry({ ...common, name: relative, type: "dir", xattrs });
+    if (opaque) {
+      this.#writer.addEntry({
+        ...common,
+        name: `${relative}/.wh..wh..opq`,
+        type: "file",
+        mode: 0,
+      });
+    }
+    this.#pending.push({ entries: sortByName(entered.entries), next: 0, prefix: relative + "/" });
+    this.#options.onProgress?.(this.#writer.bytesWritten);
+    return true;
+  }
+
+  /**
+   * Archives the entry `name` of the directory `dirFd` if it is a regular file when opened
+   * (without following a symlink) and returns true. When it cannot be opened or is something
+   * else, returns false having written nothing, or, when `strict` (an `lstat` just said it is a
+   * file), throws {@linkcode TarWriteError}.
+   */
+  #regularFile(dirFd: number, entryName: string, name: string, strict: boolean): boolean {
     const c = this.#libc;
     let fd: number;
     try {
-      fd = c.openRead(at.name, true, at.dirFd);
+      fd = c.openRead(entryName, true, dirFd);
     } catch (err) {
       if (strict) throw readError(name, err);
       return false;
@@ -152,13 +210,7 @@ class TreeWalker {
         }
         this.#firstPathOfInode.set(st.identity, name);
       }
-      let keys: string[];
-      try {
-        keys = c.flistxattr(fd);
-      } catch (err) {
-        throw readError(name, err);
-      }
-      const { xattrs } = this.#xattrValues(at.path, name, keys);
+      const { xattrs } = this.#xattrValuesOf(fd, name);
       this.#writer.addFileFromDescriptor(
         { ...common, name, type: "file", size: st.size, xattrs },
         fd,
@@ -169,8 +221,8 @@ class TreeWalker {
     }
   }
 
-  /** Archives an entry that is not a regular file: a directory, symlink, device or FIFO. */
-  #otherEntry(path: string, name: string, st: FileStat): void {
+  /** Archives an entry that is not a regular file or directory: a symlink, device or FIFO. */
+  #otherEntry(dirFd: number, entryName: string, name: string, st: FileStat): void {
     const writer = this.#writer;
     const common = commonHeader(st);
     const convert = this.#options.overlayWhiteouts === true;
@@ -181,18 +233,15 @@ class TreeWalker {
       return;
     }
     if (st.type === "socket") return; // skipped, as GNU tar does
-    const { xattrs, opaque } = this.#xattrValues(path, name, this.#listXattrs(path, name));
+    // Such an entry cannot be opened for its xattrs; its path through the directory's
+    // descriptor is short whatever the depth.
+    const path = `/proc/self/fd/${dirFd}/${entryName}`;
+    const { xattrs } = this.#xattrValuesAt(path, name);
     switch (st.type) {
-      case "dir":
-        writer.addEntry({ ...common, name, type: "dir", xattrs });
-        if (opaque) {
-          writer.addEntry({ ...common, name: `${name}/.wh..wh..opq`, type: "file", mode: 0 });
-        }
-        return;
       case "symlink": {
         let target: string;
         try {
-          target = Deno.readLinkSync(path);
+          target = this.#libc.readlink(entryName, dirFd);
         } catch (err) {
           throw readError(name, err);
         }
@@ -216,52 +265,54 @@ class TreeWalker {
     }
   }
 
-  #listXattrs(path: string, name: string): string[] {
+  /** The xattrs worth archiving of the file or directory open as `fd`. */
+  #xattrValuesOf(fd: number, name: string): XattrValues {
+    const c = this.#libc;
     try {
-      return this.#libc.llistxattr(path);
+      return this.#xattrValues(c.flistxattr(fd), (key) => c.fgetxattr(fd, key));
+    } catch (err) {
+      throw readError(name, err);
+    }
+  }
+
+  /** The xattrs worth archiving of the entry at `path` (never following a symlink there). */
+  #xattrValuesAt(path: string, name: string): XattrValues {
+    const c = this.#libc;
+    try {
+      return this.#xattrValues(c.llistxattr(path), (key) => c.lgetxattr(path, key));
     } catch (err) {
       throw readError(name, err);
     }
   }
 
   /** Reads the values of the xattrs worth archiving; `opaque` tells whether overlay marked it. */
-  #xattrValues(
-    path: string,
-    name: string,
-    keys: string[],
-  ): { xattrs: Record<string, Uint8Array> | undefined; opaque: boolean } {
+  #xattrValues(keys: string[], get: (key: string) => Uint8Array | null): XattrValues {
     let xattrs: Record<string, Uint8Array> | undefined;
     let opaque = false;
-    if (keys.length === 0) return { xattrs, opaque };
-    try {
-      for (const key of keys) {
-        if (key === "trusted.overlay.opaque" && this.#options.overlayWhiteouts === true) {
-          const value = this.#libc.lgetxattr(path, key);
-          opaque = value !== null && value.length === 1 && value[0] === 0x79; // "y"
-          continue;
-        }
-        if (!archivableXattr(key)) continue;
-        const value = this.#libc.lgetxattr(path, key);
-        if (value === null) continue;
-        (xattrs ??= {})[key] = value;
+    for (const key of keys) {
+      if (key === "trusted.overlay.opaque" && this.#options.overlayWhiteouts === true) {
+        const value = get(key);
+        opaque = value !== null && value.length === 1 && value[0] === 0x79; // "y"
+        continue;
       }
-    } catch (err) {
-      throw readError(name, err);
+      if (!archivableXattr(key)) continue;
+      const value = get(key);
+      if (value === null) continue;
+      (xattrs ??= {})[key] = value;
     }
     return { xattrs, opaque };
   }
 }
 
-/** Where an entry is: its directory's descriptor and its name there, and its full path. */
-interface EntryPlace {
-  dirFd: number;
-  name: string;
-  path: string;
+/** An entry's archivable xattrs, and whether overlay marked the directory opaque. */
+interface XattrValues {
+  xattrs: Record<string, Uint8Array> | undefined;
+  opaque: boolean;
 }
 
-function lstatOrThrow(c: Libc, at: EntryPlace, name: string): FileStat {
+function lstatOrThrow(c: Libc, dirFd: number, entryName: string, name: string): FileStat {
   try {
-    return c.lstat(at.name, at.dirFd);
+    return c.lstat(entryName, dirFd);
   } catch (err) {
     throw readError(name, err);
   }

@@ -154,7 +154,8 @@ function lexAction(src: string, start: number, end: number, fail: (o: number, w:
   const tokens: Token[] = [];
   let i = start;
   let spaced = true;
-  const isIdentChar = (c: string) => /[\p{L}\p{N}_]/u.test(c);
+  // ASCII first: a Unicode property class costs milliseconds to compile on first use
+  const isIdentChar = (c: string) => c < "\x80" ? /[A-Za-z0-9_]/.test(c) : /[\p{L}\p{N}_]/u.test(c);
   while (i < end) {
     const c = src[i];
     if (/\s/.test(c)) {

@@ -1,0 +1,90 @@
+/**
+ * The common commands' start-up path: `ps -a`, `inspect`, `images`, `version`, `start`, `stop`,
+ * `exec`, `rm` load no npm package and none of `node:fs`, `node:child_process`, `node:events`,
+ * `node:stream` (each costs tens of milliseconds before the command starts). The modules a command
+ * loads are read from Deno's own debug log of the run; their static imports are then checked.
+ */
+import assert from "node:assert/strict";
+import {
+  cliPrefix,
+  denopodOk,
+  importBusybox,
+  IS_ROOT,
+  REPO,
+  withRoots,
+} from "./helpers/denopod.ts";
+import type { Roots } from "./helpers/denopod.ts";
+
+const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
+
+/** Import specifiers that must not load on the common path. */
+const FORBIDDEN = /^(npm:|node:(fs|child_process|events|stream)(\/|$)|[a-z@][^:]*$)/;
+
+/** The local modules one CLI run loaded, from `DENO_LOG=debug`. */
+async function loadedModules(roots: Roots, args: string[]): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...cliPrefix(roots), ...args],
+    env: { DENO_LOG: "debug" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(out.stderr);
+  const found = new Set<string>();
+  for (const m of log.matchAll(/specifier: (file:\/\/\S+?),?(\s|$)/g)) found.add(m[1]);
+  for (const m of log.matchAll(/specifier: (npm:\S+)/g)) found.add(m[1]);
+  return [...found];
+}
+
+/** The static imports of a module's source (`import ... from "x"`, `export ... from "x"`). */
+function staticImports(source: string): string[] {
+  const out: string[] = [];
+  for (const m of source.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)";?$/gms)) {
+    out.push(m[1]);
+  }
+  for (const m of source.matchAll(/^import\s+"([^"]+)";?$/gm)) out.push(m[1]);
+  return out;
+}
+
+Deno.test(
+  "the common commands load no npm package and no node:fs/child_process/events/stream",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      await denopodOk(roots, ["create", "--name", "idle", "busybox", "true"]);
+      await denopodOk(roots, ["run", "-d", "--name", "busy", "busybox", "sleep", "1000"]);
+      const commands = [
+        ["ps", "-a"],
+        ["inspect", "idle"],
+        ["images"],
+        ["version"],
+        ["start", "idle"],
+        ["exec", "busy", "true"],
+        ["stop", "-t", "0", "busy"],
+        ["rm", "-f", "idle"],
+      ];
+      for (const args of commands) {
+        const modules = await loadedModules(roots, args);
+        assert.ok(
+          modules.some((m) => m.endsWith("/main.ts")),
+          `${args.join(" ")}: the trace works`,
+        );
+        const bad: string[] = [];
+        for (const module of modules) {
+          if (module.startsWith("npm:")) {
+            bad.push(module);
+            continue;
+          }
+          const path = new URL(module).pathname;
+          if (!path.startsWith(REPO)) continue;
+          for (const specifier of staticImports(Deno.readTextFileSync(path))) {
+            if (FORBIDDEN.test(specifier)) {
+              bad.push(`${path.slice(REPO.length)} imports ${specifier}`);
+            }
+          }
+        }
+        assert.deepEqual(bad, [], `denopod ${args.join(" ")}`);
+      }
+    });
+  },
+);
