@@ -587,7 +587,79 @@ async function benchStartup(): Promise<string[]> {
   }
 }
 
+/**
+ * `confine`: `run --rm` with the defaults (seccomp on, pids limit, own cgroup) beside podman's
+ * defaults in the same run, each also unconfined; and what the seccomp conversion costs a
+ * container, uncached (read, parse, convert podman's profile) and from the cache under --root.
+ */
+async function benchConfine(): Promise<string[]> {
+  const { convertSeccompProfile, DEFAULT_SECCOMP_PROFILE, loadSeccomp } = await import(
+    "../lib/container/spec/seccomp.ts"
+  );
+  const { DEFAULT_CAPABILITIES } = await import("../lib/container/spec.ts");
+  const roots = await makeRoots("denopod-bench-confine-");
+  try {
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    const unconfined = ["--security-opt", "seccomp=unconfined"];
+    const ours = await median(5, () => denopod(roots, "run", "--rm", "busybox", "true"));
+    const oursOff = await median(
+      5,
+      () => denopod(roots, "run", "--rm", ...unconfined, "busybox", "true"),
+    );
+    let ref: number | undefined;
+    let refOff: number | undefined;
+    if (PODMAN) {
+      await podman(roots, "import", tar, "busybox");
+      ref = await median(
+        5,
+        () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, "busybox", "true"),
+      );
+      refOff = await median(
+        5,
+        () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, ...unconfined, "busybox", "true"),
+      );
+    }
+    const n = 200;
+    const target = {
+      arch: Deno.build.arch,
+      capabilities: DEFAULT_CAPABILITIES,
+      kernel: [6, 1] as [number, number],
+    };
+    const uncached = await timed(async () => {
+      for (let i = 0; i < n; i++) {
+        convertSeccompProfile(JSON.parse(await Deno.readTextFile(DEFAULT_SECCOMP_PROFILE)), target);
+      }
+    });
+    const cacheDir = join(roots.dir, "seccomp-cache");
+    await loadSeccomp({
+      profilePath: DEFAULT_SECCOMP_PROFILE,
+      cacheDir,
+      capabilities: DEFAULT_CAPABILITIES,
+    });
+    const cached = await timed(async () => {
+      for (let i = 0; i < n; i++) {
+        await loadSeccomp({
+          profilePath: DEFAULT_SECCOMP_PROFILE,
+          cacheDir,
+          capabilities: DEFAULT_CAPABILITIES,
+        });
+      }
+    });
+    return [
+      line("run --rm busybox true (defaults: seccomp, pids 2048, own cgroup)", ours, "podman", ref),
+      line("run --rm --security-opt seccomp=unconfined busybox true", oursOff, "podman", refOff),
+      `seccomp profile per container: converted ${
+        (uncached / n * 1000).toFixed(2)
+      } ms, from the cache ${(cached / n * 1000).toFixed(2)} ms (mean of ${n}, in-process)`,
+    ];
+  } finally {
+    await removeRoots(roots);
+  }
+}
+
 const BENCHES: Record<string, () => Promise<string[]>> = {
+  confine: benchConfine,
   export: benchExport,
   ps: benchPs,
   run: benchRun,

@@ -147,3 +147,26 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  "system prune --volumes removes unused volumes in podman's section order; without it they stay",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      await denopodOk(roots, ["volume", "create", "unused"]);
+      await denopodOk(roots, ["create", "--name", "keeper", "-v", "used:/data", "busybox", "true"]);
+      await Deno.writeTextFile(
+        join(roots.root, "volumes", "unused", "_data", "f"),
+        "x".repeat(5000),
+      );
+      const kept = await denopodOk(roots, ["system", "prune", "-f"]);
+      assert.doesNotMatch(kept, /Deleted Volumes/);
+      assert.equal(await denopodOk(roots, ["volume", "ls", "-q"]), "unused\nused\n");
+      await denopodOk(roots, ["rm", "keeper"]).catch(() => {});
+      const out = await denopodOk(roots, ["system", "prune", "-f", "--volumes"]);
+      assert.match(out, /^Deleted Volumes\nunused\nused\nTotal reclaimed space: \d/);
+      assert.equal(await denopodOk(roots, ["volume", "ls", "-q"]), "");
+    });
+  },
+);

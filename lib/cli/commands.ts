@@ -943,7 +943,7 @@ const systemPrune: CommandSpec = {
     {
       name: "volumes",
       type: "bool",
-      help: "Prune volumes (denopod has no volumes yet: nothing to remove)",
+      help: "Prune volumes",
     },
   ],
   action: () => import("./housekeeping.ts").then((m) => m.systemPrune),

@@ -126,6 +126,6 @@ export async function volumeRm(
 export async function volumePrune(this: Invocation) {
   const { pruneVolumes } = await import("../container/volume_remove.ts");
   await withRuntime(this, async (runtime) => {
-    for (const name of await pruneVolumes(runtime)) println(name);
+    for (const { name } of await pruneVolumes(runtime)) println(name);
   });
 }

@@ -16,6 +16,7 @@ import { removeContainer } from "./remove.ts";
 import { containersUsingVolume, volumeStore } from "./volume_binds.ts";
 import { VolumeInUseError } from "../volume/store.ts";
 import { acquireLock } from "../sys/lockfile.ts";
+import { treeSize } from "../storage/size.ts";
 
 async function withVolumesLock<T>(ctx: RuntimeContext, fn: () => Promise<T>): Promise<T> {
   const lock = await acquireLock(ctx.paths.lockPath("volumes"));
@@ -43,16 +44,23 @@ export async function removeVolume(
   await withVolumesLock(ctx, () => store.remove(name));
 }
 
-/** Removes every volume no container uses; returns their names. */
-export async function pruneVolumes(ctx: RuntimeContext): Promise<string[]> {
+/** A volume `prune` removed, with the bytes it held. */
+export interface PrunedVolume {
+  name: string;
+  size: number;
+}
+
+/** Removes every volume no container uses; returns them with their sizes. */
+export async function pruneVolumes(ctx: RuntimeContext): Promise<PrunedVolume[]> {
   const store = volumeStore(ctx.paths);
   return await withVolumesLock(ctx, async () => {
     const records = ctx.containers.list();
-    const removed: string[] = [];
+    const removed: PrunedVolume[] = [];
     for (const v of store.list()) {
       if (containersUsingVolume(records, v.name).length > 0) continue;
+      const size = treeSize(store.volumeDir(v.name));
       await store.remove(v.name);
-      removed.push(v.name);
+      removed.push({ name: v.name, size });
     }
     return removed;
   });
