@@ -593,10 +593,6 @@ async function benchStartup(): Promise<string[]> {
  * container, uncached (read, parse, convert podman's profile) and from the cache under --root.
  */
 async function benchConfine(): Promise<string[]> {
-  const { convertSeccompProfile, DEFAULT_SECCOMP_PROFILE, loadSeccomp } = await import(
-    "../lib/container/spec/seccomp.ts"
-  );
-  const { DEFAULT_CAPABILITIES } = await import("../lib/container/spec.ts");
   const roots = await makeRoots("denopod-bench-confine-");
   try {
     const tar = await busyboxTar(roots.dir);
@@ -620,32 +616,31 @@ async function benchConfine(): Promise<string[]> {
         () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, ...unconfined, "busybox", "true"),
       );
     }
-    const n = 200;
-    const target = {
-      arch: Deno.build.arch,
-      capabilities: DEFAULT_CAPABILITIES,
-      kernel: [6, 1] as [number, number],
-    };
-    const uncached = await timed(async () => {
-      for (let i = 0; i < n; i++) {
-        convertSeccompProfile(JSON.parse(await Deno.readTextFile(DEFAULT_SECCOMP_PROFILE)), target);
-      }
-    });
+    // a create or start is a fresh process: time one load there, cold, as it happens
+    const probe = join(roots.dir, "seccomp_probe.ts");
+    const seccompModule = join(REPO, "lib/container/spec/seccomp.ts");
+    const specModule = join(REPO, "lib/container/spec.ts");
+    await Deno.writeTextFile(
+      probe,
+      `import { DEFAULT_SECCOMP_PROFILE, loadSeccomp } from ${JSON.stringify(seccompModule)};
+import { DEFAULT_CAPABILITIES } from ${JSON.stringify(specModule)};
+const start = performance.now();
+await loadSeccomp({ profilePath: DEFAULT_SECCOMP_PROFILE, cacheDir: Deno.args[0] || undefined,
+  capabilities: DEFAULT_CAPABILITIES });
+console.log(performance.now() - start);
+`,
+    );
+    const probeMs = async (cacheDir: string) =>
+      Number(await run(Deno.execPath(), ["run", "-A", "--no-check", probe, cacheDir]));
+    const n = 9;
+    const uncachedRuns: number[] = [];
+    for (let i = 0; i < n; i++) uncachedRuns.push(await probeMs(""));
     const cacheDir = join(roots.dir, "seccomp-cache");
-    await loadSeccomp({
-      profilePath: DEFAULT_SECCOMP_PROFILE,
-      cacheDir,
-      capabilities: DEFAULT_CAPABILITIES,
-    });
-    const cached = await timed(async () => {
-      for (let i = 0; i < n; i++) {
-        await loadSeccomp({
-          profilePath: DEFAULT_SECCOMP_PROFILE,
-          cacheDir,
-          capabilities: DEFAULT_CAPABILITIES,
-        });
-      }
-    });
+    await probeMs(cacheDir);
+    const cachedRuns: number[] = [];
+    for (let i = 0; i < n; i++) cachedRuns.push(await probeMs(cacheDir));
+    const uncached = middle(uncachedRuns);
+    const cached = middle(cachedRuns);
     return [
       line("run --rm busybox true (defaults: seccomp, pids 2048, own cgroup)", ours, "podman", ref),
       line("run --rm --security-opt seccomp=unconfined busybox true", oursOff, "podman", refOff),

@@ -188,10 +188,16 @@ export interface LoadSeccompOptions {
   kernel?: [number, number];
 }
 
-async function cacheKey(parts: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts));
-  return Array.from(new Uint8Array(digest).slice(0, 16), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+/** Two 32-bit FNV-1a hashes of `text` (different offsets), as 16 hex digits: a file name. */
+function cacheKey(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x01000193) >>> 0;
+  }
+  return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
 }
 
 /**
@@ -204,7 +210,7 @@ async function cacheKey(parts: string): Promise<string> {
 export async function loadSeccomp(options: LoadSeccompOptions): Promise<OciSeccomp> {
   let stat: Deno.FileInfo;
   try {
-    stat = await Deno.stat(options.profilePath);
+    stat = Deno.statSync(options.profilePath);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new SeccompProfileMissingError(
@@ -219,13 +225,13 @@ export async function loadSeccomp(options: LoadSeccompOptions): Promise<OciSecco
   const caps = [...new Set(options.capabilities)].sort();
   let cachePath: string | undefined;
   if (options.cacheDir) {
-    const key = await cacheKey(
+    const key = cacheKey(
       [options.profilePath, stat.mtime?.getTime() ?? 0, stat.size, arch, kernel.join("."), ...caps]
         .join("\0"),
     );
     cachePath = join(options.cacheDir, `${key}.json`);
     try {
-      return JSON.parse(await Deno.readTextFile(cachePath)) as OciSeccomp;
+      return JSON.parse(Deno.readTextFileSync(cachePath)) as OciSeccomp;
     } catch {
       // not cached yet (or unreadable): convert again
     }
