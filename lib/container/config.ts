@@ -66,6 +66,8 @@ export interface ContainerConfig {
   created: string;
   /** Resources and security; absent in containers made before it existed (podman's defaults). */
   confinement?: Confinement;
+  /** SELinux process and mount labels (empty when SELinux is off or `label=disable`). */
+  selinux?: { processLabel: string; mountLabel: string };
 }
 
 /** The container's mutable state. */

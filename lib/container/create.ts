@@ -26,6 +26,7 @@ import { buildConfinement, type ConfinementFlags } from "./confinement.ts";
 import { parseMount, parseVolume } from "./mount_flags.ts";
 import { findCatatonit } from "./spec/mounts.ts";
 import { ensureVolumes, volumeStore } from "./volume_binds.ts";
+import { allocateLabels, labelLevel } from "./selinux_labels.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
 import { writeBundleSpec, writeRundirFiles } from "./files.ts";
@@ -300,6 +301,10 @@ export async function createContainer(
   const imageName = image.names.find((n) => n.endsWith(`/${options.image}`)) ??
     image.names[0] ?? image.id;
   const config = buildContainerConfig(options, image, imageName);
+  const usedLevels = new Set(
+    ctx.containers.list().map((r) => labelLevel(r.config.selinux?.processLabel ?? "")),
+  );
+  config.selinux = allocateLabels(config.confinement?.label ?? { disable: false }, usedLevels);
   // held while the container is made, so no housekeeping takes it for an abandoned one
   await Deno.mkdir(ctx.paths.locksDir, { recursive: true });
   const lock = tryLock(ctx.paths.lockPath(config.id));

@@ -16,6 +16,7 @@ import { buildSpec } from "./spec.ts";
 import { confinementOptions } from "./spec/confine.ts";
 import { defaultConfinement } from "./confinement.ts";
 import { chownVolumes, volumeBinds } from "./volume_binds.ts";
+import { relabelForContainer } from "./selinux_labels.ts";
 import { relabel } from "../sys/selinux.ts";
 import { libc, RLIMIT_NOFILE, RLIMIT_NPROC } from "../sys/libc.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
@@ -41,7 +42,7 @@ export async function writeStringToRundir(
 ): Promise<string> {
   const path = join(ctr.runDir, name);
   await Deno.writeTextFile(path, text, { mode: 0o644 });
-  relabel(path, "", false);
+  relabel(path, ctr.config.selinux?.mountLabel ?? "", false);
   return path;
 }
 
@@ -96,11 +97,21 @@ export async function writeBundleSpec(ctr: Container, user?: ProcessUser): Promi
   const [, hardNproc] = libc().getrlimit(RLIMIT_NPROC);
   const volumes = volumeBinds(ctr.ctx.paths, config.volumes);
   // `U` volumes belong to the container's user once its name is resolved (at start)
-  if (user) await chownVolumes(config.volumes, volumes, resolved.uid, resolved.gid);
+  if (user) {
+    await chownVolumes(config.volumes, volumes, resolved.uid, resolved.gid);
+    // `:z`/`:Z` sources get the container's mount label (nothing without SELinux)
+    relabelForContainer(
+      config.selinux ?? { processLabel: "", mountLabel: "" },
+      [],
+      config.volumes,
+      volumes.map((v) => v.source),
+    );
+  }
   const extra = await confinementOptions({
     id: ctr.id,
     confinement: config.confinement ?? defaultConfinement(),
     cacheDir: ctr.ctx.paths.seccompCacheDir,
+    labels: config.selinux,
     hardNofile,
     hardNproc,
   });

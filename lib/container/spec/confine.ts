@@ -28,6 +28,8 @@ export interface ConfineInput {
   seccompProfile?: string;
   hardNofile?: number;
   hardNproc?: number;
+  /** SELinux labels; none (or empty) when SELinux is off. */
+  labels?: { processLabel: string; mountLabel: string };
 }
 
 /** The spec options for the container's confinement; throws when seccomp cannot be loaded. */
@@ -51,5 +53,12 @@ export async function confinementOptions(input: ConfineInput): Promise<SpecOptio
     withReadOnlyRoot(conf.readOnly, conf.readOnlyTmpfs),
   ];
   if (conf.init) options.push(withInit(findCatatonit()));
+  if (input.labels?.processLabel) {
+    const { processLabel, mountLabel } = input.labels;
+    options.push((spec) => {
+      spec.process.selinuxLabel = processLabel;
+      spec.linux.mountLabel = mountLabel;
+    });
+  }
   return options;
 }
