@@ -139,6 +139,10 @@ function confinementFlags(): FlagSpec[] {
     str("pids-limit", "Tune container pids limit (set -1 for unlimited)"),
     bool("privileged", "Give extended privileges to container"),
     bool("read-only", "Make containers root filesystem read-only"),
+    str(
+      "restart",
+      "Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)",
+    ),
     bool(
       "read-only-tmpfs",
       "When running containers in read-only mode mount a read-write tmpfs on /run, /tmp and /var/tmp (default true)",

@@ -48,6 +48,7 @@ export interface CreateFlagValues {
   init?: boolean;
   annotation?: string[];
   umask?: string;
+  restart?: string;
 }
 
 /** Turns parsed flags plus `IMAGE [CMD...]` into create options. */
@@ -79,6 +80,7 @@ export function createOptionsFrom(
     autoRemove: flags.rm === true,
     mounts: flags.mount,
     envFiles: flags.envFile,
+    restart: flags.restart,
     confinement: {
       memory: flags.memory,
       memorySwap: flags.memorySwap,

@@ -5,6 +5,7 @@
  */
 import type { ContainerStatus } from "./status.ts";
 import type { Confinement } from "./confinement.ts";
+import type { RestartPolicy } from "./restart_policy.ts";
 
 /**
  * Network mode. `private` (the default) and `none` both give the container its own network
@@ -66,6 +67,8 @@ export interface ContainerConfig {
   created: string;
   /** Resources and security; absent in containers made before it existed (podman's defaults). */
   confinement?: Confinement;
+  /** `--restart`; absent: none. */
+  restartPolicy?: RestartPolicy;
   /** SELinux process and mount labels (empty when SELinux is off or `label=disable`). */
   selinux?: { processLabel: string; mountLabel: string };
 }
@@ -93,6 +96,10 @@ export interface ContainerState {
   oomKilled: boolean;
   /** Set by `stop` while it waits, so others know a stop is under way. */
   stopRequested: boolean;
+  /** Set by `stop` and kept after the exit (cleared by a start): the restart policy then waits. */
+  stoppedByUser?: boolean;
+  /** Restarts done by the restart policy. */
+  restartCount?: number;
 }
 
 /** The state of a container that was just created. */

@@ -27,6 +27,7 @@ import { parseMount, parseVolume } from "./mount_flags.ts";
 import { findCatatonit } from "./spec/mounts.ts";
 import { ensureVolumes, volumeStore } from "./volume_binds.ts";
 import { allocateLabels, labelLevel } from "./selinux_labels.ts";
+import { parseRestartPolicy } from "./restart_policy.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
 import { writeBundleSpec, writeRundirFiles } from "./files.ts";
@@ -71,6 +72,8 @@ export interface CreateOptions {
   mounts?: string[];
   /** `--env-file` paths, read before `-e` (which overrides them). */
   envFiles?: string[];
+  /** `--restart`. */
+  restart?: string;
   /** Resource and security flags (`--memory`, `--cap-add`, `--security-opt`, …). */
   confinement?: ConfinementFlags;
 }
@@ -256,6 +259,7 @@ export function buildContainerConfig(
     autoRemove: options.autoRemove,
     created: new Date().toISOString(),
     confinement,
+    restartPolicy: parseRestartPolicy(options.restart),
   };
 }
 

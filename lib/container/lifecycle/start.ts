@@ -95,6 +95,7 @@ export async function startContainer(ctr: Container): Promise<number> {
   state.finishedAt = "";
   state.exitCode = 0;
   state.stopRequested = false;
+  state.stoppedByUser = false;
   journaled(ctx.db, ctr, ["init", "start"], () => {
     ctr.save();
     intents.clear(intent);
