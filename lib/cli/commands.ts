@@ -1156,6 +1156,8 @@ const system: CommandSpec = {
 const volumeCreate: CommandSpec = {
   name: "create",
   short: "Create a new volume",
+  long: "Creates an empty volume and prepares it to be used by containers. The volume can be\n" +
+    "created with a specific name; without one a random name is generated.",
   usage: "[options] [NAME]",
   examples: ["denopod volume create myvol", "denopod volume create --label foo=bar myvol"],
   args: [{ name: "name" }],
@@ -1186,14 +1188,21 @@ const volume: CommandSpec = {
     {
       name: "exists",
       short: "Check if volume exists",
+      long: "Check if a volume exists. Exit 0 when it does, 1 when it does not.",
       usage: "VOLUME",
+      examples: ["denopod volume exists myvol"],
       args: [{ name: "volume", required: true }],
       action: () => import("./volumes.ts").then((m) => m.volumeExists),
     },
     {
       name: "inspect",
       short: "Display detailed information on one or more volumes",
+      long: "Display detailed information on one or more volumes, as a JSON array.",
       usage: "[options] VOLUME [VOLUME...]",
+      examples: [
+        "denopod volume inspect myvol",
+        "denopod volume inspect --format '{{.Mountpoint}}' myvol",
+      ],
       args: [{ name: "volume", variadic: true, required: true }],
       flags: [{
         name: "format",
@@ -1207,7 +1216,9 @@ const volume: CommandSpec = {
       name: "ls",
       aliases: ["list"],
       short: "List volumes",
+      long: "Lists all the volumes that exist.",
       usage: "[options]",
+      examples: ["denopod volume ls", "denopod volume ls -q"],
       flags: [
         { name: "format", type: "string", help: "Format volume output using Go template" },
         { name: "quiet", short: "q", type: "bool", help: "Print volume output in quiet mode" },
@@ -1217,7 +1228,9 @@ const volume: CommandSpec = {
     {
       name: "prune",
       short: "Remove all unused volumes",
+      long: "Remove all volumes not used by at least one container.",
       usage: "[options]",
+      examples: ["denopod volume prune -f"],
       flags: [{ name: "force", short: "f", type: "bool", help: "Do not prompt for confirmation" }],
       action: () => import("./volumes.ts").then((m) => m.volumePrune),
     },
@@ -1225,7 +1238,14 @@ const volume: CommandSpec = {
       name: "rm",
       aliases: ["remove"],
       short: "Remove one or more volumes",
+      long: "Remove one or more volumes. A volume in use by a container is not removed without\n" +
+        "--force, which removes those containers first.",
       usage: "[options] VOLUME [VOLUME...]",
+      examples: [
+        "denopod volume rm myvol",
+        "denopod volume rm --force myvol",
+        "denopod volume rm -a",
+      ],
       args: [{ name: "volume", variadic: true }],
       flags: [
         { name: "all", short: "a", type: "bool", help: "Remove all volumes" },
