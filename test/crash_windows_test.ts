@@ -26,6 +26,7 @@ import {
   withRoots,
 } from "./helpers/denopod.ts";
 import { tryLock } from "../lib/sys/lockfile.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 
 /** Runs `args` with the crash point set; asserts it died of SIGKILL. */
 async function crashAt(roots: Roots, monitor: string, point: string, args: string[]) {
@@ -127,11 +128,11 @@ Deno.test(
       await cli.ok(["load", "-i", join(REPO, "test/fixtures/images/fixture-docker-archive.tar")]);
       await crashAt(roots, "conmon", "rmi:renamed", ["rmi", "fixture:2"]);
       assert.ok(
-        listDir(join(roots.root, "layers")).some((n) => n.startsWith("tmp-del-")),
+        layerDirs(roots).some((n) => n.startsWith("tmp-del-")),
         "the kill left a directory set aside",
       );
       assert.equal(await cli.ok(["images", "-q"]), "", "the next command runs");
-      assert.deepEqual(listDir(join(roots.root, "layers")), [], "and finished the deletion");
+      assert.deepEqual(layerDirs(roots), [], "and finished the deletion");
       assert.equal((await cli.run(["system", "check"])).code, 0);
     }),
 );

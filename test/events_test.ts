@@ -402,7 +402,7 @@ Deno.test("a version-1 state database gains the events table and keeps its rows"
     const path = join(dir, "state.db");
     const db = openStateDb(path);
     db.run("INSERT INTO exit_codes (id, name, exit_code, finished) VALUES ('a', 'a', 3, 'x')");
-    db.exec("DROP TABLE events; PRAGMA user_version = 1;");
+    db.exec("DROP TABLE events; DROP TABLE intents; PRAGMA user_version = 1;");
     db.close();
     const again = openStateDb(path);
     try {

@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cliFor, mountPointsUnder, ROOT_TEST } from "./helpers/running.ts";
-import { busyboxRootfsTar, listDir, withRoots } from "./helpers/denopod.ts";
+import { busyboxRootfsTar, withRoots } from "./helpers/denopod.ts";
 import { mountFs, unmount } from "../lib/sys/mount.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 
 /** Writes zeros to `path` until the filesystem is full (leaving `spare` bytes unwritten). */
 async function fill(path: string, spare = 0): Promise<void> {
@@ -113,7 +114,7 @@ Deno.test(
         assert.equal(rmi.code, 0, rmi.stderr);
         assert.equal(await cli.ok(["ps", "-aq"]), "");
         assert.equal(await cli.ok(["images", "-q"]), "");
-        assert.deepEqual(listDir(join(roots.root, "layers")), [], "the space is given back");
+        assert.deepEqual(layerDirs(roots), [], "the space is given back");
         assert.equal((await cli.run(["system", "check"])).code, 0);
       } finally {
         unmount(roots.root, { detach: true, ignoreNotMounted: true });
@@ -142,7 +143,7 @@ Deno.test(
           assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
           assert.doesNotMatch(result.stderr, /\n\s+at /);
           assert.equal(await cli.ok(["images", "-q"]), "");
-          assert.deepEqual(listDir(join(roots.root, "layers")), [], `${args[0]}: no layer left`);
+          assert.deepEqual(layerDirs(roots), [], `${args[0]}: no layer left`);
         }
         const check = await cli.run(["system", "check"]);
         assert.equal(check.code, 0, check.stdout);

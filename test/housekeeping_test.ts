@@ -22,6 +22,7 @@ import { holdLock } from "./helpers/lock_holder.ts";
 import { humanSize } from "../lib/util/humanize.ts";
 import { Runtime } from "../lib/runtime.ts";
 import { resetStore } from "../lib/housekeeping/reset.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 
 const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
 const encoder = new TextEncoder();
@@ -253,7 +254,7 @@ Deno.test("system prune prints podman's sections and the space it reclaimed", op
     assert.deepEqual([second, third].sort(), [ids.created, ids.exited].sort());
     assert.equal(last, `Total reclaimed space: ${humanSize(rw + leftoverSize)}`);
     assert.equal(out.trimEnd().split("\n").length, 4);
-    assert.deepEqual(listDir(join(roots.root, "layers")).filter((n) => n.startsWith("tmp-")), []);
+    assert.deepEqual(layerDirs(roots).filter((n) => n.startsWith("tmp-")), []);
     // the image is still used by the running container, even with -a
     assert.equal(
       await denopodOk(roots, ["system", "prune", "-f", "-a"]),
@@ -268,7 +269,7 @@ Deno.test("system prune prints podman's sections and the space it reclaimed", op
       await denopodOk(roots, ["system", "prune", "-f", "-a"]),
       `Deleted Images\n${image}\nTotal reclaimed space: ${humanSize(size)}\n`,
     );
-    assert.deepEqual(listDir(join(roots.root, "layers")), []);
+    assert.deepEqual(layerDirs(roots), []);
   });
 });
 
@@ -285,9 +286,7 @@ Deno.test(
         (await denopodOk(roots, ["image", "inspect", "--format", "{{.Size}}", image])).trim(),
       );
       // grow the image layer behind the store's back: df must still show the size kept at import
-      const layer = listDir(join(roots.root, "layers")).find((n) =>
-        !Object.values(ids).includes(n)
-      )!;
+      const layer = layerDirs(roots).find((n) => !Object.values(ids).includes(n))!;
       await Deno.writeFile(join(roots.root, "layers", layer, "diff", "grown"), new Uint8Array(5e6));
       const sizes: Record<string, number> = {};
       for (const [name, id] of Object.entries(ids)) {
@@ -406,7 +405,7 @@ Deno.test(
       assert.deepEqual([result.code, result.stdout], [0, ""]);
       assert.deepEqual(await names(roots), []);
       assert.equal(await denopodOk(roots, ["images", "-q"]), "");
-      assert.deepEqual(listDir(join(roots.root, "layers")), []);
+      assert.deepEqual(layerDirs(roots), []);
       assert.deepEqual(listDir(join(roots.root, "containers")), []);
       assert.deepEqual(listDir(join(roots.runRoot, "runc")), []);
       assert.deepEqual(mountLinesUnder(roots.dir), []);
@@ -635,7 +634,7 @@ Deno.test(
       // once it is free, reset finishes the job
       await denopodOk(roots, ["system", "reset", "-f"]);
       assert.deepEqual(await names(roots), []);
-      assert.deepEqual(listDir(join(roots.root, "layers")), []);
+      assert.deepEqual(layerDirs(roots), []);
     });
   },
 );

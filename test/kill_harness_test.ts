@@ -22,6 +22,7 @@ import {
   type Roots,
   spawnDenopod,
 } from "./helpers/denopod.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 
 const DOCKER_ARCHIVE = join(REPO, "test/fixtures/images/fixture-docker-archive.tar");
 
@@ -151,7 +152,7 @@ async function assertInvariants(cli: Cli, roots: Roots, out: string, label: stri
   const rows = readRows(roots);
   assert.equal(rows.intents, 0, `${label}: no intent left`);
   const owned = new Set([...rows.layers, ...rows.containers]);
-  for (const name of listDir(join(roots.root, "layers"))) {
+  for (const name of layerDirs(roots)) {
     assert.ok(owned.has(name), `${label}: layers/${name} has a row`);
   }
   for (const id of rows.layers) {

@@ -5,9 +5,9 @@
  * container and one clear error.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { importBusybox, withRoots } from "./helpers/denopod.ts";
-import { assertNoContainerLeft, cliFor, listDir, MONITORS, ROOT_TEST } from "./helpers/running.ts";
+import { assertNoContainerLeft, cliFor, MONITORS, ROOT_TEST } from "./helpers/running.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 
 const LOOPS = 8;
 const RUNS_PER_LOOP = 10;
@@ -20,7 +20,7 @@ for (const monitor of MONITORS) {
       withRoots(async (roots) => {
         await importBusybox(roots);
         const cli = cliFor(roots, monitor);
-        const imageLayers = listDir(join(roots.root, "layers"));
+        const imageLayers = layerDirs(roots);
         const failures: string[] = [];
         const loop = async (n: number) => {
           for (let i = 0; i < RUNS_PER_LOOP; i++) {

@@ -6,13 +6,11 @@
  * wait; kill; restart; `rm -f`; what `ps` and `inspect` show at each step.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { busyboxRootfsTar, type Roots } from "./helpers/denopod.ts";
 import {
   assertNoContainerLeft,
   type Cli,
   inspectField,
-  listDir,
   mountPointsUnder,
   pollFor,
   processAlive,
@@ -20,12 +18,13 @@ import {
   psStatus,
   testEachMonitor,
 } from "./helpers/running.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 
 /** The layer directories the image brought (everything under `<root>/layers` right now). */
 function imageLayers(roots: Roots): string[] {
-  return listDir(join(roots.root, "layers"));
+  return layerDirs(roots);
 }
 
 /** Waits until `ps` shows the container `name` exited, and returns its status text. */

@@ -134,13 +134,14 @@ for (const m of ["conmon", "builtin"] as const) {
         assert.ok(isProcessAlive(started.containerPid));
         // Detached: a session of its own, stdio on /dev/null.
         assert.equal(sessionOf(started.monitorPid), started.monitorPid);
-        for (const fd of [0, 1, 2]) {
-          assert.equal(Deno.readLinkSync(`/proc/${started.monitorPid}/fd/${fd}`), "/dev/null");
-        }
-        assert.deepEqual(
-          (await Deno.readTextFile(`/proc/${started.containerPid}/cmdline`)).split("\0"),
-          ["sleep", "100", ""],
-        );
+        // (the monitor points its stdio at /dev/null right after its report: wait for that)
+        const stdio = () =>
+          [0, 1, 2].map((fd) => Deno.readLinkSync(`/proc/${started.monitorPid}/fd/${fd}`));
+        await waitFor("stdio on /dev/null", () => stdio().every((l) => l === "/dev/null"));
+        // runc start returns before `runc init` has exec'd the command: wait for the exec
+        const cmdline = () => Deno.readTextFile(`/proc/${started.containerPid}/cmdline`);
+        await waitFor("the exec of sleep", async () => (await cmdline()).startsWith("sleep\0"));
+        assert.deepEqual((await cmdline()).split("\0"), ["sleep", "100", ""]);
 
         await runc.pause(b.id);
         assert.equal((await runc.state(b.id))?.status, "paused");

@@ -11,11 +11,11 @@ import {
   assertNoContainerLeft,
   type Cli,
   inspectField,
-  listDir,
   pollFor,
   processAlive,
   testEachMonitor,
 } from "./helpers/running.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 
 /** Runs `sh -c script` detached as `name` and waits until it printed `ready`; returns its PID. */
 async function runReady(cli: Cli, name: string, flags: string[], script: string) {
@@ -32,7 +32,7 @@ const WARNING = (name: string, seconds: number) =>
   );
 
 function layersOf(roots: Roots): string[] {
-  return listDir(join(roots.root, "layers"));
+  return layerDirs(roots);
 }
 
 testEachMonitor(

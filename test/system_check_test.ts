@@ -19,6 +19,7 @@ import {
 import { importBusybox, listDir, type Roots, withRoots } from "./helpers/denopod.ts";
 import { tryLock } from "../lib/sys/lockfile.ts";
 import { mountFs, unmount } from "../lib/sys/mount.ts";
+import { layerDirs } from "./helpers/denopod.ts";
 
 /** Runs `fn` with fresh roots holding the busybox image, and the CLI under conmon. */
 function checkTest(name: string, fn: (cli: Cli, roots: Roots) => Promise<void>): void {
@@ -171,7 +172,7 @@ checkTest(
 checkTest(
   "system check re-hashes image layers unless --quick; repairing a damaged image needs --force",
   async (cli, roots) => {
-    const layerIds = listDir(join(roots.root, "layers"));
+    const layerIds = layerDirs(roots);
     assert.equal(layerIds.length, 1);
     await Deno.writeTextFile(
       join(roots.root, "layers", layerIds[0], "diff", "bin", "busybox"),
@@ -189,7 +190,7 @@ checkTest(
     assert.match(unforced.lines[0], /\(not repaired: needs --force \(removes images\)\)$/);
     assert.equal((await check(cli, ["--repair", "--force"])).code, 0);
     assert.equal(await cli.ok(["images", "-q"]), "");
-    assert.deepEqual(listDir(join(roots.root, "layers")), []);
+    assert.deepEqual(layerDirs(roots), []);
   },
 );
 
@@ -204,7 +205,7 @@ checkTest("system check rejects a bad --format and --max with a one-line error",
 checkTest(
   "system check --max: a layer no image uses, older than the limit, is a cancelled import",
   async (cli, roots) => {
-    const layer = listDir(join(roots.root, "layers"))[0];
+    const layer = layerDirs(roots)[0];
     sql(roots, "DELETE FROM image_names; DELETE FROM images;");
     assert.deepEqual(await check(cli, ["--quick"]), { code: 0, lines: [] }, "younger than 24h");
     const found = await check(cli, ["--quick", "--max", "0s"]);
@@ -213,7 +214,7 @@ checkTest(
       `layer: layer ${layer.slice(0, 12)} is used by no image (a cancelled import or load)`,
     ]);
     assert.equal((await check(cli, ["--quick", "--max", "0s", "--repair"])).code, 0);
-    assert.deepEqual(listDir(join(roots.root, "layers")), []);
+    assert.deepEqual(layerDirs(roots), []);
     assert.deepEqual(await check(cli, ["--max", "0s"]), { code: 0, lines: [] });
   },
 );

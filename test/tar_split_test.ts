@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { extractLayer } from "../lib/storage/tar/extract.ts";
 import { fileStream } from "../lib/storage/tar/source.ts";
 import {
@@ -183,7 +184,7 @@ Deno.test(
 );
 
 Deno.test(
-  "a layer of 6,000 entries (a split of several gzip members) replays exactly",
+  "a layer of 6,000 entries replays exactly, also from a split stored as several gzip members",
   AS_ROOT,
   async () => {
     const entries: Uint8Array[] = [];
@@ -195,12 +196,16 @@ Deno.test(
     await withLayerDir(async (layerDir) => {
       const { bytes } = await roundTrip(layerDir, streamOf(tar, 64 * 1024));
       assert.deepEqual(bytes, tar);
-      const split = await Deno.readFile(join(layerDir, TAR_SPLIT_FILE));
-      let members = 0;
-      for (let i = 0; i + 2 < split.length; i++) {
-        if (split[i] === 0x1f && split[i + 1] === 0x8b && split[i + 2] === 8) members++;
-      }
-      assert.ok(members >= 2, `expected several gzip members, found ${members}`);
+      // Older splits (and the fallback without libz) are several gzip members: replay reads them.
+      const plain = gunzipSync(await Deno.readFile(join(layerDir, TAR_SPLIT_FILE)));
+      const half = Math.floor(plain.length / 2);
+      await Deno.writeFile(
+        join(layerDir, TAR_SPLIT_FILE),
+        concatBytes(gzipSync(plain.subarray(0, half)), gzipSync(plain.subarray(half))),
+      );
+      const out: Uint8Array[] = [];
+      await replayTarSplit(layerDir, (chunk) => out.push(chunk.slice()));
+      assert.deepEqual(concatBytes(...out), tar);
     });
   },
 );

@@ -8,6 +8,7 @@
  */
 import { now as clockNow } from "../util/clock.ts";
 import { DenopodError, ImageInUseError, InvalidArgError, NoSuchImageError } from "../errors.ts";
+import type { ChunkSource } from "../storage/tar/source.ts";
 import { println, withRuntime } from "./common.ts";
 import type { Invocation } from "./table/spec.ts";
 import { forEachTarget } from "./containers.ts";
@@ -28,8 +29,9 @@ const IMAGES_DIGESTS =
   "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
 /** Opens the import source: a file path, or `-` for stdin. */
-async function openSource(path: string): Promise<ReadableStream<Uint8Array>> {
-  if (path === "-") return Deno.stdin.readable;
+async function openSource(path: string): Promise<ChunkSource> {
+  const { fileChunks, readerChunks } = await import("../storage/tar/source.ts");
+  if (path === "-") return readerChunks(Deno.stdin);
   if (/^[a-z]+:\/\//i.test(path)) {
     throw new InvalidArgError(
       `cannot import from ${path}: denopod reads only local files and stdin`,
@@ -41,7 +43,7 @@ async function openSource(path: string): Promise<ReadableStream<Uint8Array>> {
       file.close();
       throw new InvalidArgError(`import source ${path} is not a regular file`);
     }
-    return file.readable;
+    return fileChunks(file);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new InvalidArgError(`cannot import ${path}: no such file`);
@@ -66,6 +68,7 @@ export async function importTarball(
           reference,
           changes: flags.change,
           message: flags.message,
+          sourceName: file,
         });
         println(`sha256:${image.id}`);
       });

@@ -56,6 +56,7 @@ export async function load(this: Invocation, flags: { input?: string; quiet?: bo
   {
     {
       const { loadImageArchive, loadImageStream } = await import("../image/load.ts");
+      const { readerChunks } = await import("../storage/tar/source.ts");
       const { progressReporter } = await import("./progress.ts");
       await withRuntime(this, async (runtime) => {
         const fromStdin = flags.input === undefined || flags.input === "-";
@@ -71,7 +72,7 @@ export async function load(this: Invocation, flags: { input?: string; quiet?: bo
         };
         try {
           const result = fromStdin
-            ? await loadImageStream(runtime, Deno.stdin.readable, options)
+            ? await loadImageStream(runtime, readerChunks(Deno.stdin), options)
             : await loadImageArchive(runtime, flags.input!, options);
           progress?.stop();
           for (const name of result.loaded) println(`Loaded image: ${name}`);

@@ -19,7 +19,7 @@
  * ```
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../util/path.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { CONTAINER_STATUSES, statusName } from "../container/status.ts";
 import { diskUsage, summaryRows } from "../housekeeping/df.ts";

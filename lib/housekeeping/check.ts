@@ -15,7 +15,8 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
+import { LINK_DIR, linkDir } from "../storage/layer_links.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { Container } from "../container/container.ts";
 import { isActive, runtimeKnows } from "../container/status.ts";
@@ -299,6 +300,8 @@ function checkLayers(
     ).map((r) => r.id),
   );
   const dirs = new Set(listNames(paths.layersDir));
+  dirs.delete(LINK_DIR);
+  checkLayerLinks(ctx, findings);
   for (const name of dirs) {
     if (busy.has(name) || rows.has(name)) continue;
     const row = known.get(name);
@@ -422,6 +425,28 @@ async function checkLayerContent(ctx: RuntimeContext, findings: Finding[]): Prom
         })${images.length > 0 ? `: images ${images.map((i) => i.slice(0, 12)).join(", ")}` : ""}`,
         fix: () => repair.dropLayer(ctx, id),
         needsForce: images.length > 0,
+      });
+    }
+  }
+}
+
+/**
+ * The short names overlay mounts use (`layers/l/NAME` -> `../ID/diff`): a link whose layer is
+ * gone is a leftover (the layer's removal was cut short); repaired by removing the link.
+ */
+function checkLayerLinks(ctx: RuntimeContext, findings: Finding[]): void {
+  const dir = linkDir(ctx.paths);
+  for (const name of listNames(dir)) {
+    const path = `${dir}/${name}`;
+    try {
+      Deno.statSync(path); // follows the link: fails when its layer's diff is gone
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      findings.push({
+        kind: "layer",
+        subject: `l/${name}`,
+        message: `layers/l/${name} is a short link to a layer that is gone`,
+        fix: () => Deno.remove(path),
       });
     }
   }

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { basename, join } from "node:path";
+import { basename, join } from "../util/path.ts";
 import type { Paths } from "../paths.ts";
 import { processArgs } from "../sys/identity.ts";
 import { isProcessAlive } from "../sys/process.ts";

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { logger } from "../log.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import { Container } from "../container/container.ts";

@@ -15,6 +15,8 @@ import type { ImageRecord } from "../storage/images.ts";
 import { normaliseImageName } from "../storage/images.ts";
 import type { ImageConfig } from "../storage/archive/image_config.ts";
 import { applyChanges } from "./changes.ts";
+import { SpaceGuard } from "../storage/tar/disk_reserve.ts";
+import type { ChunkSource } from "../storage/tar/source.ts";
 
 /** Options for {@linkcode importImage}. */
 export interface ImportOptions {
@@ -24,17 +26,23 @@ export interface ImportOptions {
   changes: string[];
   /** `--message`: the history comment. */
   message?: string;
+  /** Where the tarball comes from (a path, or `-` for stdin), for messages. */
+  sourceName?: string;
 }
 
 /** Imports a rootfs tarball stream as a new image and returns it. */
 export async function importImage(
   ctx: RuntimeContext,
-  source: ReadableStream<Uint8Array>,
+  source: ReadableStream<Uint8Array> | ChunkSource,
   options: ImportOptions,
 ): Promise<ImageRecord> {
   const name = options.reference === undefined ? undefined : normaliseImageName(options.reference);
   const runtimeConfig = applyChanges({}, options.changes);
-  const layer = await ctx.layers.commit(source);
+  const from = options.sourceName === undefined || options.sourceName === "-"
+    ? "stdin"
+    : options.sourceName;
+  const guard = SpaceGuard.forRoot(ctx.paths.root, `layer of ${from}`);
+  const layer = await ctx.layers.commit(source, { guard });
   const created = new Date().toISOString();
   const config: ImageConfig = {
     created,

@@ -26,6 +26,8 @@ import type { ArchiveImage, ArchiveLayer } from "../storage/archive/reader.ts";
 import { sha256Hex } from "../storage/archive/digest.ts";
 import type { ImageRecord } from "../storage/images.ts";
 import type { LayerClaim } from "../storage/layers.ts";
+import { SpaceGuard } from "../storage/tar/disk_reserve.ts";
+import type { ChunkSource } from "../storage/tar/source.ts";
 import { logger } from "../log.ts";
 
 const log = logger("load");
@@ -65,11 +67,12 @@ export function loadImageArchive(
  */
 export function loadImageStream(
   ctx: RuntimeContext,
-  stream: ReadableStream<Uint8Array>,
+  stream: ReadableStream<Uint8Array> | ChunkSource,
   options: LoadOptions = {},
 ): Promise<LoadResult> {
   return withClaim(ctx, async (claim) => {
-    const spooled = await spoolToFile(stream, claim.dir);
+    const guard = SpaceGuard.forRoot(ctx.paths.root, "the archive read from stdin");
+    const spooled = await spoolToFile(stream, claim.dir, { guard });
     return await loadClaimed(ctx, spooled, claim, options);
   });
 }
@@ -96,7 +99,10 @@ async function loadClaimed(
   claim: LayerClaim,
   options: LoadOptions,
 ): Promise<LoadResult> {
-  const archive = await openImageArchive(path, { tempDir: claim.dir });
+  const archive = await openImageArchive(path, {
+    tempDir: claim.dir,
+    guard: SpaceGuard.forRoot(ctx.paths.root, `the decompressed copy of ${path}`),
+  });
   try {
     if (archive.images.length === 0) throw new ArchiveError("archive: it holds no image");
     const configs = archive.images.map(configText);
@@ -164,34 +170,39 @@ async function commitLayers(
   let done = 0;
   for (const layer of todo) {
     claim.creates(layer.diffId.slice("sha256:".length));
-    const source = options.onProgress === undefined ? layer.open() : counted(
-      layer.open(),
+    const source = options.onProgress === undefined ? layer.chunks() : counted(
+      layer.chunks(),
       (n) => options.onProgress!(done += n, total),
     );
-    await ctx.layers.commit(source, { expectedDiffId: layer.diffId });
+    const guard = SpaceGuard.forRoot(ctx.paths.root, `layer ${layer.diffId}`);
+    try {
+      await ctx.layers.commit(source, { expectedDiffId: layer.diffId, guard });
+    } catch (err) {
+      // A tampered blob often breaks the tar before its digest is checked at its end: the
+      // digest mismatch is the error to report then.
+      if (err instanceof ArchiveError && layer.blobDigest !== undefined) {
+        await readAll(layer.chunks());
+      }
+      throw err;
+    }
   }
   options.onProgress?.(total, total);
   return layerIds;
 }
 
+/** Reads `source` to its end (so that a digest check at its end runs). */
+async function readAll(source: ChunkSource): Promise<void> {
+  while ((await source.read()) !== null) { /* discard */ }
+}
+
 /** Passes `source` through, telling `onBytes` the size of every chunk. */
-function counted(
-  source: ReadableStream<Uint8Array>,
-  onBytes: (n: number) => void,
-): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { value, done } = await reader.read();
-      if (done) {
-        controller.close();
-        return;
-      }
-      onBytes(value.length);
-      controller.enqueue(value);
+function counted(source: ChunkSource, onBytes: (n: number) => void): ChunkSource {
+  return {
+    async read() {
+      const chunk = await source.read();
+      if (chunk !== null) onBytes(chunk.length);
+      return chunk;
     },
-    async cancel(reason) {
-      await reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+    cancel: (reason) => source.cancel(reason),
+  };
 }

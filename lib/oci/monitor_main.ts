@@ -143,28 +143,37 @@ function delay(ms: number): Promise<void> {
 }
 
 /**
+ * Passes SIGTERM, SIGINT and SIGQUIT sent to the monitor on to `pid`; returns the function that
+ * stops doing so. Installed before the monitor reports the container created, so a signal sent
+ * the moment the client hears of it is never lost (nor kills the monitor without an exit file).
+ */
+function forwardSignalsTo(pid: number): () => void {
+  const forward = (["SIGTERM", "SIGINT", "SIGQUIT"] as const).map((signal) => {
+    const listener = () => {
+      try {
+        Deno.kill(pid, signal);
+      } catch {
+        // already gone: the exit check notices
+      }
+    };
+    Deno.addSignalListener(signal, listener);
+    return [signal, listener] as const;
+  });
+  return () => {
+    for (const [signal, listener] of forward) Deno.removeSignalListener(signal, listener);
+  };
+}
+
+/**
  * Waits until `pid` (our child, as subreaper) exits and returns its raw wait status, reaping
  * any other orphan on the way; null when it vanished without being ours to reap.
  */
 function waitForExit(pid: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const forwarded = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
-    const forward = forwarded.map((signal) => {
-      const listener = () => {
-        try {
-          Deno.kill(pid, signal);
-        } catch {
-          // already gone: the next check notices
-        }
-      };
-      Deno.addSignalListener(signal, listener);
-      return [signal, listener] as const;
-    });
     const timer = setInterval(check, POLL_MS);
     const finish = () => {
       clearInterval(timer);
       Deno.removeSignalListener("SIGCHLD", check);
-      for (const [signal, listener] of forward) Deno.removeSignalListener(signal, listener);
     };
     function check(): void {
       try {
@@ -266,10 +275,12 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
 
   const pid = Number((await Deno.readTextFile(request.pidFile)).trim());
   gate.open();
+  const stopForwarding = forwardSignalsTo(pid);
   reporter.created(pid);
   redirectStdioToDevNull();
 
   const status = await waitForExit(pid);
+  stopForwarding();
   const exitCode = status === null ? -1 : decodeWaitStatus(status).exitCode;
   await drain();
   log.close();

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import type { Paths } from "../paths.ts";
 
 /** The folder of short links inside the layers directory. */

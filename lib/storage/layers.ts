@@ -22,6 +22,8 @@ import { ArchiveError, DenopodError } from "../errors.ts";
 import type { StateDb } from "../state/db.ts";
 import type { Paths } from "../paths.ts";
 import type { ExtractResult } from "./tar/extract.ts";
+import type { SpaceGuard } from "./tar/disk_reserve.ts";
+import type { ChunkSource } from "./tar/source.ts";
 import { hasTarSplit } from "./tar/split_names.ts";
 import { layerLink, removeLayerLink } from "./layer_links.ts";
 import type { TarSink } from "./tar/writer.ts";
@@ -49,6 +51,8 @@ export interface CommitOptions {
   expectedDiffId?: string;
   /** Aborts the extraction. */
   signal?: AbortSignal;
+  /** Stops the extraction before the disk's free-space reserve is used (`./tar/disk_reserve.ts`). */
+  guard?: SpaceGuard;
 }
 
 /** A layer deletion under way: its ID, the `tmp-del-` name it is set aside as, its intent. */
@@ -136,7 +140,7 @@ export class LayerStore {
    * returned. On any failure nothing of the new layer stays on disk or in the database.
    */
   async commit(
-    source: ReadableStream<Uint8Array>,
+    source: ReadableStream<Uint8Array> | ChunkSource,
     options: CommitOptions = {},
   ): Promise<LayerRecord> {
     const tmpId = `tmp-${generateId().slice(0, 16)}`;
@@ -150,7 +154,7 @@ export class LayerStore {
         new Date().toISOString(),
       );
       await Deno.mkdir(join(tmpDir, "diff"), { recursive: true });
-      // the extractor and recorder (tar-stream, zlib, crypto) load only when a layer is written
+      // the extractor and recorder (zlib, crypto) load only when a layer is written
       const { extractLayer } = await import("./tar/extract.ts");
       const { TarSplitRecorder } = await import("./tar/split.ts");
       const recorder = new TarSplitRecorder(tmpDir);
@@ -159,6 +163,7 @@ export class LayerStore {
         result = await extractLayer(source, join(tmpDir, "diff"), {
           signal: options.signal,
           recorder,
+          guard: options.guard,
         });
         recorder.finish();
       } catch (err) {

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../util/path.ts";
 import { ContainerStateError } from "../../errors.ts";
 import type { ExecStdio, RuncExecResult } from "../../oci/runc.ts";
 import type { Container } from "../container.ts";

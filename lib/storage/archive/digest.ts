@@ -12,6 +12,7 @@
 
 import { createHash } from "node:crypto";
 import { ArchiveError } from "../../errors.ts";
+import type { ChunkSource } from "../tar/source.ts";
 import { quoteForMessage } from "./message.ts";
 
 const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -45,6 +46,35 @@ export function parseSha256Digest(value: unknown, what: string): string {
 /** The sha256 of `bytes` as 64 lowercase hex digits. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * `source` passed through, hashed as it is read; at its end, reading fails with an ArchiveError
+ * if the sha256 is not `expectedHex` (the {@linkcode verifySha256Stage} of a chunk source).
+ */
+export function verifySha256Chunks(
+  source: ChunkSource,
+  expectedHex: string,
+  what: string,
+): ChunkSource {
+  const hash = createHash("sha256");
+  return {
+    async read() {
+      const chunk = await source.read();
+      if (chunk !== null) {
+        hash.update(chunk);
+        return chunk;
+      }
+      const actual = hash.digest("hex");
+      if (actual !== expectedHex) {
+        throw new ArchiveError(
+          `archive: ${what}: content has sha256:${actual}, expected sha256:${expectedHex}`,
+        );
+      }
+      return null;
+    },
+    cancel: (reason) => source.cancel(reason),
+  };
 }
 
 /**

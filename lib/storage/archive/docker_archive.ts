@@ -11,7 +11,13 @@ import { sniffCompression } from "../tar/decompress.ts";
 import { imageIdOf, parseImageConfig } from "./image_config.ts";
 import { messageOf } from "./message.ts";
 import { normalizeDockerArchiveTag } from "./names.ts";
-import { openMemberStream, readMemberBytes, type TarIndex, type TarMember } from "./outer_tar.ts";
+import {
+  openMemberChunks,
+  openMemberStream,
+  readMemberBytes,
+  type TarIndex,
+  type TarMember,
+} from "./outer_tar.ts";
 import type { ArchiveImage, ArchiveLayer } from "./types.ts";
 
 /** Largest `manifest.json` or config accepted, in bytes. */
@@ -113,6 +119,7 @@ async function dockerLayer(
     mediaType: DOCKER_LAYER_TYPES[sniffCompression(head)],
     size: member.size,
     open: () => openMemberStream(index, member, what),
+    chunks: () => openMemberChunks(index, member, what),
   };
 }
 

@@ -11,11 +11,17 @@
  */
 
 import { ArchiveError } from "../../errors.ts";
-import { parseSha256Digest, sha256Hex, verifySha256Stage } from "./digest.ts";
+import { parseSha256Digest, sha256Hex, verifySha256Chunks, verifySha256Stage } from "./digest.ts";
 import { parseImageConfig } from "./image_config.ts";
 import { messageOf, quoteForMessage } from "./message.ts";
 import { normalizeOciRefName } from "./names.ts";
-import { openMemberStream, readMemberBytes, type TarIndex, type TarMember } from "./outer_tar.ts";
+import {
+  openMemberChunks,
+  openMemberStream,
+  readMemberBytes,
+  type TarIndex,
+  type TarMember,
+} from "./outer_tar.ts";
 import type { ArchiveImage, ArchiveLayer } from "./types.ts";
 
 /** Largest `index.json`, manifest or config accepted, in bytes. */
@@ -243,6 +249,8 @@ class BlobReader {
         openMemberStream(index, member, blobWhat).pipeThrough(
           verifySha256Stage(descriptor.hex, blobWhat),
         ),
+      chunks: () =>
+        verifySha256Chunks(openMemberChunks(index, member, blobWhat), descriptor.hex, blobWhat),
     };
     this.#layers.set(descriptor.digest, layer);
     return layer;

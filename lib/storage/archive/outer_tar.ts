@@ -3,10 +3,10 @@
  * (bodies are skipped by seeking, never read), giving each member's name, type, offset and size,
  * so that `manifest.json`, configs and layer blobs can then be read by offset.
  *
- * The header parser is small and strict: it checks every header's checksum, reads octal and
- * base-256 numbers, PAX `path`/`linkpath`/`size` records and GNU long names (`L`/`K`), caps
- * what a hostile file can make it hold (entries, PAX and long-name sizes, name length), and
- * fails with a one-line ArchiveError on a non-tar or truncated file instead of guessing.
+ * Headers are decoded by the codec the layer reader shares (`../tar/header.ts`: checksums, octal
+ * and base-256 numbers, PAX records and GNU long names `L`/`K`); the index caps what a hostile
+ * file can make it hold (entries, PAX and long-name sizes, name length), and fails with a
+ * one-line ArchiveError on a non-tar or truncated file instead of guessing.
  * Member names are normalised (`./a//b/` → `a/b`) and any name with a `..` component is refused.
  *
  * @example
@@ -19,6 +19,19 @@
  */
 
 import { ArchiveError } from "../../errors.ts";
+import {
+  BLOCK_SIZE,
+  bodyBytes,
+  decodeHeaderBlock,
+  isExtensionType,
+  isZeroBlock,
+  paddedSize,
+  type ResolvedHeader,
+  TarExtensions,
+  type TarHeaderBlock,
+  TarHeaderError,
+} from "../tar/header.ts";
+import type { ChunkSource } from "../tar/source.ts";
 import { quoteForMessage } from "./message.ts";
 
 /** What kind of entry a member is; `other` covers devices, FIFOs and tar extensions we skip. */
@@ -54,9 +67,9 @@ export const DEFAULT_TAR_INDEX_LIMITS: Readonly<TarIndexLimits> = {
   maxNameBytes: 4096,
 };
 
-const BLOCK = 512;
 const MAX_LINK_HOPS = 16;
 const STREAM_CHUNK = 1 << 20;
+const MEMBER_CHUNK = 256 * 1024;
 
 /** The members of one tar file, by normalised name (a later member of the same name wins). */
 export class TarIndex {
@@ -135,55 +148,58 @@ export async function indexTarFile(
       throw new ArchiveError("archive: input is empty, not a tar archive");
     }
     const members = new Map<string, TarMember>();
-    const pending: PendingExtensions = {};
+    const extensions = new TarExtensions({
+      maxPaxHeaderBytes: limits.maxExtendedHeaderBytes,
+      maxPathLength: limits.maxNameBytes,
+    });
     let offset = 0;
     let entries = 0;
     while (true) {
-      const block = await readAt(file, offset, BLOCK);
+      const block = await readAt(file, offset, BLOCK_SIZE);
       if (block.length === 0) {
         // End of file on a block boundary without the two zero blocks: GNU tar accepts it.
-        if (hasPending(pending)) throw truncatedAt(offset);
+        if (extensions.pending) throw truncatedAt(offset);
         break;
       }
-      if (block.length < BLOCK) throw truncatedAt(offset);
+      if (block.length < BLOCK_SIZE) throw truncatedAt(offset);
       if (isZeroBlock(block)) {
-        if (hasPending(pending)) throw truncatedAt(offset);
+        if (extensions.pending) throw truncatedAt(offset);
         break;
       }
       const header = parseHeader(block, offset);
       if (++entries > limits.maxEntries) {
         throw new ArchiveError(`archive: more than ${limits.maxEntries} tar entries`);
       }
-      const extension = isExtensionType(header.typeflag);
-      const size = extension ? header.size : pending.size ?? header.size;
-      const bodyOffset = offset + BLOCK;
-      const nextOffset = bodyOffset + roundUpToBlock(size);
-      if (nextOffset > fileSize) {
-        throw new ArchiveError(
-          `archive: truncated: member ${
-            quoteForMessage(extension ? header.name : pending.path ?? header.name)
-          } needs ${size} bytes at offset ${bodyOffset}, the file ends at ${fileSize}`,
-        );
-      }
-      if (extension) {
+      const bodyOffset = offset + BLOCK_SIZE;
+      if (isExtensionType(header.typeflag)) {
         if (header.size > limits.maxExtendedHeaderBytes) {
           throw new ArchiveError(
             `archive: tar extended header at offset ${offset} is ${header.size} bytes, over the ${limits.maxExtendedHeaderBytes}-byte limit`,
           );
         }
+        checkFits(header.name, header.size, bodyOffset, fileSize);
         const body = await readAt(file, bodyOffset, header.size);
         if (body.length < header.size) throw truncatedAt(bodyOffset);
-        applyExtension(header.typeflag, body, pending, offset);
-        offset = nextOffset;
+        try {
+          extensions.apply(header.typeflag, body);
+        } catch (err) {
+          throw atOffset(err, offset);
+        }
+        offset = bodyOffset + paddedSize(header.size);
         continue;
       }
-      const rawName = pending.path ?? header.name;
-      const linkname = pending.linkpath ?? header.linkname;
-      clearPending(pending);
-      checkNameLength(rawName, limits, offset);
-      checkNameLength(linkname, limits, offset);
-      const type = memberTypeOf(header.typeflag);
-      const name = normalizeMemberName(rawName, `tar entry at offset ${offset}`);
+      let resolved: ResolvedHeader;
+      try {
+        resolved = extensions.resolve(header);
+      } catch (err) {
+        throw atOffset(err, offset);
+      }
+      const size = bodyBytes(resolved.typeflag, resolved.size);
+      checkFits(resolved.name, size, bodyOffset, fileSize);
+      checkNameLength(resolved.name, limits, offset);
+      checkNameLength(resolved.linkname, limits, offset);
+      const type = memberTypeOf(resolved.typeflag);
+      const name = normalizeMemberName(resolved.name, `tar entry at offset ${offset}`);
       if (name !== "") {
         const hasBody = type === "file" || type === "other";
         members.set(name, {
@@ -191,10 +207,10 @@ export async function indexTarFile(
           type,
           offset: bodyOffset,
           size: hasBody ? size : 0,
-          linkname: type === "symlink" || type === "hardlink" ? linkname : "",
+          linkname: type === "symlink" || type === "hardlink" ? resolved.linkname : "",
         });
       }
-      offset = nextOffset;
+      offset = bodyOffset + paddedSize(size);
     }
     return new TarIndex(path, fileSize, members);
   } finally {
@@ -286,6 +302,56 @@ export function openMemberStream(
 }
 
 /**
+ * The body of `member` as a {@linkcode ChunkSource}: read synchronously 256 KiB at a time into one
+ * reused buffer (each chunk valid until the next read). The file is opened on the first read and
+ * closed at the end, on error and on cancel. Fails with an ArchiveError naming `what` if the file
+ * turns out shorter than the index said.
+ */
+export function openMemberChunks(index: TarIndex, member: TarMember, what: string): ChunkSource {
+  let file: Deno.FsFile | undefined;
+  let buffer: Uint8Array | undefined;
+  let remaining = member.size;
+  let done = false;
+  const close = () => {
+    done = true;
+    try {
+      file?.close();
+    } catch {
+      // Already closed.
+    }
+    file = undefined;
+  };
+  return {
+    read() {
+      try {
+        if (done || remaining === 0) {
+          close();
+          return Promise.resolve(null);
+        }
+        if (file === undefined) {
+          file = Deno.openSync(index.path, { read: true });
+          file.seekSync(member.offset, Deno.SeekMode.Start);
+          buffer = new Uint8Array(Math.min(MEMBER_CHUNK, remaining));
+        }
+        const n = file.readSync(buffer!.subarray(0, Math.min(buffer!.length, remaining)));
+        if (n === null || n === 0) {
+          throw new ArchiveError(`archive: truncated: ${what} ends early`);
+        }
+        remaining -= n;
+        return Promise.resolve(buffer!.subarray(0, n));
+      } catch (error) {
+        close();
+        return Promise.reject(error);
+      }
+    },
+    cancel() {
+      close();
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
  * `name` normalised as the index stores names: leading `/` and `./` dropped, `.` and empty
  * components removed, no trailing `/`. Throws an ArchiveError naming `what` when a component
  * is `..` or the name holds a NUL.
@@ -330,165 +396,39 @@ function resolveSymlinkTarget(member: TarMember, what: string): string {
   return parts.join("/");
 }
 
-interface RawHeader {
-  name: string;
-  linkname: string;
-  size: number;
-  typeflag: string;
-}
-
-interface PendingExtensions {
-  path?: string;
-  linkpath?: string;
-  size?: number;
-}
-
-function hasPending(pending: PendingExtensions): boolean {
-  return pending.path !== undefined || pending.linkpath !== undefined ||
-    pending.size !== undefined;
-}
-
-function clearPending(pending: PendingExtensions): void {
-  delete pending.path;
-  delete pending.linkpath;
-  delete pending.size;
-}
-
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
-function parseHeader(block: Uint8Array, offset: number): RawHeader {
-  if (!checksumMatches(block)) {
+/** Decodes a header block, wording a failure as the index reports it. */
+function parseHeader(block: Uint8Array, offset: number): TarHeaderBlock {
+  try {
+    return decodeHeaderBlock(block);
+  } catch (err) {
+    if (!(err instanceof TarHeaderError)) throw err;
+    if (err.kind === "field") {
+      throw new ArchiveError(
+        `archive: corrupt tar header at offset ${offset} (bad ${err.field} field)`,
+      );
+    }
     throw new ArchiveError(
       offset === 0
         ? "archive: not a tar archive (no valid tar header at the start)"
         : `archive: corrupt tar header at offset ${offset} (checksum mismatch)`,
     );
   }
-  const magic = decoder.decode(block.subarray(257, 263));
-  let name = cString(block, 0, 100);
-  // The POSIX ustar prefix field; GNU tar uses those bytes for other things.
-  if (magic === "ustar\0") {
-    const prefix = cString(block, 345, 155);
-    if (prefix !== "") name = `${prefix}/${name}`;
-  }
-  const size = parseNumber(block, 124, 12);
-  if (size === undefined) {
-    throw new ArchiveError(`archive: corrupt tar header at offset ${offset} (bad size field)`);
-  }
-  return {
-    name,
-    linkname: cString(block, 157, 100),
-    size,
-    typeflag: String.fromCharCode(block[156]),
-  };
 }
 
-function checksumMatches(block: Uint8Array): boolean {
-  const recorded = parseOctal(block.subarray(148, 156));
-  if (recorded === undefined) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : block[i];
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
-  return recorded === unsigned || recorded === signed;
+/** Throws when a member's body of `size` bytes at `bodyOffset` runs past the end of the file. */
+function checkFits(name: string, size: number, bodyOffset: number, fileSize: number): void {
+  if (bodyOffset + paddedSize(size) <= fileSize) return;
+  throw new ArchiveError(
+    `archive: truncated: member ${
+      quoteForMessage(name)
+    } needs ${size} bytes at offset ${bodyOffset}, the file ends at ${fileSize}`,
+  );
 }
 
-function parseNumber(block: Uint8Array, start: number, length: number): number | undefined {
-  const field = block.subarray(start, start + length);
-  if (field[0] & 0x80) {
-    if (field[0] === 0xff) return undefined; // negative
-    let value = field[0] & 0x7f;
-    for (let i = 1; i < field.length; i++) {
-      value = value * 256 + field[i];
-      if (value > Number.MAX_SAFE_INTEGER) return undefined;
-    }
-    return value;
-  }
-  return parseOctal(field);
-}
-
-function parseOctal(field: Uint8Array): number | undefined {
-  let i = 0;
-  while (i < field.length && field[i] === 0x20) i++;
-  let value = 0;
-  let digits = 0;
-  for (; i < field.length; i++) {
-    const c = field[i];
-    if (c === 0 || c === 0x20) break;
-    if (c < 0x30 || c > 0x37) return undefined;
-    value = value * 8 + (c - 0x30);
-    digits++;
-  }
-  for (; i < field.length; i++) {
-    if (field[i] !== 0 && field[i] !== 0x20) return undefined;
-  }
-  return digits === 0 ? 0 : value;
-}
-
-function cString(block: Uint8Array, start: number, length: number): string {
-  const field = block.subarray(start, start + length);
-  const end = field.indexOf(0);
-  return decoder.decode(end === -1 ? field : field.subarray(0, end));
-}
-
-function isZeroBlock(block: Uint8Array): boolean {
-  for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
-  return true;
-}
-
-function isExtensionType(typeflag: string): boolean {
-  return typeflag === "x" || typeflag === "g" || typeflag === "L" || typeflag === "K";
-}
-
-function applyExtension(
-  typeflag: string,
-  body: Uint8Array,
-  pending: PendingExtensions,
-  offset: number,
-): void {
-  if (typeflag === "L" || typeflag === "K") {
-    const end = body.indexOf(0);
-    const value = decoder.decode(end === -1 ? body : body.subarray(0, end));
-    if (typeflag === "L") pending.path = value;
-    else pending.linkpath = value;
-    return;
-  }
-  const records = parsePaxRecords(body, offset);
-  if (typeflag === "g") return; // Global headers: nothing in them changes where members lie.
-  for (const [key, value] of records) {
-    if (key === "path") pending.path = value;
-    else if (key === "linkpath") pending.linkpath = value;
-    else if (key === "size") {
-      if (!/^[0-9]{1,16}$/.test(value) || Number(value) > Number.MAX_SAFE_INTEGER) {
-        throw new ArchiveError(`archive: corrupt PAX size record at offset ${offset}`);
-      }
-      pending.size = Number(value);
-    }
-  }
-}
-
-function parsePaxRecords(body: Uint8Array, offset: number): Array<[string, string]> {
-  const records: Array<[string, string]> = [];
-  let pos = 0;
-  while (pos < body.length) {
-    if (body[pos] === 0) break; // NUL padding after the last record
-    const space = body.indexOf(0x20, pos);
-    const lengthText = space === -1 ? "" : decoder.decode(body.subarray(pos, space));
-    const length = /^[0-9]{1,8}$/.test(lengthText) ? Number(lengthText) : NaN;
-    if (!(length > 0) || pos + length > body.length || body[pos + length - 1] !== 0x0a) {
-      throw new ArchiveError(`archive: corrupt PAX header at offset ${offset}`);
-    }
-    const record = decoder.decode(body.subarray(space + 1, pos + length - 1));
-    const equals = record.indexOf("=");
-    if (equals <= 0) throw new ArchiveError(`archive: corrupt PAX header at offset ${offset}`);
-    records.push([record.slice(0, equals), record.slice(equals + 1)]);
-    pos += length;
-  }
-  return records;
+/** An extension record's ArchiveError, prefixed as the index words its messages. */
+function atOffset(err: unknown, offset: number): unknown {
+  if (!(err instanceof ArchiveError)) return err;
+  return new ArchiveError(`archive: tar entry at offset ${offset}: ${err.message}`, { cause: err });
 }
 
 function memberTypeOf(typeflag: string): TarMemberType {
@@ -508,16 +448,14 @@ function memberTypeOf(typeflag: string): TarMemberType {
   }
 }
 
+const encoder = new TextEncoder();
+
 function checkNameLength(name: string, limits: TarIndexLimits, offset: number): void {
   if (encoder.encode(name).length > limits.maxNameBytes) {
     throw new ArchiveError(
       `archive: tar entry at offset ${offset} has a name over ${limits.maxNameBytes} bytes`,
     );
   }
-}
-
-function roundUpToBlock(size: number): number {
-  return Math.ceil(size / BLOCK) * BLOCK;
 }
 
 function truncatedAt(offset: number): ArchiveError {

@@ -26,7 +26,9 @@
  */
 
 import { ArchiveError } from "../../errors.ts";
-import { decompressedStream, sniffCompression } from "../tar/decompress.ts";
+import { decompressedChunks, sniffCompression } from "../tar/decompress.ts";
+import type { SpaceGuard } from "../tar/disk_reserve.ts";
+import { type ChunkSource, fileChunks } from "../tar/source.ts";
 import { readDockerArchive } from "./docker_archive.ts";
 import { countOciIndexEntries, readOciArchive } from "./oci_archive.ts";
 import { indexTarFile, type TarIndex } from "./outer_tar.ts";
@@ -39,6 +41,8 @@ export type { ImageConfig } from "./image_config.ts";
 export interface OpenImageArchiveOptions {
   /** Directory for the decompressed copy of a compressed archive (default: the system's). */
   tempDir?: string;
+  /** Stops writing the decompressed copy before the disk's free-space reserve is used. */
+  guard?: SpaceGuard;
 }
 
 /**
@@ -74,8 +78,9 @@ export async function openImageArchive(
   };
   try {
     if (compressed) {
-      const input = await Deno.open(path, { read: true });
-      await writeStreamToFile(decompressedStream(input.readable), tarPath);
+      await writeChunksToFile(decompressedChunks(fileChunks(await Deno.open(path))), tarPath, {
+        guard: options.guard,
+      });
     }
     const index = await indexTarFile(tarPath);
     const { format, images } = await readImages(index);
@@ -135,12 +140,13 @@ async function readImages(
  * error rethrown (corrupt compressed data as an ArchiveError). The caller removes the file.
  */
 export async function spoolToFile(
-  stream: ReadableStream<Uint8Array>,
+  stream: ReadableStream<Uint8Array> | ChunkSource,
   dir: string,
+  options: { guard?: SpaceGuard } = {},
 ): Promise<string> {
   const path = await Deno.makeTempFile({ dir, prefix: "denopod-load-", suffix: ".tar" });
   try {
-    await writeStreamToFile(decompressedStream(stream), path);
+    await writeChunksToFile(decompressedChunks(stream), path, options);
     return path;
   } catch (error) {
     await Deno.remove(path).catch(() => {});
@@ -165,14 +171,26 @@ async function readHead(path: string): Promise<Uint8Array> {
   }
 }
 
-/** Writes every chunk of `stream` to the (existing) file at `path`, replacing its content. */
-async function writeStreamToFile(stream: ReadableStream<Uint8Array>, path: string): Promise<void> {
-  const file = await Deno.open(path, { write: true, truncate: true });
+/**
+ * Writes every chunk of `source` to the (existing) file at `path`, replacing its content, telling
+ * `guard` each write. A failure cancels `source`.
+ */
+async function writeChunksToFile(
+  source: ChunkSource,
+  path: string,
+  options: { guard?: SpaceGuard },
+): Promise<void> {
+  const file = Deno.openSync(path, { write: true, truncate: true });
   try {
-    for await (const chunk of stream) {
-      let written = 0;
-      while (written < chunk.length) written += await file.write(chunk.subarray(written));
+    while (true) {
+      const chunk = await source.read();
+      if (chunk === null) break;
+      options.guard?.wrote(chunk.length);
+      for (let at = 0; at < chunk.length;) at += file.writeSync(chunk.subarray(at));
     }
+  } catch (error) {
+    await source.cancel(error);
+    throw error;
   } finally {
     file.close();
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ChunkSource } from "../tar/source.ts";
 import type { ImageConfig } from "./image_config.ts";
 
 /** One layer of an image in an archive. Layers shared by two images are one object. */
@@ -28,6 +29,11 @@ export interface ArchiveLayer {
    * covers them. Each call opens the archive file anew; valid until the archive is closed.
    */
   open(): ReadableStream<Uint8Array>;
+  /**
+   * The same bytes as {@linkcode open} (digest check included), read into one reused buffer: each
+   * chunk is valid until the next read. What `load` extracts from.
+   */
+  chunks(): ChunkSource;
 }
 
 /** One image of an archive. */

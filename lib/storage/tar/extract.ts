@@ -15,8 +15,8 @@
  * ```ts
  * await Deno.mkdir(diffDir);
  * try {
- *   // fileStream (./source.ts) reads big chunks: much faster than `file.readable`.
- *   const { diffId, size } = await extractLayer(fileStream(await Deno.open("layer.tar.gz")), diffDir);
+ *   // fileChunks (./source.ts) reads big chunks into one buffer: faster than `file.readable`.
+ *   const { diffId, size } = await extractLayer(fileChunks(await Deno.open("layer.tar.gz")), diffDir);
  * } catch (err) {
  *   await Deno.remove(diffDir, { recursive: true });
  *   throw err;
@@ -28,8 +28,10 @@ import { createHash } from "node:crypto";
 import { ArchiveError, DenopodError, SyscallError } from "../../errors.ts";
 import { libc, S_IFBLK, S_IFCHR, S_IFIFO } from "../../sys/libc.ts";
 import { treeSize } from "../size.ts";
-import { decompressedStream } from "./decompress.ts";
+import { decompressedChunks } from "./decompress.ts";
+import { DiskReserveError, type SpaceGuard } from "./disk_reserve.ts";
 import { type ExtractLimits, readTarEntries, type TarEntryInfo } from "./read.ts";
+import type { ChunkSource } from "./source.ts";
 import { cleanArchivePath, lstatOrNull, resolveInRoot, UnsafePathError } from "./resolve.ts";
 
 export { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from "./read.ts";
@@ -57,6 +59,8 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Told the stream's bytes and where each file body went, to rebuild the tar (./split.ts). */
   recorder?: ExtractRecorder;
+  /** Told every byte written; stops the extraction when the disk's reserve is reached. */
+  guard?: SpaceGuard;
 }
 
 /**
@@ -67,6 +71,8 @@ export interface ExtractOptions {
 export interface ExtractRecorder {
   /** Every chunk of the decompressed tar stream, in order, before it is parsed. */
   chunk(bytes: Uint8Array): void;
+  /** The memory of the chunks given so far is about to be reused: copy what is still needed. */
+  release(): void;
   /**
    * An entry's header ends at `bodyOffset` and its body (if any) is the next `bodySize` bytes;
    * `kept` says it is a regular file's body the extractor keeps on disk (else the body, say a
@@ -98,7 +104,9 @@ export interface ExtractResult {
 const OPAQUE_WHITEOUT = ".wh..wh..opq";
 const WHITEOUT_PREFIX = ".wh.";
 const WHITEOUT_META_PREFIX = ".wh..wh.";
-const WRITE_BUFFER_BYTES = 1024 * 1024;
+const WRITE_BUFFER_BYTES = 256 * 1024;
+/** What an entry counts toward the disk reserve's check besides its body (an inode, a block). */
+const ENTRY_COST_BYTES = 512;
 const encoder = new TextEncoder();
 
 /**
@@ -112,7 +120,7 @@ const encoder = new TextEncoder();
  * always read to its end or cancelled.
  */
 export async function extractLayer(
-  source: ReadableStream<Uint8Array>,
+  source: ReadableStream<Uint8Array> | ChunkSource,
   dest: string,
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
@@ -125,22 +133,23 @@ export async function extractLayer(
   }
   const hash = createHash("sha256");
   const recorder = options.recorder;
-  const layer = new LayerTree(root, options.overlayWhiteouts ?? true, recorder);
+  const layer = new LayerTree(root, options.overlayWhiteouts ?? true, recorder, options.guard);
   let entries = 0;
   try {
     for await (
-      const { entry, body, bodyOffset } of readTarEntries(decompressedStream(source), {
+      const { entry, body, bodyOffset } of readTarEntries(decompressedChunks(source), {
         limits: options.limits,
         signal: options.signal,
         onChunk: (chunk) => {
           hash.update(chunk);
           recorder?.chunk(chunk);
         },
+        onChunkReleased: recorder && (() => recorder.release()),
       })
     ) {
       entries++;
       const keptBody = recorder !== undefined && entry.type === "file" && entry.size > 0;
-      // tar-stream streams a body for every entry with a size but a directory.
+      // Every entry but a directory has its size of body in the stream.
       recorder?.entry(bodyOffset, entry.type === "dir" ? 0 : entry.size, keptBody);
       const written = await layer.apply(entry, body);
       if (!keptBody) continue;
@@ -196,11 +205,18 @@ class LayerTree {
   /** Set once anything was removed or replaced: the tally is then redone with `treeSize`. */
   #removedSomething = false;
   readonly #recorder: ExtractRecorder | undefined;
+  readonly #guard: SpaceGuard | undefined;
 
-  constructor(root: string, overlayWhiteouts: boolean, recorder?: ExtractRecorder) {
+  constructor(
+    root: string,
+    overlayWhiteouts: boolean,
+    recorder?: ExtractRecorder,
+    guard?: SpaceGuard,
+  ) {
     this.#root = root;
     this.#overlayWhiteouts = overlayWhiteouts;
     this.#recorder = recorder;
+    this.#guard = guard;
     if ((Deno.lstatSync(root).mode ?? 0) & 0o2000) this.#setgidDirectories.add("");
   }
 
@@ -211,6 +227,7 @@ class LayerTree {
    */
   async apply(entry: TarEntryInfo, body: AsyncIterable<Uint8Array>): Promise<string | undefined> {
     try {
+      this.#guard?.wrote(ENTRY_COST_BYTES);
       const { components } = cleanArchivePath(entry.name);
       const base = components.at(-1);
       if (this.#overlayWhiteouts && base?.startsWith(WHITEOUT_PREFIX)) {
@@ -419,11 +436,13 @@ class LayerTree {
     return this.#setgidDirectories.has(slash === -1 ? "" : target.relative.slice(0, slash));
   }
 
-  /** Streams a body to `file` in large writes. */
+  /** Streams a body to `file` in large writes (a chunk is copied or written before the next). */
   async #writeBody(file: Deno.FsFile, body: AsyncIterable<Uint8Array>): Promise<void> {
     const buffer = this.#buffer;
+    const guard = this.#guard;
     let used = 0;
     for await (const chunk of body) {
+      guard?.wrote(chunk.length);
       if (used === 0 && chunk.length >= buffer.length / 4) {
         writeAll(file, chunk);
         continue;
@@ -535,7 +554,7 @@ function depth(relative: string): number {
 
 /** Names the entry in any failure: refusals become UnsafeArchiveEntryError, I/O LayerWriteError. */
 function entryError(name: string, err: unknown): unknown {
-  if (err instanceof ArchiveError) return err;
+  if (err instanceof ArchiveError || err instanceof DiskReserveError) return err;
   if (err instanceof UnsafePathError) {
     return new UnsafeArchiveEntryError(name, err.reason, { cause: err });
   }

@@ -1,24 +1,32 @@
 /**
- * Reading tar entries from a stream with `tar-stream` (GNU long names, PAX, base-256 numbers),
- * under limits, and handing each entry's header and body to the caller one at a time.
- *
- * Two things tar-stream does not do are added here: PAX values are kept as raw bytes (tar-stream
- * decodes them as UTF-8, which mangles binary `SCHILY.xattr.security.capability` values), and the
- * size of PAX and GNU long-name records is capped by {@linkcode ExtractLimits} (tar-stream's own
- * cap is 4 MiB, so larger limits than that have no effect).
+ * Reading tar entries from a byte source with denopod's own header codec (`./header.ts`: GNU long
+ * names, PAX, base-256 numbers, checksums), under limits, handing each entry's header and body to
+ * the caller one at a time. Bodies are handed out as views of the source's chunks, never copied,
+ * so a layer is read through one reused buffer (see `./source.ts`). PAX values stay raw bytes
+ * (binary `SCHILY.xattr.security.capability` values survive), and PAX and long-name records are
+ * capped before their data is read.
  *
  * @example
  * ```ts
- * for await (const { entry, body } of readTarEntries(stream)) {
+ * for await (const { entry, body } of readTarEntries(fileChunks(file))) {
  *   console.log(entry.type, entry.name);
- *   for await (const chunk of body) consume(chunk); // or leave it: it is skipped for you
+ *   for await (const chunk of body) consume(chunk); // valid until the next; or leave it: skipped
  * }
  * ```
  * @module
  */
-import tarStream from "tar-stream";
-import { ArchiveError, DenopodError } from "../../errors.ts";
-import { parsePaxRecords, PAX_XATTR_PREFIX } from "./pax.ts";
+import { ArchiveError } from "../../errors.ts";
+import {
+  BLOCK_SIZE,
+  bodyBytes,
+  decodeHeaderBlock,
+  isExtensionType,
+  isZeroBlock,
+  paddedSize,
+  TarExtensions,
+  TarHeaderError,
+} from "./header.ts";
+import { type ChunkSource, chunkSourceOf } from "./source.ts";
 import type { TarEntryType } from "./writer.ts";
 
 /** Caps applied while reading an archive; going over one fails with an {@linkcode ArchiveError}. */
@@ -53,7 +61,7 @@ export interface TarEntryInfo {
   uid: number;
   /** Numeric group. */
   gid: number;
-  /** Body size in bytes (0 for everything but files). */
+  /** Body size in bytes (0 for directories). */
   size: number;
   /** Modification time in seconds since the epoch, maybe fractional. */
   mtime: number;
@@ -71,7 +79,10 @@ export interface TarEntryInfo {
 export interface TarEntry {
   /** The decoded header. */
   entry: TarEntryInfo;
-  /** The body bytes; left unread, it is skipped when the next entry is requested. */
+  /**
+   * The body bytes, each chunk valid until the next is asked for; left unread, the body is
+   * skipped when the next entry is requested.
+   */
   body: AsyncIterable<Uint8Array>;
   /**
    * Offset in the tar stream just past this entry's header (its PAX and long-name records
@@ -85,300 +96,297 @@ export interface TarEntry {
 export interface ReadTarOptions {
   /** Limits to enforce; missing fields take {@linkcode DEFAULT_EXTRACT_LIMITS}. */
   limits?: Partial<ExtractLimits>;
-  /** Called with every chunk of the stream, in order, before it is parsed (e.g. to hash it). */
+  /**
+   * Called with every chunk of the stream, in order, before it is parsed (e.g. to hash it). The
+   * chunk's memory may be reused once `onChunkReleased` is called.
+   */
   onChunk?: (chunk: Uint8Array) => void;
+  /** Called before the next chunk is read into the memory of the last one given to `onChunk`. */
+  onChunkReleased?: () => void;
   /** Aborting stops reading and makes the iteration throw the signal's reason. */
   signal?: AbortSignal;
 }
 
+const TYPES: Record<string, TarEntryType> = {
+  "0": "file",
+  "7": "file",
+  "1": "hardlink",
+  "2": "symlink",
+  "3": "char",
+  "4": "block",
+  "5": "dir",
+  "6": "fifo",
+};
+
+const MAX_ID = 0xfffffffe;
+const encoder = new TextEncoder();
+
 /**
  * Yields the entries of the plain (already decompressed) tar stream `source`, reading it to its
- * very end (trailing zero blocks included, so `onChunk` sees every byte). A stream that is not
- * tar, is truncated, has a bad checksum or goes over a limit makes the iteration throw an
- * {@linkcode ArchiveError}. Stopping early (break, throw) cancels `source`.
+ * very end (trailing zero blocks and anything after them included, so `onChunk` sees every byte).
+ * A stream that is not tar, is truncated, has a bad checksum or goes over a limit makes the
+ * iteration throw an {@linkcode ArchiveError}. Stopping early (break, throw) cancels `source`.
  */
 export async function* readTarEntries(
-  source: ReadableStream<Uint8Array>,
+  source: ReadableStream<Uint8Array> | ChunkSource,
   options: ReadTarOptions = {},
 ): AsyncGenerator<TarEntry, void, undefined> {
   const limits: ExtractLimits = { ...DEFAULT_EXTRACT_LIMITS, ...options.limits };
-  const { signal, onChunk } = options;
-  signal?.throwIfAborted();
-  const extractor = tarStream.extract();
-  capLongHeaders(extractor as unknown as ExtractorInternals, limits);
-  const reader = source.getReader();
-  let stopped = false;
-  let cancelled: Promise<void> = Promise.resolve();
-  const stop = (reason?: unknown) => {
-    if (stopped) return;
-    stopped = true;
-    extractor.destroy(reason === undefined ? undefined : asError(reason));
-    cancelled = reader.cancel(reason).catch(() => {});
-  };
-  const onAbort = () => stop(signal?.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
-
-  const pump = (async () => {
-    let streamBytes = 0;
-    try {
-      while (!stopped) {
-        const { value, done } = await reader.read();
-        if (done || stopped) break;
-        streamBytes += value.length;
-        if (streamBytes > limits.maxTotalBytes) {
-          throw new ArchiveError(
-            `the archive holds more than the limit of ${limits.maxTotalBytes} bytes`,
-          );
-        }
-        onChunk?.(value);
-        if (!extractor.write(value)) await drained(extractor);
-      }
-      if (stopped) return;
-      if (streamBytes === 0) throw new ArchiveError("the archive is empty (0 bytes)");
-      extractor.end(undefined);
-    } catch (err) {
-      stop(err);
-    }
-  })();
-
-  const entries = extractor[Symbol.asyncIterator]();
-  const internals = extractor as unknown as ExtractorInternals;
-  let count = 0;
-  let declaredBytes = 0;
-  let previous: { stream: AsyncIterable<unknown>; started: boolean } | undefined;
+  const { signal } = options;
+  const input = new ChunkCursor(chunkSourceOf(source), limits.maxTotalBytes, options);
   let finished = false;
   try {
+    signal?.throwIfAborted();
+    const extensions = new TarExtensions(limits);
+    let count = 0;
+    let declaredBytes = 0;
+    /** What is left of the body handed out last (and its padding), skipped before the next header. */
+    const current = { left: 0, padding: 0 };
+    let headers = 0;
     while (true) {
-      if (previous !== undefined && !previous.started) {
-        for await (const _ of previous.stream) { /* skip the unread body */ }
-      }
-      const next = await entries.next();
-      if (next.done) {
-        // tar-stream also ends its iteration when an entry stream is destroyed half-read.
-        if (!internals._finished) throw new ArchiveError("the tar archive ended early");
+      await input.skip(current.left + current.padding);
+      current.left = current.padding = 0;
+      const offset = input.offset;
+      const block = await input.take(BLOCK_SIZE);
+      if (block === null) {
+        if (headers === 0 && input.offset === 0) {
+          throw new ArchiveError("the archive is empty (0 bytes)");
+        }
+        // End of stream on a block boundary without the zero blocks: tar accepts it.
+        if (extensions.pending) throw new ArchiveError("the tar archive ended early");
         break;
       }
-      const stream = next.value;
+      if (isZeroBlock(block)) {
+        if (extensions.pending) throw new ArchiveError("the tar archive ended early");
+        await input.skipToEnd(); // end of archive: the rest is kept for the diff ID, not parsed
+        break;
+      }
+      headers++;
+      const header = decodeBlock(block, offset);
+      if (isExtensionType(header.typeflag)) {
+        extensions.checkSize(header.typeflag, header.size);
+        const data = await input.copy(header.size);
+        await input.skip(paddedSize(header.size) - header.size);
+        extensions.apply(header.typeflag, data);
+        continue;
+      }
+      const resolved = extensions.resolve(header);
+      const entry = toEntry(resolved, limits);
       if (++count > limits.maxEntries) {
         throw new ArchiveError(
           `the archive has more than the limit of ${limits.maxEntries} entries`,
         );
       }
-      const header = stream.header as unknown as RawHeader;
-      const entry = decodeHeader(header, limits);
       declaredBytes += entry.size;
       if (declaredBytes > limits.maxTotalBytes) {
         throw new ArchiveError(
           `the archive holds more than the limit of ${limits.maxTotalBytes} bytes`,
         );
       }
-      const current = { stream, started: false };
-      previous = current;
-      const body = (async function* () {
-        current.started = true;
-        try {
-          for await (const chunk of stream) yield chunk as Uint8Array;
-        } catch (err) {
-          throw toArchiveError(err, signal);
-        }
-      })();
-      yield { entry, body, bodyOffset: header.byteOffset };
+      const size = bodyBytes(header.typeflag, entry.size);
+      current.left = size;
+      current.padding = paddedSize(size) - size;
+      yield { entry, body: bodyOf(input, current), bodyOffset: input.offset };
     }
     finished = true;
   } catch (err) {
-    throw toArchiveError(err, signal);
+    if (signal?.aborted) throw signal.reason;
+    throw err;
   } finally {
-    signal?.removeEventListener("abort", onAbort);
-    if (!finished) stop();
-    await pump;
-    await cancelled; // the source (e.g. an open file) is released before we return
+    if (!finished) await input.cancel(signal?.reason);
   }
 }
 
-/** The parts of tar-stream's Extract object that {@linkcode capLongHeaders} reaches into. */
-interface ExtractorInternals {
-  _header: { type: string | null } | null;
-  _pax: PaxObject | null;
-  _paxGlobal: PaxObject | null;
-  _gnuLongPath: string | null;
-  _gnuLongLinkPath: string | null;
-  _finished: boolean;
-  _decodeLongHeader(buf: Uint8Array): void;
+/** The body handed out for an entry: `current.left` bytes of `input`, counted down as read. */
+async function* bodyOf(
+  input: ChunkCursor,
+  current: { left: number },
+): AsyncGenerator<Uint8Array, void, undefined> {
+  while (current.left > 0) {
+    const piece = await input.piece(current.left);
+    if (piece === null) throw truncated();
+    current.left -= piece.length;
+    yield piece;
+  }
 }
 
-/** tar-stream reads `path`, `linkpath` and `size` from this; the raw records ride along. */
-type PaxObject = Record<string, string> & { [RAW_RECORDS]?: Map<string, Uint8Array> };
-
-const RAW_RECORDS: unique symbol = Symbol("raw PAX records");
-const decoder = new TextDecoder();
-
-/**
- * Replaces tar-stream's decoding of PAX and GNU long-name records (pinned tar-stream 3.2.2,
- * `Extract#_decodeLongHeader`) on this one instance: enforces the size limits and keeps the raw
- * PAX bytes. An exception thrown here fails the stream, as tar-stream's own decoding errors do.
- */
-function capLongHeaders(extractor: ExtractorInternals, limits: ExtractLimits): void {
-  if (typeof extractor._decodeLongHeader !== "function" || !("_paxGlobal" in extractor)) {
-    // Only reachable if the pinned tar-stream version changes: fail loudly, never silently.
-    throw new Error("tar-stream internals changed: PAX header limits cannot be enforced");
-  }
-  extractor._decodeLongHeader = function (this: ExtractorInternals, buf: Uint8Array) {
-    const type = this._header?.type;
-    if (type === "pax-header" || type === "pax-global-header") {
-      if (buf.length > limits.maxPaxHeaderBytes) {
-        throw new ArchiveError(
-          `a PAX header of ${buf.length} bytes is over the limit of ${limits.maxPaxHeaderBytes}`,
-        );
-      }
-      const records = parsePaxRecords(buf);
-      if (type === "pax-global-header") {
-        // A global header may not rename or resize every later entry.
-        for (const key of ["path", "linkpath", "size"]) records.delete(key);
-        this._paxGlobal = toPaxObject(records);
-      } else {
-        const merged = new Map([...(this._paxGlobal?.[RAW_RECORDS] ?? []), ...records]);
-        this._pax = toPaxObject(merged);
-      }
-      return;
+function decodeBlock(block: Uint8Array, offset: number) {
+  try {
+    return decodeHeaderBlock(block);
+  } catch (err) {
+    if (!(err instanceof TarHeaderError)) throw err;
+    if (err.kind === "checksum") {
+      throw new ArchiveError(
+        `not a valid tar archive: bad header at offset ${offset} (checksum mismatch or unknown format)`,
+      );
     }
-    if (type === "gnu-long-path" || type === "gnu-long-link-path") {
-      const end = buf.indexOf(0);
-      const bytes = end === -1 ? buf : buf.subarray(0, end);
-      if (bytes.length > limits.maxPathLength) {
-        throw new ArchiveError(
-          `a GNU long name of ${bytes.length} bytes is over the limit of ${limits.maxPathLength}`,
-        );
-      }
-      if (type === "gnu-long-path") this._gnuLongPath = decoder.decode(bytes);
-      else this._gnuLongLinkPath = decoder.decode(bytes);
-    }
-  };
-}
-
-function toPaxObject(records: Map<string, Uint8Array>): PaxObject {
-  const pax: PaxObject = {};
-  for (const [key, value] of records) {
-    if (!key.startsWith(PAX_XATTR_PREFIX)) pax[key] = decoder.decode(value);
+    throw new ArchiveError(
+      `not a valid tar archive: header at offset ${offset}: invalid ${err.field}`,
+    );
   }
-  pax[RAW_RECORDS] = records;
-  return pax;
 }
 
-/** A header as tar-stream hands it over. */
-interface RawHeader {
-  name: string;
-  type: string | null;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: Date;
-  linkname: string | null;
-  devmajor: number;
-  devminor: number;
-  pax: PaxObject | null;
-  /** Stream offset just past the header block (set by tar-stream's `_consumeHeader`). */
-  byteOffset: number;
-}
-
-const TYPES: Record<string, TarEntryType> = {
-  "file": "file",
-  "contiguous-file": "file",
-  "link": "hardlink",
-  "symlink": "symlink",
-  "character-device": "char",
-  "block-device": "block",
-  "directory": "dir",
-  "fifo": "fifo",
-};
-
-const MAX_ID = 0xfffffffe;
-const encoder = new TextEncoder();
-
-/** Validates a tar-stream header and applies the PAX records tar-stream leaves alone. */
-function decodeHeader(raw: RawHeader, limits: ExtractLimits): TarEntryInfo {
+/** Validates a resolved header as an entry the extractor can write. */
+function toEntry(raw: ReturnType<TarExtensions["resolve"]>, limits: ExtractLimits): TarEntryInfo {
   const name = raw.name;
   const shown = JSON.stringify(name.length > 200 ? name.slice(0, 200) + "..." : name);
   const bad = (why: string) => new ArchiveError(`archive entry ${shown}: ${why}`);
-  if (encoder.encode(name).length > limits.maxPathLength) {
+  if (byteLength(name) > limits.maxPathLength) {
     throw bad(`name is longer than the limit of ${limits.maxPathLength} bytes`);
   }
-  const linkname = raw.linkname ?? "";
-  if (encoder.encode(linkname).length > limits.maxPathLength) {
+  if (byteLength(raw.linkname) > limits.maxPathLength) {
     throw bad(`link target is longer than the limit of ${limits.maxPathLength} bytes`);
   }
-  const type = raw.type === null ? undefined : TYPES[raw.type];
+  const type = TYPES[raw.typeflag];
   if (type === undefined) throw bad("unsupported entry type (e.g. a GNU sparse or volume header)");
-  const pax = raw.pax ?? {};
-  const records = pax[RAW_RECORDS] ?? new Map<string, Uint8Array>();
-  if ([...records.keys()].some((k) => k.startsWith("GNU.sparse."))) {
-    throw bad("sparse files are not supported");
+  for (const key of raw.pax.keys()) {
+    if (key.startsWith("GNU.sparse.")) throw bad("sparse files are not supported");
   }
-  const integer = (field: string, fromPax: string | undefined, value: number, max: number) => {
-    const n = fromPax === undefined ? value : (/^\d+$/.test(fromPax) ? Number(fromPax) : NaN);
-    if (!Number.isSafeInteger(n) || n < 0 || n > max) throw bad(`invalid ${field}`);
-    return n;
+  const integer = (field: string, value: number, max: number) => {
+    if (!Number.isSafeInteger(value) || value < 0 || value > max) throw bad(`invalid ${field}`);
+    return value;
   };
-  let mtime = raw.mtime.getTime() / 1000;
-  if (pax.mtime !== undefined) {
-    mtime = /^-?\d+(\.\d+)?$/.test(pax.mtime) ? Number(pax.mtime) : NaN;
-  }
-  if (!Number.isFinite(mtime)) throw bad("invalid mtime");
-  const xattrs = new Map<string, Uint8Array>();
-  for (const [key, value] of records) {
-    if (key.startsWith(PAX_XATTR_PREFIX)) xattrs.set(key.slice(PAX_XATTR_PREFIX.length), value);
-  }
+  if (!Number.isFinite(raw.mtime)) throw bad("invalid mtime");
   return {
     name,
     type,
-    mode: integer("mode", undefined, raw.mode, 0o7777777) & 0o7777,
-    uid: integer("uid", pax.uid, raw.uid, MAX_ID),
-    gid: integer("gid", pax.gid, raw.gid, MAX_ID),
-    size: integer("size", undefined, raw.size, Number.MAX_SAFE_INTEGER),
-    mtime,
-    linkname,
-    devmajor: integer("devmajor", undefined, raw.devmajor, 0xffffffff),
-    devminor: integer("devminor", undefined, raw.devminor, 0xffffffff),
-    xattrs,
+    mode: integer("mode", raw.mode, 0o7777777) & 0o7777,
+    uid: integer("uid", raw.uid, MAX_ID),
+    gid: integer("gid", raw.gid, MAX_ID),
+    size: type === "dir" ? 0 : integer("size", raw.size, Number.MAX_SAFE_INTEGER),
+    mtime: raw.mtime,
+    linkname: raw.linkname,
+    devmajor: integer("devmajor", raw.devmajor, 0xffffffff),
+    devminor: integer("devminor", raw.devminor, 0xffffffff),
+    xattrs: raw.xattrs,
   };
 }
 
-/** Resolves when the extractor wants more data, or is gone. */
-function drained(extractor: tarStream.Extract): Promise<void> {
-  if (extractor.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      extractor.off("drain", done);
-      extractor.off("close", done);
-      resolve();
-    };
-    extractor.on("drain", done);
-    extractor.on("close", done);
-  });
+/** UTF-8 length without encoding plain ASCII. */
+function byteLength(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return encoder.encode(text).length;
+  }
+  return text.length;
 }
 
-function asError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error(String(reason));
+function truncated(): ArchiveError {
+  return new ArchiveError("the tar archive is truncated (unexpected end of data)");
 }
 
-/** Maps tar-stream's plain errors to one-line ArchiveErrors; ours and aborts pass through. */
-function toArchiveError(err: unknown, signal: AbortSignal | undefined): unknown {
-  if (signal?.aborted) return signal.reason;
-  if (err instanceof DenopodError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  if (/Unexpected end of data/.test(message)) {
-    return new ArchiveError("the tar archive is truncated (unexpected end of data)", {
-      cause: err,
-    });
+/** A read position in a {@linkcode ChunkSource}: small reads (headers) and body pieces. */
+class ChunkCursor {
+  readonly #source: ChunkSource;
+  readonly #maxBytes: number;
+  readonly #options: ReadTarOptions;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #at = 0;
+  /** Stream offset of `#chunk[0]`. */
+  #chunkOffset = 0;
+  #ended = false;
+  #cancelled = false;
+  /** Holds a header that straddles two chunks. */
+  readonly #scratch = new Uint8Array(BLOCK_SIZE);
+
+  constructor(source: ChunkSource, maxBytes: number, options: ReadTarOptions) {
+    this.#source = source;
+    this.#maxBytes = maxBytes;
+    this.#options = options;
   }
-  if (/Invalid tar header|unknown format|Invalid header/.test(message)) {
-    return new ArchiveError(
-      "not a valid tar archive: bad header (checksum mismatch or unknown format)",
-      { cause: err },
-    );
+
+  /** Stream offset of the next byte. */
+  get offset(): number {
+    return this.#chunkOffset + this.#at;
   }
-  if (/Header exceeds max size/.test(message)) {
-    return new ArchiveError("a tar header record is over tar-stream's 4 MiB cap", { cause: err });
+
+  /** Reads the next chunk; false at the end of the stream. */
+  async #fill(): Promise<boolean> {
+    if (this.#ended) return false;
+    this.#options.signal?.throwIfAborted();
+    if (this.#chunk.length > 0) this.#options.onChunkReleased?.();
+    const next = await this.#source.read();
+    this.#options.signal?.throwIfAborted();
+    this.#chunkOffset += this.#chunk.length;
+    this.#at = 0;
+    if (next === null) {
+      this.#ended = true;
+      this.#chunk = new Uint8Array(0);
+      return false;
+    }
+    if (this.#chunkOffset + next.length > this.#maxBytes) {
+      throw new ArchiveError(`the archive holds more than the limit of ${this.#maxBytes} bytes`);
+    }
+    this.#chunk = next;
+    this.#options.onChunk?.(next);
+    return true;
   }
-  return new ArchiveError(`cannot read the tar archive: ${message}`, { cause: err });
+
+  /**
+   * The next `n` (≤ 512) bytes, valid until the next call; null when the stream ends before the
+   * first of them; a truncated-archive error when it ends inside them.
+   */
+  async take(n: number): Promise<Uint8Array | null> {
+    if (this.#chunk.length - this.#at >= n) {
+      const view = this.#chunk.subarray(this.#at, this.#at + n);
+      this.#at += n;
+      return view;
+    }
+    let filled = 0;
+    while (filled < n) {
+      if (this.#at === this.#chunk.length && !(await this.#fill())) {
+        if (filled === 0) return null;
+        throw truncated();
+      }
+      const count = Math.min(n - filled, this.#chunk.length - this.#at);
+      this.#scratch.set(this.#chunk.subarray(this.#at, this.#at + count), filled);
+      this.#at += count;
+      filled += count;
+    }
+    return this.#scratch.subarray(0, n);
+  }
+
+  /** The next `n` bytes in fresh memory (record data the caller keeps). */
+  async copy(n: number): Promise<Uint8Array> {
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const piece = await this.piece(n - filled);
+      if (piece === null) throw truncated();
+      out.set(piece, filled);
+      filled += piece.length;
+    }
+    return out;
+  }
+
+  /** Up to `max` bytes (at least one) as a view of the current chunk; null at the end. */
+  async piece(max: number): Promise<Uint8Array | null> {
+    if (this.#at === this.#chunk.length && !(await this.#fill())) return null;
+    const count = Math.min(max, this.#chunk.length - this.#at);
+    const view = this.#chunk.subarray(this.#at, this.#at + count);
+    this.#at += count;
+    return view;
+  }
+
+  /** Skips `n` bytes; a truncated-archive error when the stream ends first. */
+  async skip(n: number): Promise<void> {
+    while (n > 0) {
+      if (this.#at === this.#chunk.length && !(await this.#fill())) throw truncated();
+      const count = Math.min(n, this.#chunk.length - this.#at);
+      this.#at += count;
+      n -= count;
+    }
+  }
+
+  /** Reads (and passes to `onChunk`) everything left. */
+  async skipToEnd(): Promise<void> {
+    this.#at = this.#chunk.length;
+    while (await this.#fill()) this.#at = this.#chunk.length;
+  }
+
+  /** Cancels the source (once). */
+  async cancel(reason: unknown): Promise<void> {
+    if (this.#cancelled || this.#ended) return;
+    this.#cancelled = true;
+    await this.#source.cancel(reason).catch(() => {});
+  }
 }

@@ -41,6 +41,7 @@ import type { ExtractRecorder } from "./extract.ts";
 import type { TarSink } from "./writer.ts";
 import { decompressedStream } from "./decompress.ts";
 import { fileStream } from "./source.ts";
+import { type GzipCompressor, openGzipCompressor } from "../../sys/compression.ts";
 
 import { LAYER_TREE_DIR, TAR_SPLIT_BODIES_DIR, TAR_SPLIT_FILE } from "./split_names.ts";
 export {
@@ -61,7 +62,7 @@ const END = 0x45; // E
 /** Largest raw record; longer runs of raw bytes become several records. */
 const MAX_RAW_RECORD = 1 << 20;
 /** Records are gzipped and written out whenever this many bytes are waiting. */
-const FLUSH_BYTES = 1 << 20;
+const STAGE_BYTES = 256 * 1024;
 const BODY_READ_BYTES = 1 << 20;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -70,7 +71,7 @@ const decoder = new TextDecoder();
  * Records a layer's tar-split while {@linkcode extractLayer} extracts it into `<layerDir>/diff`
  * (pass it as the `recorder` option); {@linkcode finish} then writes `<layerDir>/tar-split.gz`.
  * Memory stays small: records are compressed and written out as they come, and only the bytes
- * the tar parser has not placed yet are held.
+ * the tar parser has not placed yet are held (copied when the reader reuses a chunk's memory).
  */
 export class TarSplitRecorder implements ExtractRecorder {
   readonly #layerDir: string;
@@ -93,9 +94,12 @@ export class TarSplitRecorder implements ExtractRecorder {
   /** Path below the tree → number of the body written there (and still there). */
   readonly #bodyAt = new Map<string, number>();
   #bodiesDirMade = false;
-  /** Encoded records waiting to be compressed and written. */
-  #records: Uint8Array[] = [];
-  #recordBytes = 0;
+  /** Encoded records waiting to be compressed and written (one reused buffer). */
+  readonly #stage = new Uint8Array(STAGE_BYTES);
+  readonly #stageView = new DataView(this.#stage.buffer);
+  #staged = 0;
+  /** libz's streaming gzip (one member for the whole split), when libz is here. */
+  readonly #gzip: GzipCompressor | undefined = openGzipCompressor(1);
   #done = false;
 
   /** Starts a recording for the layer whose tree is `<layerDir>/diff`. */
@@ -103,7 +107,7 @@ export class TarSplitRecorder implements ExtractRecorder {
     this.#layerDir = layerDir;
     this.#treeDir = join(layerDir, LAYER_TREE_DIR);
     this.#partialPath = join(layerDir, `${TAR_SPLIT_FILE}.partial`);
-    this.#add(MAGIC);
+    this.#bytes(MAGIC);
   }
 
   /** See {@linkcode ExtractRecorder.chunk}. */
@@ -111,6 +115,14 @@ export class TarSplitRecorder implements ExtractRecorder {
     this.#pending.push(bytes);
     this.#received += bytes.length;
     this.#classify();
+  }
+
+  /** See {@linkcode ExtractRecorder.release}. */
+  release(): void {
+    for (let i = 0; i < this.#pending.length; i++) {
+      this.#pending[i] = this.#pending[i].slice(i === 0 ? this.#head : 0);
+    }
+    this.#head = 0;
   }
 
   /** See {@linkcode ExtractRecorder.entry}. */
@@ -137,14 +149,13 @@ export class TarSplitRecorder implements ExtractRecorder {
   bodyWritten(relative: string): void {
     const size = this.#takeUnplacedBody();
     const path = encoder.encode(relative);
-    const record = new Uint8Array(1 + 8 + 4 + path.length);
-    const view = new DataView(record.buffer);
-    record[0] = FILE;
-    view.setFloat64(1, size);
-    view.setUint32(9, path.length);
-    record.set(path, 13);
+    this.#room(13);
+    this.#stage[this.#staged] = FILE;
+    this.#stageView.setFloat64(this.#staged + 1, size);
+    this.#stageView.setUint32(this.#staged + 9, path.length);
+    this.#staged += 13;
+    this.#bytes(path);
     this.#bodyAt.set(relative, this.#bodies++);
-    this.#add(record);
   }
 
   /** See {@linkcode ExtractRecorder.keepBody}. */
@@ -160,11 +171,11 @@ export class TarSplitRecorder implements ExtractRecorder {
     } finally {
       file.close();
     }
-    const record = new Uint8Array(1 + 8);
-    record[0] = SET_ASIDE;
-    new DataView(record.buffer).setFloat64(1, size);
+    this.#room(9);
+    this.#stage[this.#staged] = SET_ASIDE;
+    this.#stageView.setFloat64(this.#staged + 1, size);
+    this.#staged += 9;
     this.#bodies++;
-    this.#add(record);
   }
 
   /** See {@linkcode ExtractRecorder.removing}. */
@@ -195,13 +206,13 @@ export class TarSplitRecorder implements ExtractRecorder {
     if (this.#cursor !== this.#received || this.#bodyEnd > this.#received) {
       throw new TarSplitError("tar-split: the stream ended inside a file body");
     }
-    const end = new Uint8Array(1 + 16);
-    const view = new DataView(end.buffer);
-    end[0] = END;
-    view.setFloat64(1, this.#received);
-    view.setFloat64(9, this.#bodies);
-    this.#add(end);
+    this.#room(17);
+    this.#stage[this.#staged] = END;
+    this.#stageView.setFloat64(this.#staged + 1, this.#received);
+    this.#stageView.setFloat64(this.#staged + 9, this.#bodies);
+    this.#staged += 17;
     this.#flush();
+    this.#gzip?.finish((bytes) => writeAll(this.#openFile(), bytes));
     this.#file?.close();
     this.#file = undefined;
     this.#done = true;
@@ -212,6 +223,7 @@ export class TarSplitRecorder implements ExtractRecorder {
   abort(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#gzip?.close();
     this.#file?.close();
     this.#file = undefined;
     try {
@@ -272,38 +284,49 @@ export class TarSplitRecorder implements ExtractRecorder {
   #addRaw(bytes: Uint8Array): void {
     for (let at = 0; at < bytes.length; at += MAX_RAW_RECORD) {
       const part = bytes.subarray(at, Math.min(bytes.length, at + MAX_RAW_RECORD));
-      const record = new Uint8Array(1 + 4 + part.length);
-      record[0] = RAW;
-      new DataView(record.buffer).setUint32(1, part.length);
-      record.set(part, 5);
-      this.#add(record);
+      this.#room(5);
+      this.#stage[this.#staged] = RAW;
+      this.#stageView.setUint32(this.#staged + 1, part.length);
+      this.#staged += 5;
+      this.#bytes(part);
     }
   }
 
-  #add(record: Uint8Array): void {
-    this.#records.push(record);
-    this.#recordBytes += record.length;
-    if (this.#recordBytes >= FLUSH_BYTES) this.#flush();
+  /** Makes room for `n` (small) bytes in the stage. */
+  #room(n: number): void {
+    if (this.#staged + n > this.#stage.length) this.#flush();
   }
 
-  /** Compresses the waiting records as one gzip member and appends it to the partial file. */
-  #flush(): void {
-    if (this.#recordBytes === 0) return;
-    const joined = new Uint8Array(this.#recordBytes);
+  /** Appends `bytes` to the records, flushing the stage whenever it fills. */
+  #bytes(bytes: Uint8Array): void {
     let at = 0;
-    for (const record of this.#records) {
-      joined.set(record, at);
-      at += record.length;
+    while (at < bytes.length) {
+      if (this.#staged === this.#stage.length) this.#flush();
+      const n = Math.min(bytes.length - at, this.#stage.length - this.#staged);
+      this.#stage.set(bytes.subarray(at, at + n), this.#staged);
+      this.#staged += n;
+      at += n;
     }
-    this.#records = [];
-    this.#recordBytes = 0;
+  }
+
+  #openFile(): Deno.FsFile {
     this.#file ??= Deno.openSync(this.#partialPath, {
       write: true,
       create: true,
       truncate: true,
       mode: 0o600,
     });
-    writeAll(this.#file, gzipSync(joined, { level: 1 }));
+    return this.#file;
+  }
+
+  /** Compresses the staged records and appends them to the partial file. */
+  #flush(): void {
+    if (this.#staged === 0) return;
+    const staged = this.#stage.subarray(0, this.#staged);
+    this.#staged = 0;
+    const file = this.#openFile();
+    if (this.#gzip !== undefined) this.#gzip.write(staged, (bytes) => writeAll(file, bytes));
+    else writeAll(file, gzipSync(staged, { level: 1 })); // no libz: one gzip member per flush
   }
 }
 

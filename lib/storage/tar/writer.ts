@@ -25,6 +25,7 @@
 import { DenopodError, InvalidArgError } from "../../errors.ts";
 import { libc } from "../../sys/libc.ts";
 import type { FileStat } from "../../sys/statx.ts";
+import { BLOCK_SIZE as BLOCK, putChecksum, putOctal, putString } from "./header.ts";
 import { encodePaxRecords, PAX_XATTR_PREFIX } from "./pax.ts";
 
 /** Receives archive bytes synchronously; the chunk's memory is reused after the call returns. */
@@ -66,7 +67,6 @@ export interface TarEntryHeader {
 /** Reading the tree being archived failed (a file vanished or changed, an I/O error). */
 export class TarWriteError extends DenopodError {}
 
-const BLOCK = 512;
 const DEFAULT_BUFFER_BYTES = 256 * 1024;
 const MAX_OCTAL_7 = 0o7777777;
 const MAX_OCTAL_11 = 0o77777777777;
@@ -335,8 +335,7 @@ export class TarWriter {
     sum += putOctal(block, at + 329, 8, f.devmajor);
     sum += putOctal(block, at + 337, 8, f.devminor);
     sum += putString(block, at + 345, f.prefix);
-    putOctal(block, at + 148, 7, sum);
-    block[at + 155] = 0x20;
+    putChecksum(block, at, sum);
     this.#used += BLOCK;
   }
 }
@@ -432,34 +431,6 @@ function headerTemplate(): Uint8Array {
     templateSum = template.reduce((sum, byte) => sum + byte, 0);
   }
   return template;
-}
-
-/** Writes an ASCII string's characters as bytes; returns their sum (for the checksum). */
-function putString(block: Uint8Array, offset: number, value: string): number {
-  let sum = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    block[offset + i] = c;
-    sum += c;
-  }
-  return sum;
-}
-
-/**
- * Writes `value` as zero-padded octal digits filling `width - 1` bytes, then a NUL; returns the
- * sum of the bytes (for the checksum). The caller has checked that the value fits.
- */
-function putOctal(block: Uint8Array, offset: number, width: number, value: number): number {
-  let sum = 0;
-  let rest = value;
-  for (let i = offset + width - 2; i >= offset; i--) {
-    const digit = 0x30 + (rest % 8);
-    block[i] = digit;
-    sum += digit;
-    rest = Math.floor(rest / 8);
-  }
-  block[offset + width - 1] = 0;
-  return sum;
 }
 
 /** A {@linkcode TarWriteError} for entry `name`, carrying the OS error as its cause. */
