@@ -3,6 +3,7 @@
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
  *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [startup] [check]
+ *     [tty]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
  * unmounted and deleted afterwards.
@@ -653,6 +654,11 @@ console.log(performance.now() - start);
   }
 }
 
+async function benchTtySection(): Promise<string[]> {
+  const { benchTty } = await import("./bench_tty.ts");
+  return await benchTty();
+}
+
 const BENCHES: Record<string, () => Promise<string[]>> = {
   confine: benchConfine,
   export: benchExport,
@@ -664,6 +670,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   prune: benchPrune,
   startup: benchStartup,
   check: benchCheck,
+  tty: benchTtySection,
 };
 
 if (import.meta.main) {

@@ -2,7 +2,15 @@
  * Starting a container from the command line: detached, or attached with its output streamed
  * live until it exits, then finished by this process (exit code, storage, runc state; removal
  * with `--rm`) instead of by the monitor's exit command. Loaded only by `run`, `start`,
- * `restart` and `logs`.
+ * `restart`, `attach` and `logs`.
+ *
+ * A container with a terminal or an open stdin (`-t`, `-i`), and `attach`, go through the
+ * monitor's attach socket (`lib/oci/attach.ts`): the client connects once the container is
+ * created and before it starts, so no output is missed; its terminal goes raw (with `-i` and a
+ * terminal), the size goes into the spec and follows SIGWINCH, the detach keys end the client
+ * and leave the container running. A plain attached `run` follows the log. Either way, without a
+ * terminal, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are passed on to the container
+ * (`--sig-proxy`) and the client exits with the container's code.
  * @module
  */
 import type { Container } from "../container/container.ts";
@@ -12,9 +20,39 @@ import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
 import { followLog } from "../container/logs.ts";
 import { removeContainer } from "../container/remove.ts";
 import { readExitRecord } from "../oci/exitfile.ts";
-import { DenopodError } from "../errors.ts";
+import { ContainerStateError, DenopodError } from "../errors.ts";
 import { isActive } from "../container/status.ts";
 import { attachedMarkerPath, type Runtime } from "../runtime.ts";
+import {
+  AttachConnection,
+  type AttachEnd,
+  attachSocketPath,
+  parseDetachKeys,
+  requestResize,
+  runAttachSession,
+} from "../oci/attach.ts";
+import { syncContainer } from "../container/lifecycle/sync.ts";
+import { CallerSession, callerTerminalSize } from "./terminal.ts";
+
+/** How an attached client behaves (`-i`, `--detach-keys`, `--sig-proxy`). */
+export interface AttachFlags {
+  /** Forward this process's stdin to the container (`-i`); never read it otherwise. */
+  interactive: boolean;
+  /** The detach keys, podman's spec (`ctrl-p,ctrl-q`; empty: none). */
+  detachKeys: string;
+  /** Pass signals on to the container when it has no terminal. */
+  sigProxy: boolean;
+}
+
+/** The flags of a client that asked for nothing special: no stdin, default keys, proxy on. */
+export const DEFAULT_ATTACH_FLAGS: AttachFlags = {
+  interactive: false,
+  detachKeys: "ctrl-p,ctrl-q",
+  sigProxy: true,
+};
+
+/** What an attached start or attach ended with: the exit code, or "detached". */
+export type AttachOutcome = number | "detached";
 
 /** True while the container's process has not ended (exit file absent, row present). */
 export async function stillRunning(runtime: Runtime, ctr: Container): Promise<boolean> {
@@ -56,7 +94,11 @@ export async function startAndAttach(
   ctr: Container,
   attach: boolean,
   autoRemove: boolean,
-): Promise<number | undefined> {
+  flags: AttachFlags = DEFAULT_ATTACH_FLAGS,
+): Promise<number | undefined | "detached"> {
+  if (attach && (ctr.config.terminal || ctr.config.stdin || flags.interactive)) {
+    return await startOnSocket(runtime, ctr, autoRemove, flags);
+  }
   if (!attach) {
     try {
       await startDetached(runtime, ctr);
@@ -67,6 +109,8 @@ export async function startAndAttach(
     return undefined;
   }
   const log = await Deno.open(runtime.paths.logPath(ctr.id), { read: true });
+  // listening from before the start: a signal that comes while it starts is passed on after
+  const caller = callerSessionFor(runtime, ctr, flags);
   try {
     let offset: number;
     try {
@@ -77,6 +121,7 @@ export async function startAndAttach(
       else await markAttached(runtime, ctr, false);
       throw err;
     }
+    caller.started();
     await followLog(log, { follow: true, timestamps: false, offset }, {
       stdout: Deno.stdout,
       stderr: Deno.stderr,
@@ -86,8 +131,137 @@ export async function startAndAttach(
     await markAttached(runtime, ctr, false);
     return code;
   } finally {
+    caller.session.end();
     log.close();
   }
+}
+
+/**
+ * The caller's terminal and signals for an attached client of `ctr`: raw with a terminal and
+ * `-i`, resizes followed, and (without a terminal, `--sig-proxy`) signals passed on to the
+ * container — held until `started()` says it runs.
+ */
+function callerSessionFor(
+  runtime: Runtime,
+  ctr: Container,
+  flags: AttachFlags,
+): { session: CallerSession; started: () => void } {
+  const terminal = ctr.config.terminal === true;
+  let running = false;
+  const pending: number[] = [];
+  const session = CallerSession.begin({
+    raw: terminal && flags.interactive,
+    onResize: terminal ? (size) => requestResize(ctr.bundlePath, size) : undefined,
+    // podman's --sig-proxy is for containers without a terminal; with one, keys are bytes on it
+    onSignal: flags.sigProxy && !terminal
+      ? (_name, number) => {
+        if (running) proxySignal(runtime, ctr, number);
+        else pending.push(number);
+      }
+      : undefined,
+  });
+  return {
+    session,
+    started: () => {
+      running = true;
+      for (const number of pending.splice(0)) proxySignal(runtime, ctr, number);
+    },
+  };
+}
+
+/** Passes a signal on to the container's init; a container already gone is no error. */
+function proxySignal(runtime: Runtime, ctr: Container, signal: number): void {
+  runtime.oci.runc.kill(ctr.id, signal).catch(() => {});
+}
+
+/** Starts `ctr` with this client on its attach socket; finishes it unless detached. */
+async function startOnSocket(
+  runtime: Runtime,
+  ctr: Container,
+  autoRemove: boolean,
+  flags: AttachFlags,
+): Promise<number | "detached"> {
+  const detachKeys = parseDetachKeys(flags.detachKeys);
+  let conn: AttachConnection | null = null;
+  const caller = callerSessionFor(runtime, ctr, flags);
+  let end: AttachEnd;
+  try {
+    try {
+      await markAttached(runtime, ctr, true);
+      await ctr.withLock(() =>
+        startContainer(ctr, {
+          consoleSize: ctr.config.terminal ? callerTerminalSize() : undefined,
+          onCreated: () => {
+            conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
+          },
+        })
+      );
+    } catch (err) {
+      (conn as AttachConnection | null)?.close();
+      if (autoRemove) await removeQuietly(ctr);
+      else await markAttached(runtime, ctr, false);
+      throw err;
+    }
+    caller.started();
+    end = await relay(ctr, conn!, flags, detachKeys);
+  } finally {
+    caller.session.end();
+  }
+  if (end === "detached") {
+    await markAttached(runtime, ctr, false);
+    return "detached";
+  }
+  const code = await exitCodeOf(runtime, ctr);
+  await cleanupContainer(runtime, ctr.id);
+  await markAttached(runtime, ctr, false);
+  return code;
+}
+
+/**
+ * `attach CTR`: connects to a running container's attach socket, resizes its terminal to the
+ * caller's, and relays until it exits (returns its exit code) or the detach keys.
+ */
+export async function attachToRunning(
+  runtime: Runtime,
+  ctr: Container,
+  flags: AttachFlags,
+): Promise<AttachOutcome> {
+  const detachKeys = parseDetachKeys(flags.detachKeys);
+  await ctr.withLock(() => syncContainer(ctr));
+  if (ctr.state.status !== "running") {
+    throw new ContainerStateError(
+      `you can only attach to running containers: container state improper`,
+    );
+  }
+  const conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
+  if (ctr.config.terminal) {
+    const size = callerTerminalSize();
+    if (size !== undefined) requestResize(ctr.bundlePath, size);
+  }
+  const caller = callerSessionFor(runtime, ctr, flags);
+  caller.started();
+  let end: AttachEnd;
+  try {
+    end = await relay(ctr, conn, flags, detachKeys);
+  } finally {
+    caller.session.end();
+  }
+  if (end === "detached") return "detached";
+  return await exitCodeOf(runtime, ctr);
+}
+
+/** One session on the attach socket (the caller's session is set up around it). */
+function relay(
+  ctr: Container,
+  conn: AttachConnection,
+  flags: AttachFlags,
+  detachKeys: Uint8Array,
+): Promise<AttachEnd> {
+  return runAttachSession(conn, {
+    input: flags.interactive,
+    detachKeys,
+    eofByte: ctr.config.terminal ? 0x04 : undefined,
+  });
 }
 
 async function exitCodeOf(runtime: Runtime, ctr: Container): Promise<number> {

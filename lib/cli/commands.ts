@@ -50,7 +50,19 @@ const CREATE_FLAGS: FlagSpec[] = [
     repeatable: true,
     help: "Set environment variables in container",
   },
+  {
+    name: "detach-keys",
+    type: "string",
+    help:
+      'Override the key sequence for detaching a container. Format is a single character [a-Z] or a comma separated sequence of `ctrl-<value>`, where `<value>` is one of: `a-z`, `@`, `^`, `[`, `\\`, `]`, `^` or `_` (default "ctrl-p,ctrl-q")',
+  },
   { name: "hostname", short: "h", type: "string", help: "Set container hostname" },
+  {
+    name: "interactive",
+    short: "i",
+    type: "bool",
+    help: "Keep STDIN open even if not attached",
+  },
   {
     name: "label",
     short: "l",
@@ -80,6 +92,7 @@ const CREATE_FLAGS: FlagSpec[] = [
     help: "Size of /dev/shm (format: <number>[<unit>], where unit = b, k, m or g)",
   },
   { name: "stop-signal", type: "string", help: "Signal to stop a container. Default is SIGTERM" },
+  { name: "tty", short: "t", type: "bool", help: "Allocate a pseudo-TTY for container" },
   {
     name: "stop-timeout",
     type: "uint",
@@ -156,6 +169,22 @@ function confinementFlags(): FlagSpec[] {
 
 const CONTAINERS = "containers" as const;
 const IMAGES = "images" as const;
+
+/** `--sig-proxy` of the attaching commands. */
+const SIG_PROXY: FlagSpec = {
+  name: "sig-proxy",
+  type: "bool",
+  default: true,
+  help: "Proxy received signals to the process (non-TTY mode only)",
+};
+
+/** `--detach-keys` of the attaching commands (create's is in CREATE_FLAGS). */
+const DETACH_KEYS: FlagSpec = {
+  name: "detach-keys",
+  type: "string",
+  help:
+    'Select the key sequence for detaching a container. Format is a single character [a-Z] or ctrl-<value> where <value> is one of: a-z, @, ^, [, , or _ (default "ctrl-p,ctrl-q")',
+};
 
 const containerArgs = [{ name: "container", variadic: true, required: true, complete: CONTAINERS }];
 
@@ -463,6 +492,7 @@ const run: CommandSpec = {
     "denopod run --rm busybox echo hi",
     "denopod run -d --name bg busybox sleep 1000",
     "denopod run --network host -v /srv:/srv:ro busybox ls /srv",
+    "denopod run --rm -it busybox sh",
   ],
   args: create.args,
   flags: [
@@ -473,6 +503,7 @@ const run: CommandSpec = {
       type: "bool",
       help: "Run container in background and print container ID",
     },
+    SIG_PROXY,
   ],
   interspersed: false,
   action: () => import("./lifecycle.ts").then((m) => m.run),
@@ -483,15 +514,47 @@ const start: CommandSpec = {
   short: "Start one or more containers",
   long: "Starts one or more containers.  The container name or ID can be used.",
   usage: "[options] CONTAINER [CONTAINER...]",
-  examples: ["denopod start 860a4b231279 5421ab43b45", "denopod start --attach ctrID"],
+  examples: [
+    "denopod start 860a4b231279 5421ab43b45",
+    "denopod start --attach ctrID",
+    "denopod start -a -i ctrID",
+  ],
   args: containerArgs,
-  flags: [{
-    name: "attach",
-    short: "a",
-    type: "bool",
-    help: "Attach container's STDOUT and STDERR",
-  }],
+  flags: [
+    {
+      name: "attach",
+      short: "a",
+      type: "bool",
+      help: "Attach container's STDOUT and STDERR",
+    },
+    DETACH_KEYS,
+    { name: "interactive", short: "i", type: "bool", help: "Keep STDIN open even if not attached" },
+    SIG_PROXY,
+  ],
   action: () => import("./lifecycle.ts").then((m) => m.start),
+};
+
+const attach: CommandSpec = {
+  name: "attach",
+  short: "Attach to a running container",
+  long:
+    "The denopod attach command allows you to attach to a running container using the container's ID or name, either to view its ongoing output or to control it interactively.\n\n" +
+    "You can detach from the container (and leave it running) using a configurable key sequence. The default sequence is ctrl-p,ctrl-q.",
+  usage: "[options] CONTAINER",
+  examples: ["denopod attach ctrID", "denopod attach --no-stdin ctrID"],
+  args: [{ name: "container", required: true, complete: CONTAINERS }],
+  flags: [
+    DETACH_KEYS,
+    {
+      name: "no-stdin",
+      type: "bool",
+      key: "stdin",
+      negates: true,
+      help: "Do not attach STDIN. The default is false",
+    },
+    SIG_PROXY,
+  ],
+  action: () => import("./lifecycle.ts").then((m) => m.attach),
 };
 
 const stop: CommandSpec = {
@@ -577,6 +640,7 @@ const exec: CommandSpec = {
     "denopod exec ctrID ls",
     "denopod exec -w /tmp myCtr pwd",
     "denopod exec --user root ctrID ls",
+    "denopod exec -it ctrID sh",
   ],
   args: [
     { name: "container", required: true, complete: CONTAINERS },
@@ -584,12 +648,21 @@ const exec: CommandSpec = {
   ],
   flags: [
     {
+      name: "detach",
+      short: "d",
+      type: "bool",
+      help: "Run the exec session in detached mode (backgrounded)",
+    },
+    DETACH_KEYS,
+    {
       name: "env",
       short: "e",
       type: "string",
       repeatable: true,
       help: "Set environment variables",
     },
+    { name: "interactive", short: "i", type: "bool", help: "Keep STDIN open even if not attached" },
+    { name: "tty", short: "t", type: "bool", help: "Allocate a pseudo-TTY. The default is false" },
     {
       name: "user",
       short: "u",
@@ -1116,6 +1189,7 @@ const container: CommandSpec = {
   name: "container",
   short: "Manage containers",
   subcommands: inGroup("container", [
+    attach,
     cleanup,
     create,
     exec,
@@ -1266,6 +1340,7 @@ export const PROGRAM_SPEC: CommandSpec = {
   name: "denopod",
   short: "Manage containers and images, without a daemon",
   subcommands: [
+    attach,
     completion,
     completeNames,
     container,

@@ -5,6 +5,7 @@
  * @module
  */
 import type { CreateOptions } from "../container/create.ts";
+import { parseDetachKeys } from "../util/detach_keys.ts";
 
 /** The parsed create flags, as the command table gives them. */
 export interface CreateFlagValues {
@@ -49,6 +50,9 @@ export interface CreateFlagValues {
   annotation?: string[];
   umask?: string;
   restart?: string;
+  interactive?: boolean;
+  tty?: boolean;
+  detachKeys?: string;
 }
 
 /** Turns parsed flags plus `IMAGE [CMD...]` into create options. */
@@ -57,6 +61,8 @@ export function createOptionsFrom(
   image: string,
   command: string[],
 ): CreateOptions {
+  // an unknown key is refused here, before anything is created
+  if (flags.detachKeys !== undefined) parseDetachKeys(flags.detachKeys);
   return {
     image,
     command,
@@ -102,5 +108,7 @@ export function createOptionsFrom(
       annotations: flags.annotation,
       umask: flags.umask,
     },
+    terminal: flags.tty === true,
+    stdin: flags.interactive === true,
   };
 }

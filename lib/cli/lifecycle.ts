@@ -1,5 +1,5 @@
 /**
- * Running commands: `start`, `run`, `stop`, `kill`, `wait`, `logs`, `exec`, `pause`,
+ * Running commands: `start`, `run`, `attach`, `stop`, `kill`, `wait`, `logs`, `exec`, `pause`,
  * `unpause`, `restart`, and the hidden `container cleanup` the monitor calls on exit.
  * Thin: parse flags, load and call the library, print, set the exit status.
  *
@@ -16,6 +16,7 @@ import { forEachTarget } from "./containers.ts";
 import { containerEvent, recordEvent } from "../events/journal.ts";
 import { type CreateFlagValues, createOptionsFrom } from "./container_flags.ts";
 import type { Invocation } from "./table/spec.ts";
+import { DEFAULT_DETACH_KEYS } from "../util/detach_keys.ts";
 
 /** True when `path` exists. */
 async function exists(path: string): Promise<boolean> {
@@ -28,27 +29,61 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The flags of the commands that attach (`run`, `start -a`, `attach`). */
+interface AttachFlagValues {
+  detachKeys?: string;
+  sigProxy?: boolean;
+}
+
 /** `run IMAGE [COMMAND...]`: attached unless `-d`; exits with the container's code. */
 export async function run(
   this: Invocation,
   image: string,
   command: string[],
-  flags: CreateFlagValues & { detach?: boolean },
+  flags: CreateFlagValues & AttachFlagValues & { detach?: boolean },
 ) {
   {
     const { createContainer } = await import("../container/create.ts");
     const { startAndAttach } = await import("./attach.ts");
+    const { warnWhenNotATerminal } = await import("./terminal.ts");
     await withRuntime(this, async (runtime) => {
       const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
-      const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true);
+      if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
+      const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true, {
+        interactive: flags.interactive === true,
+        detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
+        sigProxy: flags.sigProxy !== false,
+      });
       if (code === undefined) println(ctr.id);
-      else exitStatus.code = code;
+      else if (code !== "detached") exitStatus.code = code;
     });
   }
 }
 
-/** `start NAME...`; `-a` attaches to one and returns its exit code. */
-export async function start(this: Invocation, names: string[], flags: { attach?: boolean }) {
+/** `attach NAME`: its terminal, or its output (and stdin when it keeps one open). */
+export async function attach(
+  this: Invocation,
+  name: string,
+  flags: AttachFlagValues & { stdin?: boolean },
+) {
+  const { attachToRunning } = await import("./attach.ts");
+  await withRuntime(this, async (runtime) => {
+    const ctr = runtime.lookupContainer(name);
+    const end = await attachToRunning(runtime, ctr, {
+      interactive: flags.stdin !== false && ctr.config.stdin === true,
+      detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
+      sigProxy: flags.sigProxy !== false,
+    });
+    if (end !== "detached") exitStatus.code = end;
+  });
+}
+
+/** `start NAME...`; `-a` attaches to one and returns its exit code (`-i`: its stdin too). */
+export async function start(
+  this: Invocation,
+  names: string[],
+  flags: AttachFlagValues & { attach?: boolean; interactive?: boolean },
+) {
   {
     {
       const { startAndAttach, startDetached } = await import("./attach.ts");
@@ -58,7 +93,12 @@ export async function start(this: Invocation, names: string[], flags: { attach?:
             throw new InvalidArgError("you cannot start and attach multiple containers at once");
           }
           const ctr = runtime.lookupContainer(names[0]);
-          exitStatus.code = (await startAndAttach(runtime, ctr, true, ctr.config.autoRemove)) ?? 0;
+          const code = await startAndAttach(runtime, ctr, true, ctr.config.autoRemove, {
+            interactive: flags.interactive === true && ctr.config.stdin === true,
+            detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
+            sigProxy: flags.sigProxy !== false,
+          });
+          exitStatus.code = typeof code === "number" ? code : 0;
           return;
         }
         await forEachTarget(names, async (name) => {
@@ -166,16 +206,31 @@ export async function exec(
   this: Invocation,
   name: string,
   command: string[],
-  flags: { env: string[]; workdir?: string; user?: string },
+  flags: {
+    env: string[];
+    workdir?: string;
+    user?: string;
+    interactive?: boolean;
+    tty?: boolean;
+    detach?: boolean;
+    detachKeys?: string;
+  },
 ) {
   {
     {
-      const { execInContainer } = await import("../container/lifecycle/exec.ts");
+      const { execInContainerCli } = await import("./exec.ts");
+      const { warnWhenNotATerminal } = await import("./terminal.ts");
       await withRuntime(this, async (runtime) => {
-        const ctr = runtime.lookupContainer(name);
-        const options = { command, env: flags.env, workdir: flags.workdir, user: flags.user };
-        recordEvent(runtime.db, containerEvent(ctr, "exec"));
-        exitStatus.code = (await execInContainer(ctr, options, "inherit")).exitCode;
+        if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
+        exitStatus.code = await execInContainerCli(runtime, name, command, {
+          env: flags.env,
+          workdir: flags.workdir,
+          user: flags.user,
+          interactive: flags.interactive === true,
+          tty: flags.tty === true,
+          detach: flags.detach === true,
+          detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
+        }, (ctr) => recordEvent(runtime.db, containerEvent(ctr, "exec")));
       });
     }
   }

@@ -63,6 +63,10 @@ export interface ContainerConfig {
   stopTimeout: number;
   /** `--rm`: remove the container when it exits. */
   autoRemove: boolean;
+  /** `-t`: the process gets a terminal (absent in rows written before it existed: false). */
+  terminal?: boolean;
+  /** `-i`: the process's stdin stays open for attached clients (absent: false). */
+  stdin?: boolean;
   /** ISO-8601 creation time. */
   created: string;
   /** Resources and security; absent in containers made before it existed (podman's defaults). */

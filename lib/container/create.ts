@@ -76,6 +76,10 @@ export interface CreateOptions {
   restart?: string;
   /** Resource and security flags (`--memory`, `--cap-add`, `--security-opt`, …). */
   confinement?: ConfinementFlags;
+  /** `-t`: give the process a terminal. */
+  terminal?: boolean;
+  /** `-i`: keep the process's stdin open. */
+  stdin?: boolean;
 }
 
 /**
@@ -257,6 +261,8 @@ export function buildContainerConfig(
     stopSignal,
     stopTimeout,
     autoRemove: options.autoRemove,
+    terminal: options.terminal === true,
+    stdin: options.stdin === true,
     created: new Date().toISOString(),
     confinement,
     restartPolicy: parseRestartPolicy(options.restart),

@@ -90,7 +90,11 @@ export function numericUser(user: string): ProcessUser | undefined {
 }
 
 /** Writes the bundle's `config.json` for the container's current config. */
-export async function writeBundleSpec(ctr: Container, user?: ProcessUser): Promise<string> {
+export async function writeBundleSpec(
+  ctr: Container,
+  user?: ProcessUser,
+  consoleSize?: { rows: number; cols: number },
+): Promise<string> {
   const { config } = ctr;
   const resolved = user ?? numericUser(config.user) ?? { uid: 0, gid: 0 };
   const [, hardNofile] = libc().getrlimit(RLIMIT_NOFILE);
@@ -130,7 +134,8 @@ export async function writeBundleSpec(ctr: Container, user?: ProcessUser): Promi
     hasHosts: !config.noHosts,
     volumes,
     network: config.network,
-    terminal: false,
+    terminal: config.terminal === true,
+    consoleSize,
     annotations: { "io.container.manager": "denopod" },
     hardNofile,
     hardNproc,

@@ -65,6 +65,8 @@ export interface OciUser {
 /** The container's process. */
 export interface OciProcess {
   terminal: boolean;
+  /** The terminal's initial size (with `terminal`): set before the process starts. */
+  consoleSize?: { height: number; width: number };
   user: OciUser;
   args: string[];
   env: string[];
@@ -183,7 +185,10 @@ export interface SpecInput {
   hasHostname?: boolean;
   volumes: VolumeMount[];
   network: SpecNetworkMode;
-  terminal: false;
+  /** Whether the process gets a terminal (`-t`). */
+  terminal: boolean;
+  /** The terminal's size before the process starts (with `terminal`). */
+  consoleSize?: { rows: number; cols: number };
   annotations?: Record<string, string>;
   /** The caller's hard RLIMIT_NOFILE (`Infinity` for unlimited); the spec never asks more. */
   hardNofile?: number;
@@ -515,10 +520,18 @@ export function withCapabilities(caps: readonly CapabilityName[]): SpecOption {
   };
 }
 
-/** Sets the process's terminal flag. */
-export function withTerminal(terminal: boolean): SpecOption {
+/** Sets the process's terminal flag and, with a terminal, its initial size. */
+export function withTerminal(
+  terminal: boolean,
+  size?: { rows: number; cols: number },
+): SpecOption {
   return (spec) => {
     spec.process.terminal = terminal;
+    if (terminal && size !== undefined && size.rows > 0 && size.cols > 0) {
+      spec.process.consoleSize = { height: size.rows, width: size.cols };
+    } else {
+      delete spec.process.consoleSize;
+    }
   };
 }
 
@@ -541,7 +554,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     withEnv(input.env),
     withCwd(input.cwd),
     withUser(input.uid, input.gid, input.additionalGids),
-    withTerminal(input.terminal),
+    withTerminal(input.terminal, input.consoleSize),
     withHostname(input.hostname),
     withRootPath(input.rootfs),
     withShm(input.shmPath),

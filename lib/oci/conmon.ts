@@ -87,6 +87,10 @@ export function conmonArgs(
     "--runtime-arg",
     `--log=${resolve(request.runDir, OCI_LOG_FILE)}`,
   ];
+  // podman's choice: -t alone with a terminal (stdin then stays open across attach clients),
+  // else -i when stdin is kept open (closed when the attached client ends its input)
+  if (request.terminal) args.push("-t");
+  else if (request.stdin) args.push("-i");
   if (exitCommand.length > 0) {
     args.push("--exit-command", exitCommand[0]);
     for (const arg of exitCommand.slice(1)) args.push("--exit-command-arg", arg);

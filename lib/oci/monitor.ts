@@ -63,6 +63,13 @@ export interface MonitorStartRequest {
   runcRoot: string;
   /** The runc binary (a path or a name on PATH); `runc` by default. */
   runcBinary?: string;
+  /**
+   * The process has a terminal (`process.terminal` in the spec): the monitor gives runc a
+   * console socket, receives the pty master and relays it (conmon's `-t`).
+   */
+  terminal?: boolean;
+  /** Keep the container's stdin open for attach clients (conmon's `-i`). */
+  stdin?: boolean;
 }
 
 /** What `Monitor.start` learned. */

@@ -7,13 +7,20 @@
  *    /dev/null so nothing ties it to its parent;
  * 4. copies both pipes into the k8s-file log as output arrives;
  * 5. waits for the init (on SIGCHLD, and every second in case one is missed), forwarding
- *    SIGTERM, SIGINT and SIGQUIT to it;
+ *    SIGTERM, SIGINT and SIGQUIT to it (listened for from before the report);
  * 6. writes the exit file (exit code, or 128 + signal; -1 when the status was lost) atomically,
  *    runs the exit command and exits.
  *
+ * Like conmon, it serves the attach socket (`<runDir>/<id>/attach`, see `attach_server.ts`) and
+ * the `ctl` fifo from before `runc create` until the container exits: every client gets the
+ * output from when it connects, and its input goes to the container's stdin (kept open with
+ * `stdin`). With `terminal`, runc gets a console socket of ours, the pty master arrives over it
+ * (`SCM_RIGHTS`), its output goes to the log (as stdout) and to the clients, input and resizes
+ * go to it. The exit file is written before the clients are let go, so they read the exit code
+ * as soon as they see end of file.
+ *
  * Like conmon, it runs the exit command also when `runc create` fails, and then writes no exit
- * file. What goes wrong after the report is appended to `<runDir>/monitor.log`. There is no
- * attach socket (conmon's `<runDir>/<id>/attach`).
+ * file. What goes wrong after the report is appended to `<runDir>/monitor.log`.
  *
  * @example
  * ```ts
@@ -31,7 +38,24 @@ import {
   reapExitedChildren,
   redirectStdioToDevNull,
 } from "../sys/process.ts";
+import {
+  acceptSocket,
+  closeFd,
+  listenUnix,
+  pollFds,
+  POLLIN,
+  POLLOUT,
+  readFd,
+  receiveFd,
+  setNonBlocking,
+  setOutputCrLf,
+  setWindowSize,
+  writeFd,
+} from "../sys/socket.ts";
+import { ATTACH_PIPE_STDERR, ATTACH_PIPE_STDOUT } from "./attach.ts";
+import { AttachServer, ControlFifo } from "./attach_server.ts";
 import { writeExitFile } from "./exitfile.ts";
+import { FdLoop } from "./fd_loop.ts";
 import { K8sLogWriter, type LogStream } from "./k8s_log.ts";
 import type { MonitorStartRequest } from "./monitor.ts";
 import { MONITOR_PID_FILE, OCI_LOG_FILE, parseMonitorRequest } from "./monitor_request.ts";
@@ -93,14 +117,18 @@ class OutputGate {
   #open = false;
   #held: Array<[LogStream, Uint8Array]> = [];
   readonly #log: K8sLogWriter;
+  /** Also gets the output once the gate is open (the attach clients). */
+  onOutput: (stream: LogStream, chunk: Uint8Array) => void = () => {};
 
   constructor(log: K8sLogWriter) {
     this.#log = log;
   }
 
   write(stream: LogStream, chunk: Uint8Array): void {
-    if (this.#open) this.#log.write(stream, chunk);
-    else this.#held.push([stream, chunk.slice()]);
+    if (this.#open) {
+      this.#log.write(stream, chunk);
+      this.onOutput(stream, chunk);
+    } else this.#held.push([stream, chunk.slice()]);
   }
 
   /** The held output of one stream, as text. */
@@ -136,6 +164,115 @@ function pump(
     }
   })();
   return { done, cancel: () => void reader.cancel().catch(() => {}) };
+}
+
+/**
+ * The container's terminal, held by its pty master: output to the log and the clients; input
+ * and resizes from them. When no slave is open (a HUP), reading pauses for 100 ms, as conmon's.
+ */
+class ConsoleRelay {
+  readonly #loop: FdLoop;
+  readonly #master: number;
+  readonly #onOutput: (bytes: Uint8Array) => void;
+  #pending: Uint8Array[] = [];
+  #paused = false;
+  #closed = false;
+
+  constructor(loop: FdLoop, master: number, onOutput: (bytes: Uint8Array) => void) {
+    this.#loop = loop;
+    this.#master = master;
+    this.#onOutput = onOutput;
+    setNonBlocking(master);
+    try {
+      setOutputCrLf(master);
+    } catch {
+      // not a terminal after all: relay it anyway
+    }
+    loop.add(
+      master,
+      () => (this.#paused ? 0 : POLLIN) | (this.#pending.length > 0 ? POLLOUT : 0),
+      (revents) => this.#ready(revents),
+    );
+  }
+
+  #ready(revents: number): void {
+    if (revents & POLLOUT) this.#flush();
+    if (revents & POLLIN) {
+      const bytes = readFd(this.#master, 8192);
+      if (bytes !== null && bytes.length > 0) return this.#onOutput(bytes);
+      if (bytes === null) return;
+    } else if (!(revents & ~POLLOUT)) return;
+    // end of file or hang-up: nobody holds the terminal now; look again in a while
+    this.#paused = true;
+    setTimeout(() => {
+      this.#paused = false;
+      if (!this.#closed) this.#loop.wake();
+    }, 100);
+  }
+
+  #flush(): void {
+    while (this.#pending.length > 0) {
+      const n = writeFd(this.#master, this.#pending[0]);
+      if (n === 0) return;
+      if (n < this.#pending[0].length) {
+        this.#pending[0] = this.#pending[0].subarray(n);
+        return;
+      }
+      this.#pending.shift();
+    }
+  }
+
+  /** Types `bytes` into the terminal. */
+  input(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.#pending.push(bytes.slice());
+    if (this.#pending.length === 1) this.#flush();
+    if (this.#pending.length > 0) this.#loop.wake();
+  }
+
+  /** Sets the terminal's size (the container's foreground process gets SIGWINCH). */
+  resize(rows: number, cols: number): void {
+    if (!this.#closed) setWindowSize(this.#master, { rows, cols });
+  }
+
+  /** Reads what is left in the terminal, then stops relaying and closes the master. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (;;) {
+      const bytes = readFd(this.#master, 8192);
+      if (bytes === null || bytes.length === 0) break;
+      this.#onOutput(bytes);
+    }
+    this.#loop.remove(this.#master);
+    closeFd(this.#master);
+  }
+}
+
+/**
+ * Waits (up to 5 s) for runc to connect to the console socket and send the pty master; returns
+ * the master's descriptor.
+ */
+async function receiveConsole(listenFd: number): Promise<number> {
+  const deadline = Date.now() + 5000;
+  let conn: number | null = null;
+  try {
+    while (Date.now() < deadline) {
+      if (conn === null) conn = acceptSocket(listenFd);
+      if (conn !== null) {
+        const got = receiveFd(conn);
+        if (got !== null && got.fds.length > 0) {
+          for (const extra of got.fds.slice(1)) closeFd(extra);
+          return got.fds[0];
+        }
+        if (got !== null) throw new RuntimeError("runc sent no terminal over the console socket");
+      }
+      await pollFds([{ fd: conn ?? listenFd, events: POLLIN }], 200);
+    }
+    throw new RuntimeError("runc did not send the terminal over the console socket");
+  } finally {
+    if (conn !== null) closeFd(conn);
+  }
 }
 
 function delay(ms: number): Promise<void> {
@@ -220,12 +357,85 @@ async function runExitCommand(request: MonitorStartRequest): Promise<void> {
   }
 }
 
+/** The attach socket, the ctl fifo and the console socket, and what they feed. */
+class Endpoints {
+  readonly loop: FdLoop;
+  readonly #running: Promise<void>;
+  readonly server: AttachServer;
+  readonly ctl: ControlFifo;
+  relay: ConsoleRelay | null = null;
+  stdin: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  consoleDir: string | null = null;
+  consoleFd = -1;
+
+  constructor(request: MonitorStartRequest) {
+    this.loop = new FdLoop((err) => diagnose(request.runDir, `attach: ${err}`));
+    this.#running = this.loop.run();
+    this.server = AttachServer.listen(this.loop, request.bundle, request.runDir, request.id, {
+      onInput: (bytes) => {
+        if (this.relay !== null) this.relay.input(bytes);
+        else this.stdin?.write(bytes.slice()).catch(() => {});
+      },
+      onInputEnd: () => {
+        // conmon's -i: a client's end of input closes the container's stdin (not a terminal's)
+        if (this.stdin !== null) {
+          this.stdin.close().catch(() => {});
+          this.stdin = null;
+        }
+      },
+    });
+    this.ctl = ControlFifo.open(this.loop, request.bundle, (rows, cols) => {
+      this.relay?.resize(rows, cols);
+    });
+  }
+
+  /** Makes the socket runc sends the terminal to; returns its path. */
+  async listenConsole(): Promise<string> {
+    this.consoleDir = await Deno.makeTempDir({ prefix: "denopod-console-" });
+    const path = join(this.consoleDir, "console.sock");
+    this.consoleFd = listenUnix("stream", path);
+    return path;
+  }
+
+  /** Drops the console socket (once the terminal arrived, or creation failed). */
+  closeConsole(): void {
+    closeFd(this.consoleFd);
+    this.consoleFd = -1;
+    if (this.consoleDir !== null) {
+      try {
+        Deno.removeSync(this.consoleDir, { recursive: true });
+      } catch {
+        // already gone
+      }
+      this.consoleDir = null;
+    }
+  }
+
+  /** Lets every client go (they read end of file) and closes everything. */
+  async close(): Promise<void> {
+    this.closeConsole();
+    this.relay?.close();
+    this.server.close();
+    this.ctl.close();
+    this.stdin?.close().catch(() => {});
+    this.loop.stop();
+    await this.#running;
+  }
+}
+
 async function monitor(request: MonitorStartRequest, reporter: Reporter): Promise<number> {
   libc().prctl(PR_SET_CHILD_SUBREAPER, 1);
   await Deno.writeTextFile(join(request.runDir, MONITOR_PID_FILE), String(Deno.pid));
   const log = await K8sLogWriter.open(request.logPath);
   const gate = new OutputGate(log);
   const ociLog = join(request.runDir, OCI_LOG_FILE);
+  const endpoints = new Endpoints(request);
+  gate.onOutput = (stream, chunk) =>
+    endpoints.server.broadcast(
+      stream === "stderr" ? ATTACH_PIPE_STDERR : ATTACH_PIPE_STDOUT,
+      chunk,
+    );
+  const consoleArgs = request.terminal ? ["--console-socket", await endpoints.listenConsole()] : [];
   let runc: Deno.ChildProcess;
   try {
     runc = new Deno.Command(request.runcBinary ?? "runc", {
@@ -241,16 +451,19 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
         request.bundle,
         "--pid-file",
         request.pidFile,
+        ...consoleArgs,
         request.id,
       ],
-      stdin: "null",
+      stdin: request.stdin && !request.terminal ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
   } catch (err) {
     log.close();
+    await endpoints.close();
     throw new RuntimeError(`runc create: cannot run ${request.runcBinary ?? "runc"}: ${err}`);
   }
+  if (request.stdin && !request.terminal) endpoints.stdin = runc.stdin.getWriter();
   const logError = (err: unknown) => diagnose(request.runDir, `reading output: ${err}`);
   const pumps = [
     pump(runc.stdout, "stdout", gate, logError),
@@ -265,6 +478,7 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   if (!created.success) {
     await drain();
     log.close();
+    await endpoints.close();
     const ociText = await Deno.readTextFile(ociLog).catch(() => "");
     const message = runcErrorMessage(ociText) ?? runcErrorMessage(gate.heldText("stderr")) ??
       `exit status ${created.code}`;
@@ -274,6 +488,28 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   }
 
   const pid = Number((await Deno.readTextFile(request.pidFile)).trim());
+  if (request.terminal) {
+    try {
+      const master = await receiveConsole(endpoints.consoleFd);
+      endpoints.relay = new ConsoleRelay(endpoints.loop, master, (bytes) => {
+        gate.write("stdout", bytes);
+      });
+    } catch (err) {
+      await drain();
+      log.close();
+      await endpoints.close();
+      await new Deno.Command(request.runcBinary ?? "runc", {
+        args: ["--root", request.runcRoot, "delete", "--force", request.id],
+        stdout: "null",
+        stderr: "null",
+      }).output().catch(() => {});
+      reporter.failed(err);
+      await runExitCommand(request);
+      return 1;
+    } finally {
+      endpoints.closeConsole();
+    }
+  }
   gate.open();
   const stopForwarding = forwardSignalsTo(pid);
   reporter.created(pid);
@@ -283,8 +519,10 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   stopForwarding();
   const exitCode = status === null ? -1 : decodeWaitStatus(status).exitCode;
   await drain();
+  endpoints.relay?.close();
   log.close();
   await writeExitFile(request.exitDir, request.id, exitCode);
+  await endpoints.close();
   await runExitCommand(request);
   return 0;
 }

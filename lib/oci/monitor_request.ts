@@ -45,6 +45,11 @@ export function parseMonitorRequest(json: string): MonitorStartRequest {
       throw new InvalidArgError(`monitor request: "${key}" must be a string`);
     }
   }
+  for (const key of ["terminal", "stdin"]) {
+    if (req[key] !== undefined && typeof req[key] !== "boolean") {
+      throw new InvalidArgError(`monitor request: "${key}" must be a boolean`);
+    }
+  }
   if (!Array.isArray(req.exitCommand) || !req.exitCommand.every((a) => typeof a === "string")) {
     throw new InvalidArgError(`monitor request: "exitCommand" must be an array of strings`);
   }

@@ -74,8 +74,12 @@ export interface RuncExecOptions {
    * container's groups instead of replacing them. `args`, `env`, `cwd` and `user` are then unused.
    */
   process?: Record<string, unknown>;
-  /** Terminal mode is not supported: must be false or absent. */
+  /** Terminal mode is not supported here (see `exec_terminal.ts`): must be false or absent. */
   tty?: false;
+  /** Give the process the caller's stdin (`-i`); otherwise it reads /dev/null. */
+  stdin?: boolean;
+  /** Start it and return at once (`-d`): stdio on /dev/null, exit code 0. */
+  detach?: boolean;
 }
 
 /** The outcome of `runc exec`: the process's exit code and, when piped, its output. */
@@ -146,11 +150,12 @@ export class Runc {
     verb: string,
     args: string[],
     stdio: ExecStdio = "piped",
+    stdin: "inherit" | "null" = stdio === "inherit" ? "inherit" : "null",
   ): Promise<RunOutput> {
     try {
       const output = await new Deno.Command(this.binary, {
         args,
-        stdin: stdio === "inherit" ? "inherit" : "null",
+        stdin,
         stdout: stdio,
         stderr: stdio,
       }).output();
@@ -189,6 +194,7 @@ export class Runc {
     args: string[],
     stdio: ExecStdio,
     check: (code: number, log: string) => string | null,
+    stdin?: "inherit" | "null",
   ): Promise<RunOutput> {
     const logFile = await Deno.makeTempFile({ prefix: "denopod-runc-", suffix: ".log" });
     try {
@@ -196,6 +202,7 @@ export class Runc {
         verb,
         [...this.#globalArgs(logFile), verb, ...args],
         stdio,
+        stdin,
       );
       const log = await Deno.readTextFile(logFile).catch(() => "");
       const message = check(out.code, log);
@@ -314,8 +321,16 @@ export class Runc {
       await Deno.writeTextFile(processFile, JSON.stringify(options.process));
       args.splice(0, args.length, "--process", processFile);
     }
+    const detach = options.detach === true;
+    if (detach) args.push("--detach");
     try {
-      return await this.#exec(id, args, processFile ? [] : options.args, stdio);
+      return await this.#exec(
+        id,
+        args,
+        processFile ? [] : options.args,
+        detach ? "null" : stdio,
+        options.stdin === true && !detach,
+      );
     } finally {
       if (processFile !== undefined) await Deno.remove(processFile).catch(() => {});
     }
@@ -327,6 +342,7 @@ export class Runc {
     args: string[],
     command: string[],
     stdio: ExecStdio,
+    stdin: boolean,
   ): Promise<RuncExecResult> {
     const failed = (code: number, log: string) => {
       if (code === 0) return null;
@@ -340,6 +356,7 @@ export class Runc {
         const execArgs = [...this.#globalArgs(logFile), "exec", "--pid-file", pidFile];
         const code = await this.#execPassingStderr([...execArgs, ...args, id, ...command], {
           pidFile,
+          stdin,
           failed: async (code) => failed(code, await Deno.readTextFile(logFile).catch(() => "")),
         });
         return { exitCode: code, stdout: new Uint8Array(), stderr: new Uint8Array() };
@@ -348,7 +365,13 @@ export class Runc {
         await Deno.remove(pidFile).catch(() => {});
       }
     }
-    const out = await this.#runLogged("exec", [...args, id, ...command], stdio, failed);
+    const out = await this.#runLogged(
+      "exec",
+      [...args, id, ...command],
+      stdio,
+      failed,
+      stdin ? "inherit" : "null",
+    );
     return { exitCode: out.code, stdout: out.stdout, stderr: out.stderr };
   }
 
@@ -361,13 +384,13 @@ export class Runc {
    */
   async #execPassingStderr(
     args: string[],
-    opts: { pidFile: string; failed: (code: number) => Promise<string | null> },
+    opts: { pidFile: string; stdin: boolean; failed: (code: number) => Promise<string | null> },
   ): Promise<number> {
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(this.binary, {
         args,
-        stdin: "inherit",
+        stdin: opts.stdin ? "inherit" : "null",
         stdout: "inherit",
         stderr: "piped",
       }).spawn();
@@ -422,6 +445,23 @@ export class Runc {
       return code;
     } finally {
       clearInterval(poll);
+    }
+  }
+
+  /**
+   * Spawns `runc exec ARGS` with runc's log in `logFile` and stdio on /dev/null (for a process
+   * whose terminal comes through `--console-socket`); the caller waits for it and reads the log.
+   */
+  spawnExec(args: string[], logFile: string): Deno.ChildProcess {
+    try {
+      return new Deno.Command(this.binary, {
+        args: [...this.#globalArgs(logFile), "exec", ...args],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch (err) {
+      throw new RuntimeError(`runc exec: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -10,6 +10,7 @@ import {
   type Background,
   denopod,
   importBusybox,
+  layerDirs,
   listDir,
   type Roots,
   type RunResult,
@@ -145,7 +146,7 @@ export async function assertNoContainerLeft(
   imageLayers: string[],
 ): Promise<void> {
   assert.equal(await cli.ok(["ps", "-aq"]), "", "ps -aq lists a container");
-  assert.deepEqual(listDir(join(roots.root, "layers")), [...imageLayers].sort(), "layers");
+  assert.deepEqual(layerDirs(roots), [...imageLayers].sort(), "layers");
   assert.deepEqual(listDir(join(roots.root, "containers")), [], "container bundles");
   assert.deepEqual(listDir(join(roots.runRoot, "containers")), [], "rundirs");
   assert.deepEqual(listDir(join(roots.runRoot, "exits")), [], "exit files");

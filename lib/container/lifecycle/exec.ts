@@ -5,6 +5,10 @@
  * the container's, then `-e` (a bare `KEY` takes the caller's value). Every check happens before
  * runc runs, so a bad value is one `Error:` line.
  *
+ * stdin is the caller's only with `-i` (`stdin`), else /dev/null; `-d` (`detach`) returns once
+ * the process started. With a terminal ({@linkcode startTerminalExecIn}) the caller holds the
+ * pty master itself (`oci/exec_terminal.ts`).
+ *
  * @example
  * ```ts
  * const code = await execInContainer(ctr, { command: ["id"], env: [], user: "nobody" });
@@ -14,6 +18,8 @@
 import { join } from "../../util/path.ts";
 import { ContainerStateError } from "../../errors.ts";
 import type { ExecStdio, RuncExecResult } from "../../oci/runc.ts";
+import { startTerminalExec, type TerminalExec } from "../../oci/exec_terminal.ts";
+import type { WindowSize } from "../../sys/socket.ts";
 import type { Container } from "../container.ts";
 import { mergeEnv, validateEnvFlags } from "../env.ts";
 import { canExec } from "../status.ts";
@@ -40,18 +46,18 @@ function ownProcess(ctr: Container): Record<string, unknown> {
  * environment, the working directory and the user (with only the user's own supplementary
  * groups: runc would add `--additional-gids` to the container's) replaced.
  */
-function processFor(ctr: Container, options: ExecOptions, user: ProcessUser) {
+function processFor(ctr: Container, options: ExecOptions, user: ProcessUser | undefined) {
   const own = ownProcess(ctr);
   const ownEnv = Array.isArray(own.env) ? own.env.filter((e) => typeof e === "string") : [];
   const ownUser = typeof own.user === "object" && own.user !== null ? own.user : {};
-  const gids = user.additionalGids ?? [];
+  const gids = user?.additionalGids ?? [];
   return {
     ...own,
     terminal: false,
     args: options.command,
     env: mergeEnv(ownEnv.length > 0 ? ownEnv : ctr.config.env, options.env),
     cwd: options.workdir ?? (typeof own.cwd === "string" ? own.cwd : ctr.config.workdir),
-    user: {
+    user: user === undefined ? ownUser : {
       ...ownUser,
       uid: user.uid,
       gid: user.gid,
@@ -70,6 +76,10 @@ export interface ExecOptions {
   workdir?: string;
   /** `-u`: `user[:group]`, names or numbers; the container's user when absent. */
   user?: string;
+  /** `-i`: the process reads the caller's stdin (else /dev/null). */
+  stdin?: boolean;
+  /** `-d`: start it and return at once, exit code 0. */
+  detach?: boolean;
 }
 
 /**
@@ -84,9 +94,46 @@ export async function execInContainer(
   options: ExecOptions,
   stdio: ExecStdio = "inherit",
 ): Promise<RuncExecResult> {
+  const user = await checkExec(ctr, options);
+  const io = { stdin: options.stdin === true, detach: options.detach === true };
+  if (user !== undefined) {
+    return await ctr.ctx.oci.runc.exec(ctr.id, {
+      args: options.command,
+      process: processFor(ctr, options, user),
+      ...io,
+    }, stdio);
+  }
+  return await ctr.ctx.oci.runc.exec(ctr.id, {
+    args: options.command,
+    env: mergeEnv(ctr.config.env, options.env),
+    cwd: options.workdir ?? ctr.config.workdir,
+    ...io,
+  }, stdio);
+}
+
+/**
+ * Starts `options.command` in the running container `ctr` with a terminal of `size` (set before
+ * it runs) and returns the session: the pty master, `wait()` for the exit code. Checks as
+ * {@linkcode execInContainer}.
+ */
+export async function startTerminalExecIn(
+  ctr: Container,
+  options: ExecOptions,
+  size: WindowSize | undefined,
+): Promise<TerminalExec> {
+  const user = await checkExec(ctr, options);
+  const process: Record<string, unknown> = { ...processFor(ctr, options, user), terminal: true };
+  if (size !== undefined && size.rows > 0 && size.cols > 0) {
+    process.consoleSize = { height: size.rows, width: size.cols };
+  }
+  return await startTerminalExec(ctr.ctx.oci.runc, ctr.id, process);
+}
+
+/** The checks every exec makes; resolves the `-u` user (undefined: the container's own). */
+async function checkExec(ctr: Container, options: ExecOptions): Promise<ProcessUser | undefined> {
   validateEnvFlags(options.env);
   const userSpec = options.user === undefined ? undefined : normalizeUserSpec(options.user);
-  const user = await ctr.withLock(async (): Promise<ProcessUser | undefined> => {
+  return await ctr.withLock(async (): Promise<ProcessUser | undefined> => {
     await syncContainer(ctr);
     if (!canExec(ctr.state.status)) {
       throw new ContainerStateError(
@@ -99,15 +146,4 @@ export async function execInContainer(
     }
     return resolveUser(ctr.state.mountpoint, userSpec);
   });
-  if (user !== undefined) {
-    return await ctr.ctx.oci.runc.exec(ctr.id, {
-      args: options.command,
-      process: processFor(ctr, options, user),
-    }, stdio);
-  }
-  return await ctr.ctx.oci.runc.exec(ctr.id, {
-    args: options.command,
-    env: mergeEnv(ctr.config.env, options.env),
-    cwd: options.workdir ?? ctr.config.workdir,
-  }, stdio);
 }

@@ -26,11 +26,22 @@ import { crashPoint } from "../../util/crash.ts";
 
 const log = logger("container");
 
+/** What an attaching caller adds to a start. */
+export interface StartOptions {
+  /** The terminal's size before the process starts (containers with a terminal). */
+  consoleSize?: { rows: number; cols: number };
+  /**
+   * Runs once the monitor created the container and serves its attach socket, before `runc
+   * start`: an attaching client connects here, so it misses no output.
+   */
+  onCreated?: () => void | Promise<void>;
+}
+
 /**
  * Starts the container (the caller holds its lock). A running container is left as it is.
  * Returns the size of its log before the start, so an attached caller can follow from there.
  */
-export async function startContainer(ctr: Container): Promise<number> {
+export async function startContainer(ctr: Container, options: StartOptions = {}): Promise<number> {
   await syncContainer(ctr);
   const { state, config, ctx } = ctr;
   if (isRunning(state.status)) return logSize(ctr);
@@ -59,7 +70,7 @@ export async function startContainer(ctr: Container): Promise<number> {
   try {
     await writeRundirFiles(ctr);
     await copyUpVolumes(ctx.paths, config.volumes, mountpoint);
-    await writeBundleSpec(ctr, resolveUser(mountpoint, config.user));
+    await writeBundleSpec(ctr, resolveUser(mountpoint, config.user), options.consoleSize);
     await removeExitFile(ctx.paths.exitsDir, ctr.id);
     const started = await monitor.start({
       id: ctr.id,
@@ -71,12 +82,15 @@ export async function startContainer(ctr: Container): Promise<number> {
       pidFile: join(ctr.runDir, "pidfile"),
       exitCommand: ctx.oci.cleanupCommand(ctr.id),
       runcRoot: ctx.paths.runcRoot,
+      terminal: config.terminal === true,
+      stdin: config.stdin === true,
     });
     state.pid = started.containerPid;
     state.monitorPid = started.monitorPid;
     state.monitor = monitor.name;
     crashPoint("start:created");
     try {
+      await options.onCreated?.();
       await ctx.oci.runc.start(ctr.id);
       crashPoint("start:started");
     } catch (err) {
