@@ -82,4 +82,20 @@ export class Paths {
   get aliveMarker(): string {
     return join(this.runRoot, "alive");
   }
+  /** Network files, podman's JSON format (`network create`). */
+  get networksDir(): string {
+    return join(this.root, "networks");
+  }
+  /** Containers' network namespace files (bind-mounted nsfs). */
+  get netnsDir(): string {
+    return join(this.runRoot, "netns");
+  }
+  /** A container's network namespace file. */
+  netnsPath(id: string): string {
+    return join(this.runRoot, "netns", id);
+  }
+  /** netavark's `--config` folder (aardvark-dns's files). */
+  get netavarkDir(): string {
+    return join(this.runRoot, "networks");
+  }
 }

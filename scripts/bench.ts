@@ -3,7 +3,7 @@
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
  *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [startup] [check]
- *     [tty]
+ *     [tty] [net]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
  * unmounted and deleted afterwards.
@@ -371,6 +371,70 @@ async function benchTransport(): Promise<string[]> {
   const { benchLoadSave } = await import(module) as { benchLoadSave: () => Promise<string[]> };
   return await benchLoadSave();
 }
+/**
+ * `run --rm --network NAME -p 127.0.0.1:PORT:80 busybox true` (netns, netavark setup and teardown,
+ * firewall rules in and out), beside podman's in a PodmanSandbox whose containers.conf also keeps
+ * its network files in the sandbox. Test-only subnets and names; both networks removed after.
+ */
+async function benchNet(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-net-");
+  const net = ["--network", "dptestbench"];
+  try {
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    await denopod(
+      roots,
+      "network",
+      "create",
+      "--subnet",
+      "10.231.250.0/24",
+      "--interface-name",
+      "dptestbrbench",
+      "dptestbench",
+    );
+    const ours = await median(
+      5,
+      () => denopod(roots, "run", "--rm", ...net, "-p", "127.0.0.1:18350:80", "busybox", "true"),
+    );
+    await denopod(roots, "network", "rm", "-f", "dptestbench");
+    let ref: number | undefined;
+    if (PODMAN) {
+      const sandbox = await PodmanSandbox.create("overlay");
+      try {
+        const conf = join(sandbox.dir, "containers.conf");
+        const text = await Deno.readTextFile(conf);
+        await Deno.writeTextFile(
+          conf,
+          text.replace(
+            "[engine]",
+            `[network]\nnetwork_config_dir = "${join(sandbox.dir, "networks")}"\n\n[engine]`,
+          ),
+        );
+        await Deno.mkdir(join(sandbox.dir, "networks"));
+        await sandbox.output("import", tar, "busybox");
+        await sandbox.output(
+          "network",
+          "create",
+          "--subnet",
+          "10.231.251.0/24",
+          "dptestbench",
+        );
+        ref = await median(
+          5,
+          () =>
+            sandbox.output("run", "--rm", ...net, "-p", "127.0.0.1:18351:80", "busybox", "true"),
+        );
+        await sandbox.run("network", "rm", "-f", "dptestbench");
+      } finally {
+        await sandbox.remove();
+      }
+    }
+    return [line("run --rm --network NAME -p ... busybox true", ours, "podman", ref)];
+  } finally {
+    await denopod(roots, "network", "rm", "-f", "dptestbench").catch(() => {});
+    await removeRoots(roots);
+  }
+}
 
 /** A rootfs tarball of busybox plus ~`mb` MB of data in ~`files` files. */
 async function bigImageTar(dir: string, mb: number, files: number): Promise<string> {
@@ -671,6 +735,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   startup: benchStartup,
   check: benchCheck,
   tty: benchTtySection,
+  net: benchNet,
 };
 
 if (import.meta.main) {

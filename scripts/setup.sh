@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what denopod and its tests need, when it is missing: Deno (the npm package `deno`,
-# pinned), and from the distribution runc, conmon, busybox-static, zstd, podman (the tests and
-# benchmarks compare with it), golang-github-containers-common (podman's seccomp profile) and
-# catatonit (--init). Safe to run again.
+# pinned), and from the distribution runc, conmon, busybox-static, zstd, netavark, aardvark-dns,
+# iptables (bridge networks), podman (the tests and benchmarks compare with it),
+# golang-github-containers-common (podman's seccomp profile) and catatonit (--init). Safe to run
+# again.
 set -euo pipefail
 DENO_VERSION=2.9.6
 cd "$(dirname "$0")/.."
@@ -28,6 +29,11 @@ command -v podman >/dev/null 2>&1 || missing+=(podman)
 [ -f /usr/share/containers/seccomp.json ] || missing+=(golang-github-containers-common)
 # --init runs catatonit, as podman does
 command -v catatonit >/dev/null 2>&1 || [ -x /usr/libexec/podman/catatonit ] || missing+=(catatonit)
+# bridge networks: netavark and aardvark-dns (Debian puts them in /usr/lib/podman), iptables
+for pkg in netavark aardvark-dns iptables; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$pkg")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} from the distribution" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -212,7 +212,11 @@ Deno.test("create refuses bad volumes, workdirs, sizes, signals and networks", o
       { args: create("--shm-size", "abc"), error: /invalid size: 'abc'/ },
       { args: create("--stop-signal", "NOPE"), error: /invalid signal: NOPE/ },
       { args: create("--stop-timeout", "-1"), error: /invalid argument "-1" for "--stop-timeout"/ },
-      { args: create("--network", "bridge2"), error: /network "bridge2" is not supported/ },
+      {
+        args: create("--network", "bridge2"),
+        error: /unable to find network with name or ID bridge2: network not found/,
+      },
+      { args: create("--network", "a b"), error: /invalid --network "a b"/ },
     ]);
   });
 });

@@ -66,6 +66,8 @@ Deno.test("openStateDb writes the schema and its version, and reopens without mi
       "images",
       "intents",
       "layers",
+      "network_leases",
+      "published_ports",
       "sqlite_sequence",
     ]);
     addExitCode(db, "kept");

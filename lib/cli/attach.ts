@@ -32,6 +32,7 @@ import {
   runAttachSession,
 } from "../oci/attach.ts";
 import { syncContainer } from "../container/lifecycle/sync.ts";
+import { isProcessAlive } from "../sys/process.ts";
 import { CallerSession, callerTerminalSize } from "./terminal.ts";
 
 /** How an attached client behaves (`-i`, `--detach-keys`, `--sig-proxy`). */
@@ -54,11 +55,17 @@ export const DEFAULT_ATTACH_FLAGS: AttachFlags = {
 /** What an attached start or attach ended with: the exit code, or "detached". */
 export type AttachOutcome = number | "detached";
 
-/** True while the container's process has not ended (exit file absent, row present). */
+/**
+ * True while the container's process has not ended: exit file absent, row present, and its
+ * monitor alive (a monitor that died without an exit file ends the wait too; the sync then
+ * records -1, never a client waiting for ever).
+ */
 export async function stillRunning(runtime: Runtime, ctr: Container): Promise<boolean> {
   if (await readExitRecord(runtime.paths.exitsDir, ctr.id)) return false;
   const record = runtime.containers.get(ctr.id);
   if (!record) return false;
+  const { monitorPid } = record.state;
+  if (monitorPid > 0 && !isProcessAlive(monitorPid)) return false;
   return isActive(record.state.status);
 }
 

@@ -74,8 +74,9 @@ const CREATE_FLAGS: FlagSpec[] = [
   {
     name: "network",
     type: "string",
-    help: "Connect a container to a network: none, host, or private (the default)",
-    complete: ["none", "host", "private"],
+    help:
+      "Connect a container to a network: none, host, private (the default), bridge, or NAME[,NAME]",
+    complete: ["none", "host", "private", "bridge"],
   },
   {
     name: "no-hosts",
@@ -83,6 +84,20 @@ const CREATE_FLAGS: FlagSpec[] = [
     key: "hosts",
     negates: true,
     help: "Do not create /etc/hosts within the container, instead use the version from the image",
+  },
+  {
+    name: "publish",
+    short: "p",
+    type: "string",
+    repeatable: true,
+    valueName: "strings",
+    help: "Publish a container's port, or a range of ports, to the host (implies --network bridge)",
+  },
+  {
+    name: "publish-all",
+    short: "P",
+    type: "bool",
+    help: "Publish all exposed ports to random ports on the host interfaces",
   },
   { name: "rm", type: "bool", help: "Remove container (and pod if created) after exit" },
   {
@@ -1135,6 +1150,125 @@ const events: CommandSpec = {
   action: () => import("./events.ts").then((m) => m.events),
 };
 
+const networkCreate: CommandSpec = {
+  name: "create",
+  short: "Create a network",
+  long: "Creates a bridge network (a file in podman's format under --root/networks); netavark\n" +
+    "makes its bridge and firewall rules when a container first joins it.",
+  usage: "[options] [NAME]",
+  examples: [
+    "denopod network create --subnet 10.231.0.0/24 web",
+    "denopod network create --subnet 10.231.1.0/24 --gateway 10.231.1.254 --disable-dns db",
+  ],
+  args: [{ name: "name" }],
+  flags: [
+    { name: "disable-dns", type: "bool", help: "Disable dns plugin" },
+    {
+      name: "driver",
+      short: "d",
+      type: "string",
+      default: "bridge",
+      help: "driver to manage the network",
+      complete: ["bridge"],
+    },
+    { name: "gateway", type: "string", help: "IPv4 gateway for the subnet" },
+    { name: "interface-name", type: "string", help: "interface name which is used by the driver" },
+    { name: "internal", type: "bool", help: "restrict external access from this network" },
+    { name: "ipv6", type: "bool", help: "enable IPv6 networking (not supported)" },
+    { name: "label", type: "string", repeatable: true, help: "set metadata on a network" },
+    {
+      name: "subnet",
+      type: "string",
+      help: "subnet in CIDR format (default: a free /24 of 10.87.0.0/16)",
+    },
+  ],
+  action: () => import("./network.ts").then((m) => m.networkCreate),
+};
+
+const networkLs: CommandSpec = {
+  name: "ls",
+  aliases: ["list"],
+  short: "List networks",
+  usage: "[options]",
+  examples: ["denopod network ls", "denopod network ls --format json"],
+  flags: [
+    f.format("Pretty-print networks to JSON or using a Go template"),
+    { name: "noheading", type: "bool", help: "Do not print headers" },
+    f.noTrunc("Do not truncate the network ID"),
+    f.quiet("display only names"),
+  ],
+  action: () => import("./network.ts").then((m) => m.networkLs),
+};
+
+const networkInspect: CommandSpec = {
+  name: "inspect",
+  short: "Displays the raw network configuration for one or more networks",
+  usage: "[options] NETWORK [NETWORK...]",
+  examples: ["denopod network inspect web", "denopod network inspect --format '{{.subnets}}' web"],
+  args: [{ name: "network", required: true, variadic: true }],
+  flags: [f.format("Pretty-print network to JSON or using a Go template")],
+  action: () => import("./network.ts").then((m) => m.networkInspect),
+};
+
+const networkExists: CommandSpec = {
+  name: "exists",
+  short: "Check if a network exists",
+  long: "If the named network exists, denopod network exists exits with 0, otherwise 1.",
+  usage: "NETWORK",
+  examples: ["denopod network exists web"],
+  args: [{ name: "network", required: true }],
+  action: () => import("./network.ts").then((m) => m.networkExists),
+};
+
+const networkRm: CommandSpec = {
+  name: "rm",
+  aliases: ["remove"],
+  short: "Remove networks",
+  long: "Removes networks. A network a container uses is refused (exit 2) unless -f, which\n" +
+    "removes those containers first.",
+  usage: "[options] NETWORK [NETWORK...]",
+  examples: ["denopod network rm web", "denopod network rm -f web"],
+  args: [{ name: "network", required: true, variadic: true }],
+  flags: [{
+    name: "force",
+    short: "f",
+    type: "bool",
+    help: "remove any containers using network",
+  }],
+  action: () => import("./network.ts").then((m) => m.networkRm),
+};
+
+const networkPrune: CommandSpec = {
+  name: "prune",
+  short: "Prune unused networks",
+  long: "Removes every network no container uses; the default network is never removed.",
+  usage: "[options]",
+  examples: ["denopod network prune -f"],
+  flags: [{ name: "force", short: "f", type: "bool", help: "do not prompt for confirmation" }],
+  action: () => import("./network.ts").then((m) => m.networkPrune),
+};
+
+const network: CommandSpec = {
+  name: "network",
+  short: "Manage networks",
+  subcommands: [networkCreate, networkExists, networkInspect, networkLs, networkPrune, networkRm],
+};
+
+const port: CommandSpec = {
+  name: "port",
+  short: "List port mappings or a specific mapping for the container",
+  usage: "[options] CONTAINER [PORT]",
+  examples: ["denopod port web", "denopod port web 80", "denopod port -a"],
+  args: [{ name: "container", complete: CONTAINERS }, { name: "port" }],
+  flags: [{
+    name: "all",
+    short: "a",
+    type: "bool",
+    help: "Display port information for all containers",
+  }],
+  action: () => import("./network.ts").then((m) => m.port),
+};
+
 /** `spec` under another name (`images` as `image list`); its examples follow lazily. */
 function named(spec: CommandSpec, name: string, aliases: string[] = []): CommandSpec {
   return withExamples(
@@ -1201,6 +1335,7 @@ const container: CommandSpec = {
     logs,
     mount,
     pause,
+    port,
     containerPrune,
     restart,
     rm,
@@ -1358,7 +1493,9 @@ export const PROGRAM_SPEC: CommandSpec = {
     load,
     logs,
     mount,
+    network,
     pause,
+    port,
     ps,
     restart,
     rm,

@@ -24,6 +24,8 @@ export interface CreateFlagValues {
   label: string[];
   volume: string[];
   network?: string;
+  publish: string[];
+  publishAll?: boolean;
   stopSignal?: string;
   stopTimeout?: number;
   rm?: boolean;
@@ -81,6 +83,8 @@ export function createOptionsFrom(
     labels: flags.label,
     volumes: flags.volume,
     network: flags.network,
+    publish: flags.publish,
+    publishAll: flags.publishAll === true,
     stopSignal: flags.stopSignal,
     stopTimeout: flags.stopTimeout,
     autoRemove: flags.rm === true,

@@ -6,14 +6,15 @@
 import type { ContainerStatus } from "./status.ts";
 import type { Confinement } from "./confinement.ts";
 import type { RestartPolicy } from "./restart_policy.ts";
+import type { PortMapping, StatusBlock } from "../network/types.ts";
 
 /**
  * Network mode. `private` (the default) and `none` both give the container its own network
- * namespace with loopback only (denopod has no bridge networking); `private` keeps the host's
- * usable resolvers in `resolv.conf` for when one is added, `none` writes an empty one. `host`
- * shares the host's namespace.
+ * namespace with loopback only; `private` keeps the host's usable resolvers in `resolv.conf`,
+ * `none` writes an empty one. `host` shares the host's namespace. `bridge` joins the networks in
+ * `networks` (netavark bridges) through a namespace denopod makes.
  */
-export type NetworkMode = "private" | "none" | "host";
+export type NetworkMode = "private" | "none" | "host" | "bridge";
 
 /** A bind mount asked for with `-v SRC:DST[:OPTS]` or `--mount type=bind`. */
 export interface VolumeSpec {
@@ -55,6 +56,10 @@ export interface ContainerConfig {
   addHosts: string[];
   noHosts: boolean;
   network: NetworkMode;
+  /** With `bridge`: the networks joined, by name (absent in rows written before networks). */
+  networks?: string[];
+  /** `-p`/`-P`: published ports, host ports chosen at create (absent: none). */
+  portMappings?: PortMapping[];
   shmSize: number;
   volumes: VolumeSpec[];
   /** Signal number sent by `stop`. */
@@ -97,6 +102,8 @@ export interface ContainerState {
   netNs: string;
   ipAddress: string;
   subnetMask: string;
+  /** What `netavark setup` answered, by network name, while the network is set up. */
+  networkStatus?: Record<string, StatusBlock>;
   oomKilled: boolean;
   /** Set by `stop` while it waits, so others know a stop is under way. */
   stopRequested: boolean;

@@ -35,6 +35,7 @@ import { mergeEnv, readEnvFile, validateEnvFlags, validateImageEnv } from "./env
 import { normalizeUserSpec } from "./user_spec.ts";
 import { removeTree } from "../storage/layers.ts";
 import { logger } from "../log.ts";
+import { type NetworkSelection, resolveNetworkSelection, resolvePortMappings } from "./network.ts";
 
 const log = logger("container");
 
@@ -65,6 +66,10 @@ export interface CreateOptions {
   labels: string[];
   volumes: string[];
   network?: string;
+  /** `-p` values. */
+  publish?: string[];
+  /** `-P`: publish the image's `ExposedPorts` on free host ports. */
+  publishAll?: boolean;
   stopSignal?: string;
   stopTimeout?: number;
   autoRemove: boolean;
@@ -101,14 +106,18 @@ export function assertVolumeSource(source: string): void {
   }
 }
 
-/** Parses `--network`: `none`, `host`, or the default private namespace. */
+/**
+ * Parses `--network` into a mode: `none`, `host`, the default private namespace, or `bridge` for
+ * `bridge` and network names (`NAME[,NAME...]`, checked against the network files at create).
+ */
 export function parseNetwork(value: string | undefined): NetworkMode {
-  if (value === undefined || value === "" || value === "private" || value === "bridge") {
-    return "private";
-  }
+  if (value === undefined || value === "" || value === "private") return "private";
   if (value === "none" || value === "host") return value;
+  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*(,[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/.test(value)) return "bridge";
   throw new InvalidArgError(
-    `network "${value}" is not supported: denopod offers none, host, and the default private namespace`,
+    `invalid --network ${
+      JSON.stringify(value)
+    }: must be none, host, private, bridge or NAME[,NAME...]`,
   );
 }
 
@@ -140,11 +149,12 @@ export function buildContainerConfig(
   options: CreateOptions,
   image: ImageRecord,
   imageName: string,
+  selection?: NetworkSelection,
 ): ContainerConfig {
   const id = generateId();
   const name = options.name ?? randomName();
   validateName(name);
-  const network = parseNetwork(options.network);
+  const network = selection?.mode ?? parseNetwork(options.network);
   for (
     const [flag, values] of [
       ["--env", options.env],
@@ -171,7 +181,7 @@ export function buildContainerConfig(
     dnsSearch: options.dnsSearch,
     dnsOptions: options.dnsOptions,
     addHosts: options.addHosts,
-    network,
+    network: network === "bridge" ? "private" : network,
   });
   const imageConfig = image.config.config ?? {};
   validateImageEnv(imageConfig.Env ?? []);
@@ -256,6 +266,7 @@ export function buildContainerConfig(
     addHosts: options.addHosts,
     noHosts: options.noHosts,
     network,
+    ...(network === "bridge" ? { networks: selection?.networks ?? [] } : {}),
     shmSize,
     volumes,
     stopSignal,
@@ -310,7 +321,17 @@ export async function createContainer(
   const image = ctx.images.resolve(options.image);
   const imageName = image.names.find((n) => n.endsWith(`/${options.image}`)) ??
     image.names[0] ?? image.id;
-  const config = buildContainerConfig(options, image, imageName);
+  const publish = options.publish ?? [];
+  const publishAll = options.publishAll === true;
+  parseNetwork(options.network); // the syntax first, then the names
+  const selection = await resolveNetworkSelection(
+    ctx,
+    options.network,
+    publish.length > 0 || publishAll,
+  );
+  const config = buildContainerConfig(options, image, imageName, selection);
+  const ports = resolvePortMappings(ctx, publish, publishAll, image.config.config?.ExposedPorts);
+  if (ports.length > 0) config.portMappings = ports;
   const usedLevels = new Set(
     ctx.containers.list().map((r) => labelLevel(r.config.selinux?.processLabel ?? "")),
   );

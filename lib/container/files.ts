@@ -11,7 +11,15 @@
  * @module
  */
 import { join } from "../util/path.ts";
-import { buildHostname, buildHosts, buildResolvConf, primaryHostIp } from "./rundir.ts";
+import {
+  buildHostname,
+  buildHosts,
+  buildResolvConf,
+  parseResolvConf,
+  primaryHostIp,
+  renderResolvConf,
+} from "./rundir.ts";
+import { firstAddress } from "../network/status.ts";
 import { buildSpec } from "./spec.ts";
 import { confinementOptions } from "./spec/confine.ts";
 import { defaultConfinement } from "./confinement.ts";
@@ -46,32 +54,81 @@ export async function writeStringToRundir(
   return path;
 }
 
-/** Writes `resolv.conf`, `hosts` (unless `--no-hosts`) and `hostname` into the run directory. */
+/**
+ * Writes `resolv.conf`, `hosts` (unless `--no-hosts`) and `hostname` into the run directory. On a
+ * bridge network whose setup named DNS servers (aardvark-dns), `resolv.conf` lists them and their
+ * search domain (`dns.podman`) before the host's, as podman writes it, unless `--dns` replaces
+ * the servers; `hosts` names the container's own addresses and, for `host.containers.internal`,
+ * the first network's gateway.
+ */
 export async function writeRundirFiles(ctr: Container): Promise<void> {
   const { config, ctx } = ctr;
   await Deno.mkdir(ctr.runDir, { recursive: true, mode: 0o700 });
+  const network = config.network === "bridge" ? "private" : config.network;
+  const bridge = bridgeFacts(ctr);
   const resolv = buildResolvConf({
     hostResolvConf: (await readOptional(ctx.hostFiles.resolvConf)) ?? "",
     systemdResolvConf: await readOptional(ctx.hostFiles.systemdResolvConf),
-    network: config.network,
+    network,
     ipv6: false,
     dns: config.dns,
     dnsSearch: config.dnsSearch,
     dnsOptions: config.dnsOptions,
   });
-  for (const warning of resolv.warnings) log.warn(warning);
-  await writeStringToRundir(ctr, "resolv.conf", resolv.text);
+  let resolvText = resolv.text;
+  let warnings = resolv.warnings;
+  if (bridge.dnsServers.length > 0 && config.dns.length === 0) {
+    const parsed = parseResolvConf(resolvText);
+    resolvText = renderResolvConf({
+      nameservers: [...new Set([...bridge.dnsServers, ...parsed.nameservers])],
+      search: config.dnsSearch.length > 0
+        ? parsed.search
+        : [...new Set([...bridge.searchDomains, ...parsed.search])],
+      options: parsed.options,
+    });
+    warnings = [];
+  }
+  for (const warning of warnings) log.warn(warning);
+  await writeStringToRundir(ctr, "resolv.conf", resolvText);
   const hosts = buildHosts({
     hostHosts: (await readOptional(ctx.hostFiles.hosts)) ?? null,
     addHosts: config.addHosts,
     hostname: config.hostname,
     containerName: config.name,
-    network: config.network,
+    network,
     noHosts: config.noHosts,
-    hostIp: config.noHosts ? undefined : primaryHostIp(),
+    // on a bridge the host is reached at the gateway, as podman writes it
+    hostIp: config.noHosts ? undefined : bridge.gateway || primaryHostIp(),
+    ...(bridge.addresses.length > 0 ? { containerIps: bridge.addresses } : {}),
   });
   if (hosts !== null) await writeStringToRundir(ctr, "hosts", hosts);
   await writeStringToRundir(ctr, "hostname", buildHostname(config.hostname));
+}
+
+/** What a bridge network's setup gave the container, for its resolv.conf and hosts. */
+interface BridgeFacts {
+  dnsServers: string[];
+  searchDomains: string[];
+  gateway: string;
+  addresses: string[];
+}
+
+function bridgeFacts(ctr: Container): BridgeFacts {
+  const facts: BridgeFacts = { dnsServers: [], searchDomains: [], gateway: "", addresses: [] };
+  const status = ctr.state.networkStatus;
+  if (ctr.config.network !== "bridge" || !status) return facts;
+  for (const name of ctr.config.networks ?? []) {
+    const block = status[name];
+    if (!block) continue;
+    facts.dnsServers.push(...(block.dns_server_ips ?? []));
+    facts.searchDomains.push(...(block.dns_search_domains ?? []));
+    const address = firstAddress(status, name);
+    if (address) {
+      facts.addresses.push(address.ip);
+      if (facts.gateway === "") facts.gateway = address.gateway;
+    }
+  }
+  return facts;
 }
 
 /** The user a container's process runs as, resolved to numbers. */
@@ -133,7 +190,8 @@ export async function writeBundleSpec(
     hasResolv: true,
     hasHosts: !config.noHosts,
     volumes,
-    network: config.network,
+    network: config.network === "bridge" ? "private" : config.network,
+    ...(config.network === "bridge" && ctr.state.netNs ? { netnsPath: ctr.state.netNs } : {}),
     terminal: config.terminal === true,
     consoleSize,
     annotations: { "io.container.manager": "denopod" },

@@ -14,6 +14,8 @@ import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
 import { DEFAULT_CAPABILITIES, OCI_VERSION } from "./spec.ts";
 import { type Confinement, defaultConfinement } from "./confinement.ts";
+import { networkSettings } from "./network_inspect.ts";
+import { inspectPorts } from "../network/ports.ts";
 
 /** Go's zero time, which podman prints for times never set. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -101,23 +103,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       Propagation: "rprivate",
     })),
     Dependencies: [],
-    NetworkSettings: {
-      EndpointID: "",
-      Gateway: "",
-      IPAddress: state.ipAddress,
-      IPPrefixLen: state.subnetMask ? prefixLength(state.subnetMask) : 0,
-      IPv6Gateway: "",
-      GlobalIPv6Address: "",
-      GlobalIPv6PrefixLen: 0,
-      MacAddress: "",
-      Bridge: "",
-      SandboxID: "",
-      HairpinMode: false,
-      LinkLocalIPv6Address: "",
-      LinkLocalIPv6PrefixLen: 0,
-      Ports: {},
-      SandboxKey: state.netNs,
-    },
+    NetworkSettings: networkSettings(ctr),
     Namespace: "",
     IsInfra: false,
     IsService: false,
@@ -165,7 +151,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
         Size: "0B",
       },
       NetworkMode: networkMode,
-      PortBindings: {},
+      PortBindings: inspectPorts(config.portMappings ?? []),
       RestartPolicy: {
         Name: config.restartPolicy?.name ?? "",
         MaximumRetryCount: config.restartPolicy?.maxRetries ?? 0,
@@ -235,19 +221,6 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     inspect.SizeRootFs = ctr.rootFsSize();
   }
   return inspect;
-}
-
-/** The prefix length of a dotted netmask (`255.0.0.0` → 8). */
-function prefixLength(mask: string): number {
-  return mask.split(".").reduce((bits, part) => {
-    let n = Number(part);
-    let count = 0;
-    while (n & 0x80) {
-      count++;
-      n = (n << 1) & 0xff;
-    }
-    return bits + count;
-  }, 0);
 }
 
 /** The `HostConfig` fields of a container's confinement, as podman names them. */

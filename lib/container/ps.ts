@@ -11,6 +11,8 @@ import { humanSize, psStatus, timeAgo } from "../util/humanize.ts";
 import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
 import type { FilterView } from "./filters.ts";
+import type { PortMapping } from "../network/types.ts";
+import { psNetworks, psPorts, psPortsJson } from "./network_inspect.ts";
 
 /** Go's zero `time.Time` as Unix seconds: podman's "never" for StartedAt/ExitedAt. */
 export const GO_ZERO_UNIX = -62135596800;
@@ -35,7 +37,8 @@ export interface PsJson {
   Pid: number;
   Pod: string;
   PodName: string;
-  Ports: null;
+  /** netavark's mappings (`-p`/`-P`), null when none. */
+  Ports: PortMapping[] | null;
   Size: { rootFsSize: number; rwSize: number } | null;
   StartedAt: number;
   State: string;
@@ -88,11 +91,11 @@ export function psJson(ctr: Container, options: PsViewOptions): PsJson {
     Mounts: config.volumes.map((v) => v.destination),
     Names: [config.name],
     Namespaces: {},
-    Networks: [],
+    Networks: psNetworks(ctr),
     Pid: isActive(state.status) ? state.pid : 0,
     Pod: "",
     PodName: "",
-    Ports: null,
+    Ports: psPortsJson(ctr),
     Size: options.size ? { rootFsSize: ctr.rootFsSize(), rwSize: ctr.rwSize() } : null,
     StartedAt: unix(state.startedAt),
     State: statusName(state.status),
@@ -131,7 +134,7 @@ export function psReport(ctr: Container, options: PsViewOptions): Record<string,
     Status: status,
     // podman 4.3's `{{.State}}` is the status text too
     State: status,
-    Ports: "",
+    Ports: psPorts(ctr),
     Names: ctr.config.name,
     Labels: new Map(Object.entries(ctr.config.labels)),
     Mounts: json.Mounts,
@@ -142,7 +145,7 @@ export function psReport(ctr: Container, options: PsViewOptions): Record<string,
     StartedAt: json.StartedAt,
     AutoRemove: json.AutoRemove,
     Size: options.size ? `${humanSize(ctr.rwSize())} (virtual ${humanSize(ctr.rootFsSize())})` : "",
-    Networks: "",
+    Networks: json.Networks.join(","),
     Pod: "",
     PodName: "",
     IsInfra: false,

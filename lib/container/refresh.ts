@@ -1,7 +1,8 @@
 /**
  * Refresh after a reboot. The runroot is a tmpfs: when its `alive` marker is missing, or names
  * another boot, every container that was running, stopping, paused or stopped becomes exited and
- * every created one configured; mounts, PIDs and namespaces are dropped from the state; run
+ * every created one configured; mounts and PIDs are dropped from the state and networks torn down
+ * (firewall rules, namespaces, addresses: whatever of them survived); run
  * directories are made anew; exited `--rm` containers are removed. The check takes a lock of its
  * own, so of several commands started together after boot exactly one refreshes.
  *
@@ -19,6 +20,7 @@ import { bootId } from "../sys/identity.ts";
 import { ContainerStateError } from "../errors.ts";
 import { isProcessAlive } from "../sys/process.ts";
 import { isActive, runtimeKnows } from "./status.ts";
+import { teardownIfBridged } from "./network_teardown.ts";
 
 const log = logger("refresh");
 
@@ -122,10 +124,8 @@ export async function refreshAll(ctx: RuntimeContext, keep = new Set<string>()):
       state.mounted = false;
       state.mountpoint = "";
       state.mountCount = 0;
-      state.netNs = "";
-      state.ipAddress = "";
-      state.subnetMask = "";
       state.stopRequested = false;
+      await teardownIfBridged(ctr);
       ctr.cleanupStorage();
       ctr.save();
       await writeRundirFiles(ctr);

@@ -20,7 +20,7 @@ import { canStop, hasProcess, isActive } from "./status.ts";
 import { containerCgroupPath } from "./spec/resources.ts";
 import { removeCgroup } from "../sys/cgroup.ts";
 import { containersUsingVolume, volumeStore } from "./volume_binds.ts";
-
+import { teardownIfBridged } from "./network_teardown.ts";
 import { logger } from "../log.ts";
 import { journaled } from "../events/journal.ts";
 import { IntentLog } from "../state/intents.ts";
@@ -82,6 +82,7 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       }
       // paused, created, or started again since the stop above
       if (hasProcess(status)) await killForRemoval(ctr);
+      await teardownIfBridged(ctr);
       const intent = recordRemoval(ctr);
       crashPoint("remove:intent");
       await ctr.teardownStorage();

@@ -185,6 +185,8 @@ export interface SpecInput {
   hasHostname?: boolean;
   volumes: VolumeMount[];
   network: SpecNetworkMode;
+  /** A network namespace to join (a bridge network's, made by denopod), by path. */
+  netnsPath?: string;
   /** Whether the process gets a terminal (`-t`). */
   terminal: boolean;
   /** The terminal's size before the process starts (with `terminal`). */
@@ -467,13 +469,15 @@ export function withVolumes(volumes: VolumeMount[]): SpecOption {
 
 /**
  * Sets the namespaces: pid, ipc, uts, mount always; network too unless `host` (a private
- * namespace has only loopback with both `private` and `none`).
+ * namespace has only loopback with both `private` and `none`), the one at `netnsPath` when given.
  */
-export function withNamespaces(network: SpecNetworkMode): SpecOption {
+export function withNamespaces(network: SpecNetworkMode, netnsPath?: string): SpecOption {
   return (spec) => {
     const types: NamespaceType[] = ["pid", "ipc", "uts", "mount"];
     if (network !== "host") types.push("network");
-    spec.linux.namespaces = types.map((type) => ({ type }));
+    spec.linux.namespaces = types.map((type) =>
+      type === "network" && netnsPath ? { type, path: netnsPath } : { type }
+    );
   };
 }
 
@@ -564,7 +568,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       hostname: input.hasHostname ?? true,
     }),
     withVolumes(input.volumes),
-    withNamespaces(input.network),
+    withNamespaces(input.network, input.netnsPath),
     withRlimits(input.hardNofile, input.hardNproc),
     withAnnotations(input.annotations ?? {}),
     ...(input.extra ?? []),

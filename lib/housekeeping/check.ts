@@ -39,6 +39,7 @@ export type FindingKind =
   | "container"
   | "layer"
   | "image"
+  | "network"
   | "leftover";
 
 /** One problem found; `fix` is absent when it cannot be repaired. */
@@ -255,6 +256,14 @@ async function checkContainer(
       fix: () => repair.remakeRundir(ctx, id),
     });
   }
+  if (!isActive(status) && status !== "created" && (ctr.state.netNs || ctr.state.networkStatus)) {
+    findings.push({
+      kind: "network",
+      subject: id,
+      message: `container ${short} is ${status} but its network is still set up`,
+      fix: () => repair.teardownNetworkOf(ctx, id),
+    });
+  }
   if (isActive(status)) return; // running as recorded: its mounts are its own
   const want = ctr.state.mounted || runtimeKnows(status) ? 1 : 0;
   const mergedCount = mounts.get(layer.merged) ?? 0;
@@ -405,6 +414,20 @@ function checkLeftovers(ctx: RuntimeContext, rows: Set<string>, busy: Set<string
   stray(join(paths.runRoot, "containers"), "run directory");
   stray(paths.exitsDir, "exit file");
   stray(paths.locksDir, "lockfile", (name) => /^[0-9a-f]{64}\.lock$/.test(name));
+  stray(paths.netnsDir, "network namespace");
+  for (
+    const { container_id: id } of ctx.db.all<{ container_id: string }>(
+      `SELECT container_id FROM network_leases UNION SELECT container_id FROM published_ports`,
+    )
+  ) {
+    if (rows.has(id) || busy.has(id)) continue;
+    found.push({
+      kind: "network",
+      subject: id,
+      message: `addresses or host ports are held for container ${id}, which no longer exists`,
+      fix: () => repair.releaseNetworkRows(ctx, id),
+    });
+  }
   return found;
 }
 

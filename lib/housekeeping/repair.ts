@@ -25,6 +25,8 @@ import { tryLock } from "../sys/lockfile.ts";
 import { isProcessAlive } from "../sys/process.ts";
 import { endContainerProcesses, replayIntents } from "./replay.ts";
 import type { Finding } from "./check.ts";
+import { teardownIfBridged } from "../container/network_teardown.ts";
+import { releaseContainer } from "../network/ipam.ts";
 
 /** A repair that could not be made now (the thing is in use, or needs `--force`). */
 export class NotRepairedError extends DenopodError {}
@@ -164,6 +166,23 @@ export async function remakeRundir(ctx: RuntimeContext, id: string): Promise<voi
     await Deno.mkdir(ctr.runDir, { recursive: true, mode: 0o700 });
     await writeRundirFiles(ctr);
   });
+}
+
+/**
+ * Tears down the bridge network of a container that is not running: netavark's interfaces and
+ * firewall rules, its namespace, its addresses and host ports.
+ */
+export async function teardownNetworkOf(ctx: RuntimeContext, id: string): Promise<void> {
+  await withFreeContainer(ctx, id, async (ctr) => {
+    if (isActive(ctr.state.status)) throw new NotRepairedError(`container ${ctr.name} is running`);
+    await teardownIfBridged(ctr);
+  });
+}
+
+/** Frees addresses and host ports the database holds for a container that no longer exists. */
+export function releaseNetworkRows(ctx: RuntimeContext, id: string): Promise<void> {
+  ctx.db.transaction(() => releaseContainer(ctx.db, id));
+  return Promise.resolve();
 }
 
 /** Drops a recorded mount the kernel does not have (the container is not running). */

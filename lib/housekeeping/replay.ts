@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { teardownIfBridged } from "../container/network_teardown.ts";
 import { join } from "../util/path.ts";
 import { logger } from "../log.ts";
 import type { RuntimeContext } from "../container/context.ts";
@@ -211,9 +212,7 @@ async function undoStart(
     state.pid = 0;
     state.monitorPid = 0;
     state.stopRequested = false;
-    state.netNs = "";
-    state.ipAddress = "";
-    state.subnetMask = "";
+    await teardownIfBridged(ctr);
     if (state.mountCount > 0) {
       unmount(ctr.shmDir, { detach: true, ignoreNotMounted: true });
     } else {

@@ -79,6 +79,23 @@ const MIGRATIONS: string[] = [
      created TEXT NOT NULL
    );
    CREATE INDEX intents_by_target ON intents(target);`,
+  // networks: addresses leased to containers, and host ports published, while set up (IF NOT
+  // EXISTS: whatever place this entry takes among the branches' migrations, it applies once)
+  `CREATE TABLE IF NOT EXISTS network_leases (
+     network TEXT NOT NULL,
+     ip TEXT NOT NULL,
+     container_id TEXT NOT NULL,
+     PRIMARY KEY (network, ip)
+   );
+   CREATE INDEX IF NOT EXISTS network_leases_by_container ON network_leases(container_id);
+   CREATE TABLE IF NOT EXISTS published_ports (
+     protocol TEXT NOT NULL,
+     host_port INTEGER NOT NULL,
+     host_ip TEXT NOT NULL,
+     container_id TEXT NOT NULL,
+     PRIMARY KEY (protocol, host_port, host_ip)
+   );
+   CREATE INDEX IF NOT EXISTS published_ports_by_container ON published_ports(container_id);`,
 ];
 
 /** The schema version this build writes. */

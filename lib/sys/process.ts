@@ -86,7 +86,10 @@ export function reapExitedChildren(): WaitResult[] {
     try {
       result = waitPid(-1, { noHang: true });
     } catch (err) {
-      if (err instanceof SyscallError && err.errno === ECHILD) return reaped;
+      // ECHILD: no children left. Any other failure reaped nothing now: the caller polls again
+      // (a monitor that threw here would die without writing the exit file; seen under load as
+      // a waitpid -1 with a stray errno).
+      if (err instanceof SyscallError) return reaped;
       throw err;
     }
     if (result === null) return reaped;

@@ -19,10 +19,11 @@ import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { copyUpVolumes } from "../volume_binds.ts";
 import { join } from "../../util/path.ts";
-import { forgetNetwork, syncContainer } from "./sync.ts";
+import { syncContainer } from "./sync.ts";
 import { journaled } from "../../events/journal.ts";
 import { IntentLog } from "../../state/intents.ts";
 import { crashPoint } from "../../util/crash.ts";
+import { teardownIfBridged } from "../network_teardown.ts";
 
 const log = logger("container");
 
@@ -68,6 +69,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   crashPoint("start:mounted");
   const monitor = await ctx.oci.monitor();
   try {
+    if (config.network === "bridge") await (await import("../network.ts")).setupNetwork(ctr);
     await writeRundirFiles(ctr);
     await copyUpVolumes(ctx.paths, config.volumes, mountpoint);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user), options.consoleSize);
@@ -98,6 +100,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
       throw err;
     }
   } catch (err) {
+    await teardownIfBridged(ctr);
     ctx.db.transaction(() => {
       failStart(ctr, err);
       intents.clear(intent);
@@ -122,11 +125,11 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   return logOffset;
 }
 
+/** Records a start that failed (its network was torn down by the caller). */
 function failStart(ctr: Container, err: unknown): void {
   const { state } = ctr;
   state.pid = 0;
   state.monitorPid = 0;
-  forgetNetwork(ctr);
   if (err instanceof DenopodError && (err.exitCode === 126 || err.exitCode === 127)) {
     state.status = "exited";
     state.exitCode = err.exitCode;

@@ -21,6 +21,7 @@ import type { Container } from "../container.ts";
 import type { ContainerState } from "../config.ts";
 import { runtimeKnows } from "../status.ts";
 import { journaled } from "../../events/journal.ts";
+import { teardownIfBridged } from "../network_teardown.ts";
 
 const log = logger("container");
 
@@ -134,7 +135,7 @@ async function unmountLeftoverStorage(ctr: Container): Promise<void> {
 
 /**
  * Records an ended container: status `exited` with its exit code and time, the exit code kept in
- * its own table, the network forgotten, runc's state deleted, and its storage unmounted unless a
+ * its own table, the network torn down (netavark, namespace, addresses), runc's state deleted, and its storage unmounted unless a
  * user still holds a `mount` of it.
  */
 export async function finishExit(ctr: Container, seen: Observation): Promise<void> {
@@ -145,7 +146,7 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   state.pid = 0;
   state.monitorPid = 0;
   state.stopRequested = false;
-  forgetNetwork(ctr);
+  await teardownIfBridged(ctr);
   try {
     await ctr.ctx.oci.runc.delete(ctr.id, { force: true });
   } catch (err) {
@@ -162,11 +163,4 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
     ctr.ctx.containers.recordExitCode(ctr.id, ctr.name, seen.exitCode, state.finishedAt);
   });
   log.debug("container {id} exited with {code}", { id: ctr.id, code: seen.exitCode });
-}
-
-/** The seed's cleanupNetwork: forget the namespace, IP address and mask (saved by the caller). */
-export function forgetNetwork(ctr: Container): void {
-  ctr.state.netNs = "";
-  ctr.state.ipAddress = "";
-  ctr.state.subnetMask = "";
 }

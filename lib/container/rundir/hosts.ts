@@ -37,6 +37,11 @@ export interface HostsInputs {
    * undefined (a host with no global address).
    */
   hostIp: string | undefined;
+  /**
+   * The container's own addresses on its bridge networks, for its `hostname name` entry; without
+   * them (a namespace with loopback only, `--network none`) the entry uses `127.0.0.1`.
+   */
+  containerIps?: string[];
 }
 
 /** One hosts line: an address and its names. */
@@ -125,9 +130,11 @@ export function buildHosts(inputs: HostsInputs): string | null {
     defaults.push({ ip: inputs.hostIp, names: [HOST_CONTAINERS_INTERNAL] });
   }
   if (inputs.network !== "host") {
-    // a namespace of its own has loopback only (denopod has no bridge): the own entry is there
+    // on a bridge the own entry names the container's addresses; in a namespace with loopback
+    // only, 127.0.0.1
     const ownNames = [...new Set([inputs.hostname, inputs.containerName].filter((n) => n !== ""))];
-    defaults.push({ ip: "127.0.0.1", names: ownNames });
+    const ips = inputs.containerIps?.length ? inputs.containerIps : ["127.0.0.1"];
+    for (const ip of ips) defaults.push({ ip, names: ownNames });
   }
 
   const present = new Set(userEntries.flatMap((e) => e.names));

@@ -1,0 +1,309 @@
+/**
+ * A container's bridge networks: what `--network` and `-p`/`-P` resolve to at create, and the
+ * setup and teardown around each run. Setup takes the container's addresses and host ports in one
+ * transaction (recording the namespace path in the same one, so a crash at any later point leaves
+ * something teardown finds), makes the network namespace, and runs `netavark setup`. Teardown runs
+ * `netavark teardown`, unmounts and deletes the namespace, and frees the addresses and ports; it
+ * runs under the container's lock and clears what it undid, so it happens once however many
+ * commands notice the container ended.
+ *
+ * @example
+ * ```ts
+ * await setupNetwork(ctr);    // before the rundir files and the spec are written
+ * await teardownNetwork(ctr); // when the container has ended (finishExit, refresh, rm)
+ * ```
+ * @module
+ */
+import { InvalidArgError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { createNetns, removeNetns } from "../sys/netns.ts";
+import { isMountPoint } from "../sys/mount.ts";
+import {
+  holdsAny,
+  leaseAddress,
+  leasesOf,
+  portHolder,
+  PortInUseError,
+  releaseContainer,
+  reservePorts,
+} from "../network/ipam.ts";
+import { findNetavark, Netavark } from "../network/netavark.ts";
+import {
+  assertDistinctHostPorts,
+  expandHostPorts,
+  exposedPortMappings,
+  parsePublish,
+} from "../network/ports.ts";
+import { DEFAULT_NETWORK, NetworkStore } from "../network/store.ts";
+import type { Network, NetworkOptions, PortMapping, StatusBlock } from "../network/types.ts";
+import { firstAddress } from "../network/status.ts";
+import { formatIpv4, prefixMask } from "../network/ipv4.ts";
+import type { NetworkMode } from "./config.ts";
+import type { RuntimeContext } from "./context.ts";
+import type { Container } from "./container.ts";
+
+const log = logger("network");
+
+/** The lowest and highest host port picked for `-P` and `-p CTRPORT`. */
+const EPHEMERAL_FIRST = 32768;
+const EPHEMERAL_LAST = 60999;
+
+/** The network files of this runtime's root. */
+export function networkStore(ctx: RuntimeContext): NetworkStore {
+  return new NetworkStore(ctx.paths.networksDir, ctx.paths.lockPath("networks"));
+}
+
+/** What `--network` resolved to. */
+export interface NetworkSelection {
+  mode: NetworkMode;
+  /** With `bridge`: the networks joined, by name. */
+  networks: string[];
+}
+
+/**
+ * Resolves `--network`: `none`, `host`, `private` (the default without `-p`), `bridge` (the
+ * default network, made on first use), or `NAME[,NAME...]` of existing networks. Publishing
+ * ports without `--network` means `bridge`. An unknown name, or a bridge without netavark
+ * installed, is an error here, at create.
+ */
+export async function resolveNetworkSelection(
+  ctx: RuntimeContext,
+  value: string | undefined,
+  publishes: boolean,
+): Promise<NetworkSelection> {
+  if (value === undefined || value === "") {
+    if (!publishes) return { mode: "private", networks: [] };
+    value = "bridge";
+  }
+  if (value === "none" || value === "host" || value === "private") {
+    if (publishes) {
+      throw new InvalidArgError(
+        `published ports need a bridge network: they cannot be used with --network ${value}`,
+      );
+    }
+    return { mode: value, networks: [] };
+  }
+  findNetavark(); // a bridge without netavark cannot start: say so now, before anything is made
+  const store = networkStore(ctx);
+  const names: string[] = [];
+  for (const part of value.split(",")) {
+    const name = part.trim();
+    if (name === "") throw new InvalidArgError(`invalid --network ${JSON.stringify(value)}`);
+    if (["none", "host", "private"].includes(name)) {
+      throw new InvalidArgError(`--network ${name} cannot be combined with other networks`);
+    }
+    const network = name === "bridge" || name === DEFAULT_NETWORK
+      ? await store.ensureDefault()
+      : store.get(name);
+    if (!names.includes(network.name)) names.push(network.name);
+  }
+  return { mode: "bridge", networks: names };
+}
+
+/**
+ * Resolves `-p` values and `-P` (the image's `ExposedPorts`) into mappings with every host port
+ * chosen: a host port left out gets a free one (free on the host and in no container's config).
+ * A fixed host port another running container publishes is refused naming that container.
+ */
+export function resolvePortMappings(
+  ctx: RuntimeContext,
+  publish: string[],
+  publishAll: boolean,
+  exposed: Record<string, unknown> | undefined,
+): PortMapping[] {
+  const mappings = publish.map(parsePublish);
+  if (publishAll) {
+    const taken = new Set(mappings.map((m) => `${m.container_port}/${m.protocol}`));
+    for (const m of exposedPortMappings(exposed)) {
+      if (!taken.has(`${m.container_port}/${m.protocol}`)) mappings.push(m);
+    }
+  }
+  if (mappings.length === 0) return mappings;
+  const inConfigs = new Set<string>();
+  for (const record of ctx.containers.list()) {
+    for (const p of expandHostPorts(record.config.portMappings ?? [])) {
+      inConfigs.add(`${p.hostPort}/${p.protocol}`);
+    }
+  }
+  for (const m of mappings) {
+    if (m.host_port !== 0) {
+      for (const p of expandHostPorts([m])) {
+        const holder = portHolder(ctx.db, p.protocol, p.hostPort, p.hostIp);
+        if (holder !== undefined) {
+          throw new PortInUseError(
+            `host port ${p.hostPort}/${p.protocol} is already published by container ${
+              ctx.containers.get(holder)?.config.name ?? holder
+            }`,
+          );
+        }
+      }
+      continue;
+    }
+    m.host_port = pickFreePorts(ctx, m, inConfigs);
+    for (const p of expandHostPorts([m])) inConfigs.add(`${p.hostPort}/${p.protocol}`);
+  }
+  assertDistinctHostPorts(mappings);
+  return mappings;
+}
+
+function pickFreePorts(ctx: RuntimeContext, m: PortMapping, inConfigs: Set<string>): number {
+  const span = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1 - m.range;
+  const offset = Math.floor(Math.random() * span);
+  for (let i = 0; i < span; i++) {
+    const start = EPHEMERAL_FIRST + ((offset + i) % span);
+    let free = true;
+    for (let port = start; port < start + m.range && free; port++) {
+      free = !inConfigs.has(`${port}/${m.protocol}`) &&
+        portHolder(ctx.db, m.protocol, port, m.host_ip) === undefined &&
+        hostPortFree(port, m.protocol, m.host_ip);
+    }
+    if (free) return start;
+  }
+  throw new InvalidArgError(`no free host port left for ${m.container_port}/${m.protocol}`);
+}
+
+function hostPortFree(port: number, protocol: string, hostIp: string): boolean {
+  const hostname = hostIp || "0.0.0.0";
+  try {
+    if (protocol === "udp") {
+      Deno.listenDatagram({ port, hostname, transport: "udp" }).close();
+    } else {
+      Deno.listen({ port, hostname }).close();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function netavarkFor(ctx: RuntimeContext): Netavark {
+  return new Netavark({
+    configDir: ctx.paths.netavarkDir,
+    lockPath: ctx.paths.lockPath("netavark"),
+  });
+}
+
+function networkOptions(
+  ctr: Container,
+  networks: Network[],
+  leases: Record<string, string>,
+): NetworkOptions {
+  const options: NetworkOptions = {
+    container_id: ctr.id,
+    container_name: ctr.name,
+    networks: {},
+    network_info: {},
+  };
+  networks.forEach((network, i) => {
+    const ip = leases[network.name];
+    options.networks[network.name] = {
+      interface_name: `eth${i}`,
+      ...(ip ? { static_ips: [ip] } : {}),
+      aliases: [ctr.id.slice(0, 12)],
+    };
+    options.network_info[network.name] = network;
+  });
+  const ports = ctr.config.portMappings ?? [];
+  if (ports.length > 0) options.port_mappings = ports;
+  return options;
+}
+
+/**
+ * Sets up the container's bridge networks (the caller holds its lock); a no-op for other modes.
+ * On failure everything taken is given back and the error is thrown.
+ */
+export async function setupNetwork(ctr: Container): Promise<void> {
+  const { config, ctx } = ctr;
+  if (config.network !== "bridge") return;
+  await teardownNetwork(ctr);
+  const store = networkStore(ctx);
+  const networks = (config.networks ?? []).map((name) => store.get(name));
+  const driver = netavarkFor(ctx);
+  const nsPath = ctx.paths.netnsPath(ctr.id);
+  let leases: Record<string, string> = {};
+  ctx.db.transaction(() => {
+    leases = Object.fromEntries(networks.map((n) => [n.name, leaseAddress(ctx.db, n, ctr.id)]));
+    reservePorts(
+      ctx.db,
+      ctr.id,
+      config.portMappings ?? [],
+      (id) => ctx.containers.get(id)?.config.name ?? id,
+    );
+    ctr.state.netNs = nsPath;
+    ctr.save();
+  });
+  let madeNetns = false;
+  try {
+    await Deno.mkdir(ctx.paths.netnsDir, { recursive: true, mode: 0o755 });
+    removeNetns(nsPath); // a stale file of this container's own, from a crash
+    createNetns(nsPath);
+    madeNetns = true;
+    const status = await driver.setup(nsPath, networkOptions(ctr, networks, leases));
+    recordStatus(ctr, status);
+    ctr.save();
+    log.debug("network of {id} set up: {status}", {
+      id: ctr.id,
+      status: JSON.stringify(status),
+    });
+  } catch (err) {
+    // netavark undoes a setup that failed half-way itself; the namespace and rows are ours
+    if (madeNetns) removeNetns(nsPath);
+    forgetNetworkState(ctr);
+    ctx.db.transaction(() => {
+      releaseContainer(ctx.db, ctr.id);
+      ctr.save();
+    });
+    throw err;
+  }
+}
+
+function recordStatus(ctr: Container, status: Record<string, StatusBlock>): void {
+  ctr.state.networkStatus = status;
+  const first = firstAddress(status, ctr.config.networks?.[0]);
+  ctr.state.ipAddress = first?.ip ?? "";
+  ctr.state.subnetMask = first ? formatIpv4(prefixMask(first.prefixLen)) : "";
+}
+
+function forgetNetworkState(ctr: Container): void {
+  ctr.state.netNs = "";
+  ctr.state.ipAddress = "";
+  ctr.state.subnetMask = "";
+  delete ctr.state.networkStatus;
+}
+
+/**
+ * Undoes {@linkcode setupNetwork} (the caller holds the lock): `netavark teardown` when the
+ * namespace is still there, then the namespace, the addresses and the host ports, and saves. A
+ * no-op when nothing is set up, so a second call changes nothing. netavark failing is logged,
+ * not thrown: the container has ended either way, and its rows must not stay taken.
+ */
+export async function teardownNetwork(ctr: Container): Promise<void> {
+  const { ctx, state } = ctr;
+  if (state.netNs === "" && !state.networkStatus && !holdsAny(ctx.db, ctr.id)) return;
+  const nsPath = state.netNs || ctx.paths.netnsPath(ctr.id);
+  if (ctr.config.network === "bridge" && netnsExists(nsPath)) {
+    try {
+      const store = networkStore(ctx);
+      const networks = (ctr.config.networks ?? []).flatMap((name) => store.find(name) ?? []);
+      const driver = netavarkFor(ctx);
+      await driver.teardown(nsPath, networkOptions(ctr, networks, leasesOf(ctx.db, ctr.id)));
+    } catch (err) {
+      log.warn("network teardown of container {name}: {err}", {
+        name: ctr.name,
+        err: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+  removeNetns(nsPath);
+  forgetNetworkState(ctr);
+  ctx.db.transaction(() => {
+    releaseContainer(ctx.db, ctr.id);
+    ctr.save();
+  });
+  log.debug("network of {id} torn down", { id: ctr.id });
+}
+
+/** True when a namespace is still bind-mounted at `path` (never after a real reboot). */
+function netnsExists(path: string): boolean {
+  return isMountPoint(path);
+}

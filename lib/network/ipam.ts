@@ -1,0 +1,150 @@
+/**
+ * IPAM and host-port reservations in the state database: a container's address on each network
+ * and each host port it publishes are rows that exist while its network is set up. Taking them is
+ * one transaction (the caller's), so two containers starting at once can never get one address or
+ * one host port; freeing them is one DELETE per table.
+ *
+ * @example
+ * ```ts
+ * db.transaction(() => {
+ *   const ip = leaseAddress(db, network, id);   // "10.231.0.2"
+ *   reservePorts(db, id, mappings, lookupName);  // throws PortInUseError naming the holder
+ * });
+ * releaseContainer(db, id);
+ * ```
+ * @module
+ */
+import { DenopodError } from "../errors.ts";
+import type { StateDb } from "../state/db.ts";
+import {
+  formatIpv4,
+  hostAddress,
+  isUsableHost,
+  parseCidr,
+  parseIpv4Number,
+  subnetSize,
+} from "./ipv4.ts";
+import { expandHostPorts } from "./ports.ts";
+import type { Network, PortMapping } from "./types.ts";
+
+/** Every address of the network is taken. */
+export class AddressExhaustedError extends DenopodError {}
+
+/** A host port is already published by another container. */
+export class PortInUseError extends DenopodError {}
+
+/**
+ * Leases the lowest free host address of the network's first subnet (skipping the network,
+ * gateway and broadcast addresses) to `containerId`, or the one it already holds. Call inside a
+ * transaction.
+ */
+export function leaseAddress(db: StateDb, network: Network, containerId: string): string {
+  const held = db.get<{ ip: string }>(
+    "SELECT ip FROM network_leases WHERE network = ? AND container_id = ?",
+    network.name,
+    containerId,
+  );
+  if (held) return held.ip;
+  const subnet = network.subnets[0];
+  const cidr = parseCidr(subnet.subnet);
+  const gateway = subnet.gateway ? parseIpv4Number(subnet.gateway) : null;
+  const taken = new Set(
+    db.all<{ ip: string }>("SELECT ip FROM network_leases WHERE network = ?", network.name)
+      .map((r) => r.ip),
+  );
+  const size = subnetSize(cidr);
+  for (let n = 1; n < size; n++) {
+    const ip = hostAddress(cidr, n);
+    if (ip === gateway || !isUsableHost(cidr, ip)) continue;
+    const text = formatIpv4(ip);
+    if (taken.has(text)) continue;
+    db.run(
+      "INSERT INTO network_leases (network, ip, container_id) VALUES (?, ?, ?)",
+      network.name,
+      text,
+      containerId,
+    );
+    return text;
+  }
+  throw new AddressExhaustedError(
+    `network ${network.name} has no free address left in ${subnet.subnet}`,
+  );
+}
+
+/** The addresses `containerId` holds, by network name. */
+export function leasesOf(db: StateDb, containerId: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (
+    const row of db.all<{ network: string; ip: string }>(
+      "SELECT network, ip FROM network_leases WHERE container_id = ?",
+      containerId,
+    )
+  ) {
+    out[row.network] = row.ip;
+  }
+  return out;
+}
+
+/** The container holding host port `port/protocol` (on `hostIp`, or on any address), if any. */
+export function portHolder(
+  db: StateDb,
+  protocol: string,
+  port: number,
+  hostIp: string,
+): string | undefined {
+  return db.get<{ container_id: string }>(
+    `SELECT container_id FROM published_ports
+     WHERE protocol = ? AND host_port = ? AND (host_ip = ? OR host_ip = '' OR ? = '')`,
+    protocol,
+    port,
+    hostIp,
+    hostIp,
+  )?.container_id;
+}
+
+/**
+ * Reserves every host port of `mappings` for `containerId`. A port another container holds (on
+ * the same address, or either on all addresses) throws PortInUseError naming that container
+ * (`nameOf` turns its ID into a name). Call inside a transaction.
+ */
+export function reservePorts(
+  db: StateDb,
+  containerId: string,
+  mappings: readonly PortMapping[],
+  nameOf: (id: string) => string,
+): void {
+  for (const port of expandHostPorts(mappings)) {
+    const holder = portHolder(db, port.protocol, port.hostPort, port.hostIp);
+    if (holder !== undefined && holder !== containerId) {
+      throw new PortInUseError(
+        `host port ${port.hostPort}/${port.protocol} is already published by container ${
+          nameOf(holder)
+        }`,
+      );
+    }
+    db.run(
+      `INSERT OR IGNORE INTO published_ports (protocol, host_port, host_ip, container_id)
+       VALUES (?, ?, ?, ?)`,
+      port.protocol,
+      port.hostPort,
+      port.hostIp,
+      containerId,
+    );
+  }
+}
+
+/** Frees every address and host port `containerId` holds. */
+export function releaseContainer(db: StateDb, containerId: string): void {
+  db.run("DELETE FROM network_leases WHERE container_id = ?", containerId);
+  db.run("DELETE FROM published_ports WHERE container_id = ?", containerId);
+}
+
+/** True when `containerId` holds any address or host port. */
+export function holdsAny(db: StateDb, containerId: string): boolean {
+  return db.get<{ n: number }>(
+    `SELECT (SELECT COUNT(*) FROM network_leases WHERE container_id = ?) +
+            (SELECT COUNT(*) FROM published_ports WHERE container_id = ?) AS n`,
+    containerId,
+    containerId,
+  )!.n > 0;
+}

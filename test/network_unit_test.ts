@@ -1,0 +1,245 @@
+/**
+ * Unit tests of the network library: IPv4 subnets (`lib/network/ipv4.ts`), `-p` parsing and the
+ * ways ports are shown (`ports.ts`), the network files with a fake host (`store.ts`: name, subnet,
+ * gateway and bridge checks, the default network's subnet choice), and IPAM and host-port
+ * reservations in a real state database (`ipam.ts`). No host network is touched.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  containsIp,
+  formatCidr,
+  overlaps,
+  parseCidr,
+  parseIpv4Number,
+} from "../lib/network/ipv4.ts";
+import {
+  exposedPortMappings,
+  formatPsPorts,
+  inspectPorts,
+  parsePublish,
+  portLines,
+} from "../lib/network/ports.ts";
+import {
+  DEFAULT_BRIDGE,
+  DEFAULT_NETWORK,
+  NetworkStore,
+  NoSuchNetworkError,
+} from "../lib/network/store.ts";
+import {
+  AddressExhaustedError,
+  holdsAny,
+  leaseAddress,
+  leasesOf,
+  PortInUseError,
+  releaseContainer,
+  reservePorts,
+} from "../lib/network/ipam.ts";
+import { openStateDb } from "../lib/state/db.ts";
+import { InvalidArgError } from "../lib/errors.ts";
+import type { Cidr } from "../lib/network/ipv4.ts";
+import { withTempDir } from "./helpers/temp_dir.ts";
+
+Deno.test("parseCidr reads a subnet and refuses host bits, bad prefixes and non-addresses", () => {
+  assert.equal(formatCidr(parseCidr("10.231.0.0/24")), "10.231.0.0/24");
+  for (const bad of ["10.231.0.1/24", "10.231.0.0/33", "10.231.0.0", "10.256.0.0/16", "x/8"]) {
+    assert.throws(() => parseCidr(bad), InvalidArgError, bad);
+  }
+  assert.throws(
+    () => parseCidr("10.231.0.1/24"),
+    /host bits are set \(the network is 10\.231\.0\.0\/24\)/,
+  );
+});
+
+Deno.test("overlaps and containsIp compare subnets of any prefix", () => {
+  assert.ok(overlaps(parseCidr("10.231.0.0/16"), parseCidr("10.231.5.0/24")));
+  assert.ok(overlaps(parseCidr("10.231.5.0/24"), parseCidr("10.231.0.0/16")));
+  assert.ok(!overlaps(parseCidr("10.231.0.0/24"), parseCidr("10.231.1.0/24")));
+  assert.ok(containsIp(parseCidr("10.231.0.0/24"), parseIpv4Number("10.231.0.255")!));
+  assert.ok(!containsIp(parseCidr("10.231.0.0/24"), parseIpv4Number("10.231.1.0")!));
+});
+
+Deno.test("parsePublish takes podman's -p forms, ranges and protocols", () => {
+  assert.deepEqual(parsePublish("8080:80"), {
+    host_ip: "",
+    container_port: 80,
+    host_port: 8080,
+    protocol: "tcp",
+    range: 1,
+  });
+  assert.deepEqual(parsePublish("127.0.0.1:8000-8001:80-81/udp"), {
+    host_ip: "127.0.0.1",
+    container_port: 80,
+    host_port: 8000,
+    protocol: "udp",
+    range: 2,
+  });
+  assert.deepEqual(parsePublish("127.0.0.1::53/udp"), {
+    host_ip: "127.0.0.1",
+    container_port: 53,
+    host_port: 0,
+    protocol: "udp",
+    range: 1,
+  });
+  assert.equal(parsePublish("80").host_port, 0);
+  assert.equal(parsePublish("0.0.0.0:1:2").host_ip, "");
+});
+
+Deno.test("parsePublish refuses ports out of range, unequal ranges, bad protocols and IPs", () => {
+  const cases: [string, RegExp][] = [
+    ["70000:80", /invalid port 70000 .*between 1 and 65535/],
+    ["8080:0", /invalid port 0 .*between 1 and 65535/],
+    ["8000-8002:80-81", /same length/],
+    ["8080:80/sctp", /invalid protocol "sctp"/],
+    ["1.2.3:8080:80", /invalid host IP/],
+    ["a:b:c:d", /must be \[IP:\]/],
+    ["90-80", /end is before the start/],
+    ["", /invalid -p/],
+    ["80\n", /invalid -p/],
+  ];
+  for (const [spec, message] of cases) {
+    assert.throws(() => parsePublish(spec), (err: Error) => {
+      assert.ok(err instanceof InvalidArgError, spec);
+      assert.match(err.message, message, spec);
+      assert.ok(!err.message.includes("\n"), "one line");
+      return true;
+    });
+  }
+});
+
+Deno.test("ports are shown as podman shows them: ps column, inspect map and port lines", () => {
+  const mappings = [
+    parsePublish("127.0.0.1:18090-18091:90-91/udp"),
+    parsePublish("18080:80"),
+  ];
+  assert.equal(
+    formatPsPorts(mappings),
+    "127.0.0.1:18090-18091->90-91/udp, 0.0.0.0:18080->80/tcp",
+  );
+  assert.deepEqual(inspectPorts(mappings), {
+    "90/udp": [{ HostIp: "127.0.0.1", HostPort: "18090" }],
+    "91/udp": [{ HostIp: "127.0.0.1", HostPort: "18091" }],
+    "80/tcp": [{ HostIp: "", HostPort: "18080" }],
+  });
+  assert.deepEqual(portLines(mappings), [
+    "90/udp -> 127.0.0.1:18090",
+    "91/udp -> 127.0.0.1:18091",
+    "80/tcp -> 0.0.0.0:18080",
+  ]);
+  assert.deepEqual(portLines(mappings, "80"), ["0.0.0.0:18080"]);
+  assert.deepEqual(portLines(mappings, "91/udp"), ["127.0.0.1:18091"]);
+  assert.throws(() => portLines(mappings, "x"), InvalidArgError);
+});
+
+Deno.test("exposedPortMappings turns ExposedPorts into mappings on free host ports", () => {
+  assert.deepEqual(exposedPortMappings({ "80/tcp": {}, "53/udp": {}, "9/sctp": {} }), [
+    { host_ip: "", container_port: 80, host_port: 0, protocol: "tcp", range: 1 },
+    { host_ip: "", container_port: 53, host_port: 0, protocol: "udp", range: 1 },
+  ]);
+  assert.deepEqual(exposedPortMappings(undefined), []);
+});
+
+/** A store in a temp dir whose host has the given subnets and interfaces. */
+function fakeStore(dir: string, subnets: string[] = [], interfaces: string[] = []): NetworkStore {
+  return new NetworkStore(join(dir, "networks"), join(dir, "networks.lock"), {
+    subnets: (): Cidr[] => subnets.map((s) => parseCidr(s)),
+    interfaces: () => new Set(interfaces),
+  });
+}
+
+Deno.test("network files are podman's JSON, and bad input leaves no file", async () => {
+  await withTempDir("denopod-net-", async (dir) => {
+    const store = fakeStore(dir, ["192.0.2.0/24"], ["eth0", "denopod1"]);
+    const made = await store.create({ name: "dptest1", subnet: "10.231.0.0/24" });
+    const onDisk = JSON.parse(await Deno.readTextFile(join(dir, "networks", "dptest1.json")));
+    assert.deepEqual(Object.keys(onDisk), [
+      "name",
+      "id",
+      "driver",
+      "network_interface",
+      "created",
+      "subnets",
+      "ipv6_enabled",
+      "internal",
+      "dns_enabled",
+      "ipam_options",
+    ]);
+    assert.equal(onDisk.id.length, 64);
+    assert.deepEqual(onDisk.subnets, [{ subnet: "10.231.0.0/24", gateway: "10.231.0.1" }]);
+    assert.equal(onDisk.network_interface, "denopod2", "skips the host's denopod1");
+    assert.equal(onDisk.dns_enabled, true);
+    assert.deepEqual(onDisk.ipam_options, { driver: "host-local" });
+    assert.deepEqual(store.get(made.id.slice(0, 12)), made);
+
+    const bad: [Parameters<NetworkStore["create"]>[0], RegExp][] = [
+      [{ name: "dptest2", subnet: "10.231.0.128/25" }, /overlaps network dptest1/],
+      [{ name: "dptest2", subnet: "192.0.2.0/25" }, /already used on the host/],
+      [{ name: "dptest2", subnet: "10.231.1.0/24x" }, /not an IPv4 CIDR/],
+      [{ name: "dptest2", subnet: "10.231.1.0/24", gateway: "10.231.2.1" }, /not a host address/],
+      [{ name: "dptest2", subnet: "10.231.1.0/24", gateway: "10.231.1.255" }, /not a host/],
+      [{ name: "dptest1", subnet: "10.231.1.0/24" }, /already exists/],
+      [{ name: "bad name", subnet: "10.231.1.0/24" }, /invalid network name/],
+      [{ name: "host" }, /reserved/],
+      [{ name: "dptest2", ipv6: true }, /IPv4 only/],
+      [{ name: "dptest2", subnet: "10.231.1.0/24", interfaceName: "x".repeat(16) }, /interface/],
+    ];
+    for (const [options, message] of bad) {
+      await assert.rejects(() => store.create(options), message, JSON.stringify(options));
+    }
+    assert.deepEqual(store.list().map((n) => n.name), ["dptest1"]);
+    assert.deepEqual([...Deno.readDirSync(join(dir, "networks"))].map((e) => e.name), [
+      "dptest1.json",
+    ]);
+    await store.remove("dptest1");
+    assert.throws(() => store.get("dptest1"), NoSuchNetworkError);
+    await assert.rejects(() => store.remove("dptest1"), NoSuchNetworkError);
+  });
+});
+
+Deno.test("the default network takes its own bridge and the first /24 of 10.87.0.0/16 nothing uses", async () => {
+  await withTempDir("denopod-net-", async (dir) => {
+    const store = fakeStore(dir, ["10.87.0.0/24", "10.87.1.128/25"]);
+    await store.create({ name: "dptest3", subnet: "10.87.2.0/24" });
+    const def = await store.ensureDefault();
+    assert.equal(def.name, DEFAULT_NETWORK);
+    assert.equal(def.network_interface, DEFAULT_BRIDGE);
+    assert.deepEqual(def.subnets, [{ subnet: "10.87.3.0/24", gateway: "10.87.3.1" }]);
+    assert.deepEqual(await store.ensureDefault(), def, "made once, then read back");
+    const next = await store.create({});
+    assert.equal(next.subnets[0].subnet, "10.87.4.0/24");
+    assert.equal(next.name, "denopod1");
+  });
+});
+
+Deno.test("IPAM leases the lowest free address once, and host ports name their holder", async () => {
+  await withTempDir("denopod-ipam-", async (dir) => {
+    const db = openStateDb(join(dir, "state.db"));
+    try {
+      const store = fakeStore(dir);
+      const net = await store.create({ name: "dptest4", subnet: "10.231.4.0/30" });
+      const a = db.transaction(() => leaseAddress(db, net, "a"));
+      assert.equal(a, "10.231.4.2", "skips the network address and the gateway");
+      assert.equal(db.transaction(() => leaseAddress(db, net, "a")), a, "same lease again");
+      assert.throws(() => db.transaction(() => leaseAddress(db, net, "b")), AddressExhaustedError);
+      assert.deepEqual(leasesOf(db, "a"), { dptest4: "10.231.4.2" });
+
+      db.transaction(() => reservePorts(db, "a", [parsePublish("18080-18081:80-81")], (id) => id));
+      assert.throws(
+        () =>
+          db.transaction(() =>
+            reservePorts(db, "b", [parsePublish("127.0.0.1:18081:80")], (id) => `ctr-${id}`)
+          ),
+        (err: Error) =>
+          err instanceof PortInUseError &&
+          err.message === "host port 18081/tcp is already published by container ctr-a",
+      );
+      assert.ok(!holdsAny(db, "b"), "the refused reservation left nothing");
+      db.transaction(() => reservePorts(db, "b", [parsePublish("18081:80/udp")], (id) => id));
+      releaseContainer(db, "a");
+      assert.ok(!holdsAny(db, "a"));
+      assert.equal(db.transaction(() => leaseAddress(db, net, "b")), "10.231.4.2");
+    } finally {
+      db.close();
+    }
+  });
+});
