@@ -50,6 +50,14 @@ export class Paths {
   logPath(id: string): string {
     return join(this.root, "containers", id, "userdata", "ctr.log");
   }
+  /** Converted seccomp profiles, by (profile file, architecture, capabilities). */
+  get seccompCacheDir(): string {
+    return join(this.root, "cache", "seccomp");
+  }
+  /** Named volumes: `volumes/NAME/_data`. */
+  get volumesDir(): string {
+    return join(this.root, "volumes");
+  }
   /** Directory of lockfiles. */
   get locksDir(): string {
     return join(this.runRoot, "locks");

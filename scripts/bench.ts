@@ -652,12 +652,79 @@ async function benchStartup(): Promise<string[]> {
   }
 }
 
+/**
+ * `confine`: `run --rm` with the defaults (seccomp on, pids limit, own cgroup) beside podman's
+ * defaults in the same run, each also unconfined; and what the seccomp conversion costs a
+ * container, uncached (read, parse, convert podman's profile) and from the cache under --root.
+ */
+async function benchConfine(): Promise<string[]> {
+  const roots = await makeRoots("denopod-bench-confine-");
+  try {
+    const tar = await busyboxTar(roots.dir);
+    await denopod(roots, "import", tar, "busybox");
+    const unconfined = ["--security-opt", "seccomp=unconfined"];
+    const ours = await median(5, () => denopod(roots, "run", "--rm", "busybox", "true"));
+    const oursOff = await median(
+      5,
+      () => denopod(roots, "run", "--rm", ...unconfined, "busybox", "true"),
+    );
+    let ref: number | undefined;
+    let refOff: number | undefined;
+    if (PODMAN) {
+      await podman(roots, "import", tar, "busybox");
+      ref = await median(
+        5,
+        () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, "busybox", "true"),
+      );
+      refOff = await median(
+        5,
+        () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, ...unconfined, "busybox", "true"),
+      );
+    }
+    // a create or start is a fresh process: time one load there, cold, as it happens
+    const probe = join(roots.dir, "seccomp_probe.ts");
+    const seccompModule = join(REPO, "lib/container/spec/seccomp.ts");
+    const specModule = join(REPO, "lib/container/spec.ts");
+    await Deno.writeTextFile(
+      probe,
+      `import { DEFAULT_SECCOMP_PROFILE, loadSeccomp } from ${JSON.stringify(seccompModule)};
+import { DEFAULT_CAPABILITIES } from ${JSON.stringify(specModule)};
+const start = performance.now();
+await loadSeccomp({ profilePath: DEFAULT_SECCOMP_PROFILE, cacheDir: Deno.args[0] || undefined,
+  capabilities: DEFAULT_CAPABILITIES });
+console.log(performance.now() - start);
+`,
+    );
+    const probeMs = async (cacheDir: string) =>
+      Number(await run(Deno.execPath(), ["run", "-A", "--no-check", probe, cacheDir]));
+    const n = 9;
+    const uncachedRuns: number[] = [];
+    for (let i = 0; i < n; i++) uncachedRuns.push(await probeMs(""));
+    const cacheDir = join(roots.dir, "seccomp-cache");
+    await probeMs(cacheDir);
+    const cachedRuns: number[] = [];
+    for (let i = 0; i < n; i++) cachedRuns.push(await probeMs(cacheDir));
+    const uncached = middle(uncachedRuns);
+    const cached = middle(cachedRuns);
+    return [
+      line("run --rm busybox true (defaults: seccomp, pids 2048, own cgroup)", ours, "podman", ref),
+      line("run --rm --security-opt seccomp=unconfined busybox true", oursOff, "podman", refOff),
+      `seccomp profile per container (one load in a fresh process, median of ${n}): converted ${
+        uncached.toFixed(2)
+      } ms, from the cache under --root ${cached.toFixed(2)} ms`,
+    ];
+  } finally {
+    await removeRoots(roots);
+  }
+}
+
 async function benchTtySection(): Promise<string[]> {
   const { benchTty } = await import("./bench_tty.ts");
   return await benchTty();
 }
 
 const BENCHES: Record<string, () => Promise<string[]>> = {
+  confine: benchConfine,
   export: benchExport,
   ps: benchPs,
   run: benchRun,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what denopod and its tests need, when it is missing: Deno (the npm package `deno`,
 # pinned), and from the distribution runc, conmon, busybox-static, zstd, netavark, aardvark-dns,
-# iptables (bridge networks) and podman (the tests
-# and benchmarks compare with it). Safe to run again.
+# iptables (bridge networks), podman (the tests and benchmarks compare with it),
+# golang-github-containers-common (podman's seccomp profile) and catatonit (--init). Safe to run
+# again.
 set -euo pipefail
 DENO_VERSION=2.9.6
 cd "$(dirname "$0")/.."
@@ -24,6 +25,10 @@ dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok in
   missing+=(busybox-static)
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 command -v podman >/dev/null 2>&1 || missing+=(podman)
+# podman's seccomp profile (/usr/share/containers/seccomp.json), every container's default
+[ -f /usr/share/containers/seccomp.json ] || missing+=(golang-github-containers-common)
+# --init runs catatonit, as podman does
+command -v catatonit >/dev/null 2>&1 || [ -x /usr/libexec/podman/catatonit ] || missing+=(catatonit)
 # bridge networks: netavark and aardvark-dns (Debian puts them in /usr/lib/podman), iptables
 for pkg in netavark aardvark-dns iptables; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||

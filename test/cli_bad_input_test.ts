@@ -198,11 +198,14 @@ Deno.test("create refuses bad volumes, workdirs, sizes, signals and networks", o
   await withFirstContainer(async (roots) => {
     await assertRefused(roots, [
       {
-        args: create("-v", "rel:/x"),
-        error: /invalid volume "rel:\/x": the source must be an absolute host path/,
+        args: create("-v", "bad@name:/x"),
+        error: /creating named volume "bad@name": .*names must match/,
       },
-      { args: create("-v", "/tmp:rel"), error: /invalid volume "\/tmp:rel": the destination/ },
-      { args: create("-v", "/tmp:/x:bogus"), error: /option "bogus" is not ro or rw/ },
+      {
+        args: create("-v", "/tmp:rel"),
+        error: /invalid container path "rel", must be an absolute/,
+      },
+      { args: create("-v", "/tmp:/x:bogus"), error: /^Error: invalid option type "bogus"$/ },
       { args: create("-w", "relative"), error: /invalid working directory "relative"/ },
       { args: create("-w", "/proc/x"), error: /"\/proc\/x": must not be under \/proc/ },
       { args: create("--shm-size", "0"), error: /invalid --shm-size 0/ },
@@ -502,3 +505,170 @@ Deno.test("--root and --runroot holding ':' or a control character are refused",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test(
+  "create refuses each bad resource, security and mount flag value with podman 4.3.1's words, leaving nothing behind",
+  opts,
+  async () => {
+    await withFirstContainer(async (roots) => {
+      const exact = (text: string) =>
+        new RegExp(`^Error: ${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+      await assertRefused(roots, [
+        {
+          args: create("--memory", "foo"),
+          error: exact("invalid value for memory: invalid size: 'foo'"),
+        },
+        {
+          args: create("--memory", "-5m"),
+          error: exact("invalid value for memory: invalid size: '-5m'"),
+        },
+        { args: create("--memory", "1"), error: exact("minimum memory limit allowed is 6MB") },
+        {
+          args: create("--memory-swap", "foo", "--memory", "10m"),
+          error: exact("invalid value for memory: invalid size: 'foo'"),
+        },
+        {
+          args: create("--memory", "10m", "--memory-swap", "5m"),
+          error: exact("minimum memoryswap limit should be larger than memory limit, see usage"),
+        },
+        {
+          args: create("--memory-swap", "5m"),
+          error: exact(
+            "you should always set a memory limit when using a memoryswap limit, see usage",
+          ),
+        },
+        {
+          args: create("--memory", "10m", "--memory-reservation", "20m"),
+          error: exact(
+            "minimum memory limit cannot be less than memory reservation limit, see usage",
+          ),
+        },
+        {
+          args: create("--cpus", "foo"),
+          error: exact(
+            'invalid argument "foo" for "--cpus" flag: strconv.ParseFloat: parsing "foo": invalid syntax',
+          ),
+        },
+        { args: create("--cpus", "-1"), error: /^Error: range of CPUs is from 0\.01 to / },
+        {
+          args: create("--cpu-shares", "foo"),
+          error: exact(
+            'invalid argument "foo" for "-c, --cpu-shares" flag: strconv.ParseUint: parsing "foo": invalid syntax',
+          ),
+        },
+        { args: create("--cpuset-cpus", "foo"), error: exact("invalid value foo for cpuset cpus") },
+        {
+          args: create("--cpuset-cpus", "999"),
+          error: /^Error: requested CPUs are not available - requested 999, available: 0/,
+        },
+        {
+          args: create("--pids-limit", "foo"),
+          error: exact(
+            'invalid argument "foo" for "--pids-limit" flag: strconv.ParseInt: parsing "foo": invalid syntax',
+          ),
+        },
+        {
+          args: create("--ulimit", "foo"),
+          error: exact(
+            'ulimit option "foo" requires name=SOFT:HARD, failed to be parsed: invalid ulimit argument: foo',
+          ),
+        },
+        {
+          args: create("--ulimit", "nofile=foo"),
+          error: exact(
+            'ulimit option "nofile=foo" requires name=SOFT:HARD, failed to be parsed: strconv.ParseInt: parsing "foo": invalid syntax',
+          ),
+        },
+        {
+          args: create("--ulimit", "nofile=10:5"),
+          error: exact(
+            'ulimit option "nofile=10:5" requires name=SOFT:HARD, failed to be parsed: ulimit soft limit must be less than or equal to hard limit: 10 > 5',
+          ),
+        },
+        {
+          args: create("--ulimit", "bogus=1"),
+          error: exact(
+            'ulimit option "bogus=1" requires name=SOFT:HARD, failed to be parsed: invalid ulimit type: bogus',
+          ),
+        },
+        { args: create("--cap-add", "FOO"), error: exact('"CAP_FOO": unknown capability') },
+        { args: create("--cap-drop", "BAR"), error: exact('"CAP_BAR": unknown capability') },
+        { args: create("--security-opt", "foo"), error: exact('invalid --security-opt 1: "foo"') },
+        {
+          args: create("--security-opt", "label=foo"),
+          error: exact('invalid --security-opt 1: "label=foo"'),
+        },
+        {
+          args: create("--security-opt", "seccomp=/nonexist"),
+          error: exact("opening seccomp profile failed: open /nonexist: no such file or directory"),
+        },
+        {
+          args: create("--tmpfs", "rel"),
+          error: exact('invalid container path "rel", must be an absolute path'),
+        },
+        {
+          args: create("--tmpfs", "/x:foo"),
+          error: exact('unknown mount option "foo": invalid mount option'),
+        },
+        {
+          args: create("--mount", "type=foo,dst=/x"),
+          error: exact('invalid filesystem type "foo"'),
+        },
+        {
+          args: create("--mount", "type=bind,src=/nonexist,dst=/x"),
+          error: exact("statfs /nonexist: no such file or directory"),
+        },
+        {
+          args: create("--mount", "type=bind,src=/tmp"),
+          error: exact("must set volume destination"),
+        },
+        {
+          args: create("--mount", "type=bind,src=/tmp,dst=/x,foo=bar"),
+          error: exact("foo: invalid mount option"),
+        },
+        {
+          args: create("--mount", "type=tmpfs,src=/a,dst=/x"),
+          error: exact("source is not supported with tmpfs mounts"),
+        },
+        {
+          args: create("--mount", "foo"),
+          error: /^Error: incorrect mount format: should be --mount type=/,
+        },
+        {
+          args: create("-v", "/tmp:/x:ro,rw"),
+          error: exact(`invalid options "ro, rw", can only specify 1 'rw' or 'ro' option`),
+        },
+        {
+          args: create("-v", "/tmp:/x:Z,z"),
+          error: exact(`invalid options "Z, z", can only specify 1 'z', 'Z', or 'O' option`),
+        },
+        {
+          args: create("--device", "/nonexist"),
+          error: exact("stat /nonexist: no such file or directory"),
+        },
+        { args: create("--device", "/dev/null:/x:q"), error: exact("invalid device mode: q") },
+        { args: create("--device", "/dev/null:rel"), error: exact("invalid device mode: rel") },
+        {
+          args: create("--env-file", "/nonexist"),
+          error: exact('parsing env file "/nonexist": open /nonexist: no such file or directory'),
+        },
+        {
+          args: create("--annotation", "foo"),
+          error: exact("annotations must be formatted KEY=VALUE"),
+        },
+        {
+          args: create("--umask", "foo"),
+          error: exact(
+            "running container create option: invalid umask string foo: invalid argument",
+          ),
+        },
+        {
+          args: create("--read-only-tmpfs=foo"),
+          error: exact(
+            'invalid argument "foo" for "--read-only-tmpfs" flag: strconv.ParseBool: parsing "foo": invalid syntax',
+          ),
+        },
+      ]);
+    });
+  },
+);

@@ -149,7 +149,7 @@ Deno.test("rlimits never exceed the caller's hard limits", () => {
   ]);
   assert.deepEqual(limits(Infinity, Infinity), [
     { type: "RLIMIT_NOFILE", hard: 1048576, soft: 1048576 },
-    { type: "RLIMIT_NPROC", hard: 4194304, soft: 4194304 },
+    { type: "RLIMIT_NPROC", hard: 1048576, soft: 1048576 },
   ]);
   assert.deepEqual(limits(undefined, undefined), []);
   assert.equal(JSON.stringify(limits(Infinity, Infinity)).includes("null"), false);
@@ -274,7 +274,7 @@ Deno.test({
       assert.equal(lines[2], "spectest");
       assert.ok(stdout.includes(hosts), stdout);
       assert.ok(lines.includes(`nofile=${Math.min(1048576, hardNofile)}`), stdout);
-      assert.ok(lines.includes(`nproc=${Math.min(4194304, hardNproc)}`), stdout);
+      assert.ok(lines.includes(`nproc=${Math.min(1048576, hardNproc)}`), stdout);
       assert.ok(lines.includes("CapBnd:\t00000000800405fb"), stdout);
       assert.ok(lines.includes("CapEff:\t00000000800405fb"), stdout);
       assert.ok(lines.includes("CapInh:\t0000000000000000"), stdout);

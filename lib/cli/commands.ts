@@ -129,7 +129,58 @@ const CREATE_FLAGS: FlagSpec[] = [
     complete: "files",
   },
   { name: "workdir", short: "w", type: "string", help: "Working directory inside the container" },
+  ...confinementFlags(),
 ];
+
+/**
+ * The resource, security and mount flags of `create` and `run` (issue 11); their values are
+ * checked in lib/container/confinement.ts and mount_flags.ts, at create.
+ */
+function confinementFlags(): FlagSpec[] {
+  const str = (name: string, help: string, short?: string): FlagSpec => ({
+    name,
+    type: "string",
+    help,
+    ...(short ? { short } : {}),
+  });
+  const list = (name: string, help: string): FlagSpec => ({
+    name,
+    type: "string",
+    repeatable: true,
+    help,
+  });
+  const bool = (name: string, help: string): FlagSpec => ({ name, type: "bool", help });
+  return [
+    list("annotation", "Add annotations to container (key=value)"),
+    list("cap-add", "Add capabilities to the container"),
+    list("cap-drop", "Drop capabilities from the container (ALL: every one)"),
+    str("cpu-shares", "CPU shares (relative weight)", "c"),
+    str("cpus", "Number of CPUs. The default is 0.000 which means no limit"),
+    str("cpuset-cpus", "CPUs in which to allow execution (0-3, 0,1)"),
+    list("device", "Add a host device to the container (HOST[:CTR[:PERMS]])"),
+    { ...list("env-file", "Read in a file of environment variables"), complete: "files" },
+    bool("init", "Run an init binary (catatonit) inside the container"),
+    str("memory", "Memory limit (format: <number>[<unit>], where unit = b, k, m or g)", "m"),
+    str("memory-reservation", "Memory soft limit (format: <number>[<unit>])"),
+    str("memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
+    list("mount", "Attach a filesystem mount to the container (type=bind|tmpfs|volume,...)"),
+    str("pids-limit", "Tune container pids limit (set -1 for unlimited)"),
+    bool("privileged", "Give extended privileges to container"),
+    bool("read-only", "Make containers root filesystem read-only"),
+    str(
+      "restart",
+      "Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)",
+    ),
+    bool(
+      "read-only-tmpfs",
+      "When running containers in read-only mode mount a read-write tmpfs on /run, /tmp and /var/tmp (default true)",
+    ),
+    list("security-opt", "Security Options"),
+    list("tmpfs", "Mount a temporary filesystem (tmpfs) into a container"),
+    list("ulimit", "Ulimit options"),
+    str("umask", "Set umask in container (default 0022)"),
+  ];
+}
 
 const CONTAINERS = "containers" as const;
 const IMAGES = "images" as const;
@@ -340,6 +391,12 @@ const rm: CommandSpec = {
       help: "Ignore errors when a specified container is missing",
     },
     f.time(),
+    {
+      name: "volumes",
+      short: "v",
+      type: "bool",
+      help: "Remove anonymous volumes associated with the container",
+    },
   ],
   action: () => import("./containers.ts").then((m) => m.rm),
 };
@@ -978,7 +1035,7 @@ const systemPrune: CommandSpec = {
     {
       name: "volumes",
       type: "bool",
-      help: "Prune volumes (denopod has no volumes yet: nothing to remove)",
+      help: "Prune volumes",
     },
   ],
   action: () => import("./housekeeping.ts").then((m) => m.systemPrune),
@@ -1305,6 +1362,114 @@ const system: CommandSpec = {
   ]),
 };
 
+const volumeCreate: CommandSpec = {
+  name: "create",
+  short: "Create a new volume",
+  long: "Creates an empty volume and prepares it to be used by containers. The volume can be\n" +
+    "created with a specific name; without one a random name is generated.",
+  usage: "[options] [NAME]",
+  examples: ["denopod volume create myvol", "denopod volume create --label foo=bar myvol"],
+  args: [{ name: "name" }],
+  flags: [
+    {
+      name: "label",
+      short: "l",
+      type: "string",
+      repeatable: true,
+      help: "Set metadata for a volume",
+    },
+    {
+      name: "opt",
+      short: "o",
+      type: "string",
+      repeatable: true,
+      help: "Set driver specific options",
+    },
+  ],
+  action: () => import("./volumes.ts").then((m) => m.volumeCreate),
+};
+
+const volume: CommandSpec = {
+  name: "volume",
+  short: "Manage volumes",
+  subcommands: [
+    volumeCreate,
+    {
+      name: "exists",
+      short: "Check if volume exists",
+      long: "Check if a volume exists. Exit 0 when it does, 1 when it does not.",
+      usage: "VOLUME",
+      examples: ["denopod volume exists myvol"],
+      args: [{ name: "volume", required: true }],
+      action: () => import("./volumes.ts").then((m) => m.volumeExists),
+    },
+    {
+      name: "inspect",
+      short: "Display detailed information on one or more volumes",
+      long: "Display detailed information on one or more volumes, as a JSON array.",
+      usage: "[options] VOLUME [VOLUME...]",
+      examples: [
+        "denopod volume inspect myvol",
+        "denopod volume inspect --format '{{.Mountpoint}}' myvol",
+      ],
+      args: [{ name: "volume", variadic: true, required: true }],
+      flags: [{
+        name: "format",
+        short: "f",
+        type: "string",
+        help: "Format volume output using Go template",
+      }],
+      action: () => import("./volumes.ts").then((m) => m.volumeInspect),
+    },
+    {
+      name: "ls",
+      aliases: ["list"],
+      short: "List volumes",
+      long: "Lists all the volumes that exist.",
+      usage: "[options]",
+      examples: ["denopod volume ls", "denopod volume ls -q"],
+      flags: [
+        { name: "format", type: "string", help: "Format volume output using Go template" },
+        { name: "quiet", short: "q", type: "bool", help: "Print volume output in quiet mode" },
+      ],
+      action: () => import("./volumes.ts").then((m) => m.volumeLs),
+    },
+    {
+      name: "prune",
+      short: "Remove all unused volumes",
+      long: "Remove all volumes not used by at least one container.",
+      usage: "[options]",
+      examples: ["denopod volume prune -f"],
+      flags: [{ name: "force", short: "f", type: "bool", help: "Do not prompt for confirmation" }],
+      action: () => import("./volumes.ts").then((m) => m.volumePrune),
+    },
+    {
+      name: "rm",
+      aliases: ["remove"],
+      short: "Remove one or more volumes",
+      long: "Remove one or more volumes. A volume in use by a container is not removed without\n" +
+        "--force, which removes those containers first.",
+      usage: "[options] VOLUME [VOLUME...]",
+      examples: [
+        "denopod volume rm myvol",
+        "denopod volume rm --force myvol",
+        "denopod volume rm -a",
+      ],
+      args: [{ name: "volume", variadic: true }],
+      flags: [
+        { name: "all", short: "a", type: "bool", help: "Remove all volumes" },
+        {
+          name: "force",
+          short: "f",
+          type: "bool",
+          help: "Remove a volume by force, even if it is being used by a container",
+        },
+      ],
+      action: () => import("./volumes.ts").then((m) => m.volumeRm),
+    },
+  ],
+};
+
 /** The program: every top-level command and group. */
 export const PROGRAM_SPEC: CommandSpec = {
   name: "denopod",
@@ -1345,6 +1510,7 @@ export const PROGRAM_SPEC: CommandSpec = {
     unpause,
     untag,
     version,
+    volume,
     wait,
   ],
 };

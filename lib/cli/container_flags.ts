@@ -29,6 +29,29 @@ export interface CreateFlagValues {
   stopSignal?: string;
   stopTimeout?: number;
   rm?: boolean;
+  // confinement (issue 11); repeatable ones are lists, empty when not given
+  mount?: string[];
+  envFile?: string[];
+  memory?: string;
+  memorySwap?: string;
+  memoryReservation?: string;
+  cpus?: string;
+  cpuShares?: string;
+  cpusetCpus?: string;
+  pidsLimit?: string;
+  ulimit?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  securityOpt?: string[];
+  readOnly?: boolean;
+  readOnlyTmpfs?: boolean;
+  tmpfs?: string[];
+  device?: string[];
+  init?: boolean;
+  annotation?: string[];
+  umask?: string;
+  restart?: string;
   interactive?: boolean;
   tty?: boolean;
   detachKeys?: string;
@@ -65,6 +88,30 @@ export function createOptionsFrom(
     stopSignal: flags.stopSignal,
     stopTimeout: flags.stopTimeout,
     autoRemove: flags.rm === true,
+    mounts: flags.mount,
+    envFiles: flags.envFile,
+    restart: flags.restart,
+    confinement: {
+      memory: flags.memory,
+      memorySwap: flags.memorySwap,
+      memoryReservation: flags.memoryReservation,
+      cpus: flags.cpus,
+      cpuShares: flags.cpuShares,
+      cpusetCpus: flags.cpusetCpus,
+      pidsLimit: flags.pidsLimit,
+      ulimits: flags.ulimit,
+      capAdd: flags.capAdd,
+      capDrop: flags.capDrop,
+      privileged: flags.privileged,
+      securityOpts: flags.securityOpt,
+      readOnly: flags.readOnly,
+      readOnlyTmpfs: flags.readOnlyTmpfs,
+      tmpfs: flags.tmpfs,
+      devices: flags.device,
+      init: flags.init,
+      annotations: flags.annotation,
+      umask: flags.umask,
+    },
     terminal: flags.tty === true,
     stdin: flags.interactive === true,
   };

@@ -284,6 +284,8 @@ export interface RmFlags {
   all?: boolean;
   ignore?: boolean;
   time?: number;
+  /** `-v`: also remove the anonymous volumes. */
+  volumes?: boolean;
 }
 
 /** `rm NAME...`. */
@@ -308,7 +310,11 @@ export async function rm(this: Invocation, names: string[], flags: RmFlags) {
             throw err;
           }
           try {
-            await removeContainer(ctr, { force: flags.force === true, timeout: flags.time });
+            await removeContainer(ctr, {
+              force: flags.force === true,
+              timeout: flags.time,
+              volumes: flags.volumes === true,
+            });
           } catch (err) {
             // another process removed it between our lookup and our lock
             if (!(err instanceof ContainerRemovedError)) throw err;

@@ -50,9 +50,7 @@ function systemPruneWarning(all: boolean, volumes: boolean): string {
   return [
     "WARNING! This command removes:",
     "\t- all stopped containers",
-    ...(volumes
-      ? ["\t- all volumes not used by at least one container (denopod has none yet)"]
-      : []),
+    ...(volumes ? ["\t- all volumes not used by at least one container"] : []),
     all
       ? "\t- all images without at least one container associated with them"
       : "\t- all dangling images",
@@ -109,6 +107,9 @@ export async function systemPrune(this: Invocation, flags: PruneFlags) {
   }
   await withRuntime(this, async (runtime) => {
     const containers = await pruneContainers(runtime, filter);
+    const volumes = flags.volumes
+      ? await (await import("../container/volume_remove.ts")).pruneVolumes(runtime)
+      : [];
     const images = await pruneImages(runtime, { all, filter });
     const leftovers = await pruneLeftovers(runtime);
     recordPrune(runtime, "system");
@@ -116,11 +117,18 @@ export async function systemPrune(this: Invocation, flags: PruneFlags) {
       println("Deleted Containers");
       for (const item of containers.removed) println(item.id);
     }
+    if (volumes.length > 0) {
+      println("Deleted Volumes");
+      for (const item of volumes) println(item.name);
+    }
     if (images.length > 0) {
       println("Deleted Images");
       for (const item of images) println(item.id);
     }
-    const total = [...containers.removed, ...images].reduce((n, i) => n + i.size, leftovers);
+    const total = [...containers.removed, ...images, ...volumes].reduce(
+      (n, i) => n + i.size,
+      leftovers,
+    );
     println(`Total reclaimed space: ${humanSize(total)}`);
   });
 }

@@ -4,6 +4,8 @@
  * @module
  */
 import type { ContainerStatus } from "./status.ts";
+import type { Confinement } from "./confinement.ts";
+import type { RestartPolicy } from "./restart_policy.ts";
 import type { PortMapping, StatusBlock } from "../network/types.ts";
 
 /**
@@ -14,11 +16,21 @@ import type { PortMapping, StatusBlock } from "../network/types.ts";
  */
 export type NetworkMode = "private" | "none" | "host" | "bridge";
 
-/** A bind mount asked for with `-v SRC:DST[:ro]`. */
+/** A bind mount asked for with `-v SRC:DST[:OPTS]` or `--mount type=bind`. */
 export interface VolumeSpec {
   source: string;
   destination: string;
   readonly: boolean;
+  /** Mount options beyond `ro` (`nodev`, `noexec`, `nosuid`, `bind`; `rbind` is the default). */
+  options?: string[];
+  /** `z` (shared) or `Z` (private) SELinux relabel. */
+  relabel?: "z" | "Z";
+  /** `U`: chown the source to the container's user at start. */
+  chown?: boolean;
+  /** Set when the source is a named volume (`--root/volumes/NAME/_data`). */
+  volumeName?: string;
+  /** `-v /path` without a name: a volume of its own, removed by `rm -v`. */
+  anonymous?: boolean;
 }
 
 /** The container's configuration: set once by `create`, never changed afterwards. */
@@ -62,6 +74,12 @@ export interface ContainerConfig {
   stdin?: boolean;
   /** ISO-8601 creation time. */
   created: string;
+  /** Resources and security; absent in containers made before it existed (podman's defaults). */
+  confinement?: Confinement;
+  /** `--restart`; absent: none. */
+  restartPolicy?: RestartPolicy;
+  /** SELinux process and mount labels (empty when SELinux is off or `label=disable`). */
+  selinux?: { processLabel: string; mountLabel: string };
 }
 
 /** The container's mutable state. */
@@ -89,6 +107,10 @@ export interface ContainerState {
   oomKilled: boolean;
   /** Set by `stop` while it waits, so others know a stop is under way. */
   stopRequested: boolean;
+  /** Set by `stop` and kept after the exit (cleared by a start): the restart policy then waits. */
+  stoppedByUser?: boolean;
+  /** Restarts done by the restart policy. */
+  restartCount?: number;
 }
 
 /** The state of a container that was just created. */

@@ -231,7 +231,10 @@ export class Container {
           source: "shm",
           target: this.shmDir,
           flags: MS_NOEXEC | MS_NOSUID | MS_NODEV,
-          data: formatMountLabel(`mode=1777,size=${this.#config.shmSize}`, ""),
+          data: formatMountLabel(
+            `mode=1777,size=${this.#config.shmSize}`,
+            this.#config.selinux?.mountLabel ?? "",
+          ),
         });
         shmMounted = true;
       }

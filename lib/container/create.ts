@@ -12,7 +12,6 @@
  * @module
  */
 import { journaled } from "../events/journal.ts";
-import { isAbsolute } from "../util/path.ts";
 import { InvalidArgError, LockError, NameInUseError } from "../errors.ts";
 import { IntentLog } from "../state/intents.ts";
 import { tryLock } from "../sys/lockfile.ts";
@@ -22,11 +21,17 @@ import { parseSignal } from "../util/signals.ts";
 import { assertNoControlChars, validateDnsFlags } from "./rundir.ts";
 import { validateWorkdir } from "./spec.ts";
 import type { ImageRecord } from "../storage/images.ts";
-import { type ContainerConfig, initialState, type NetworkMode, type VolumeSpec } from "./config.ts";
+import { type ContainerConfig, initialState, type NetworkMode } from "./config.ts";
+import { buildConfinement, type ConfinementFlags } from "./confinement.ts";
+import { parseMount, parseVolume } from "./mount_flags.ts";
+import { findCatatonit } from "./spec/mounts.ts";
+import { ensureVolumes, volumeStore } from "./volume_binds.ts";
+import { allocateLabels, labelLevel } from "./selinux_labels.ts";
+import { parseRestartPolicy } from "./restart_policy.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
 import { writeBundleSpec, writeRundirFiles } from "./files.ts";
-import { mergeEnv, validateEnvFlags, validateImageEnv } from "./env.ts";
+import { mergeEnv, readEnvFile, validateEnvFlags, validateImageEnv } from "./env.ts";
 import { normalizeUserSpec } from "./user_spec.ts";
 import { removeTree } from "../storage/layers.ts";
 import { logger } from "../log.ts";
@@ -68,32 +73,18 @@ export interface CreateOptions {
   stopSignal?: string;
   stopTimeout?: number;
   autoRemove: boolean;
+  /** `--mount` values. */
+  mounts?: string[];
+  /** `--env-file` paths, read before `-e` (which overrides them). */
+  envFiles?: string[];
+  /** `--restart`. */
+  restart?: string;
+  /** Resource and security flags (`--memory`, `--cap-add`, `--security-opt`, …). */
+  confinement?: ConfinementFlags;
   /** `-t`: give the process a terminal. */
   terminal?: boolean;
   /** `-i`: keep the process's stdin open. */
   stdin?: boolean;
-}
-
-/** Parses `-v SRC:DST[:ro|rw]` into a bind-mount spec. */
-export function parseVolume(spec: string): VolumeSpec {
-  assertNoControlChars("--volume", spec);
-  const parts = spec.split(":");
-  if (parts.length < 2 || parts.length > 3) {
-    throw new InvalidArgError(`invalid volume "${spec}": must be SRC:DST[:ro|rw]`);
-  }
-  const [source, destination, mode = "rw"] = parts;
-  if (!isAbsolute(source)) {
-    throw new InvalidArgError(
-      `invalid volume "${spec}": the source must be an absolute host path (named volumes are not supported)`,
-    );
-  }
-  if (!isAbsolute(destination)) {
-    throw new InvalidArgError(`invalid volume "${spec}": the destination must be an absolute path`);
-  }
-  if (mode !== "ro" && mode !== "rw") {
-    throw new InvalidArgError(`invalid volume "${spec}": option "${mode}" is not ro or rw`);
-  }
-  return { source, destination, readonly: mode === "ro" };
 }
 
 /**
@@ -182,6 +173,9 @@ export function buildContainerConfig(
     for (const value of values) assertNoControlChars(flag, value);
   }
   validateEnvFlags(options.env);
+  const envFromFiles = (options.envFiles ?? []).flatMap(readEnvFile);
+  const confinement = buildConfinement(options.confinement ?? {});
+  if (confinement.init) findCatatonit();
   validateDnsFlags({
     dns: options.dns,
     dnsSearch: options.dnsSearch,
@@ -195,7 +189,14 @@ export function buildContainerConfig(
     ? normalizeUserSpec(options.user)
     : normalizeUserSpec(imageConfig.User ?? "", "image User");
   const volumes = options.volumes.map(parseVolume);
-  for (const volume of volumes) assertVolumeSource(volume.source);
+  for (const flag of (options.mounts ?? []).map(parseMount)) {
+    if (flag.kind === "bind") volumes.push(flag.volume);
+    else confinement.tmpfs.push(flag.tmpfs);
+  }
+  for (const volume of volumes) {
+    if (volume.anonymous) volume.volumeName = generateId();
+    else if (volume.volumeName === undefined) assertVolumeSource(volume.source);
+  }
   const entrypoint = options.entrypoint !== undefined
     ? parseEntrypoint(options.entrypoint)
     : imageConfig.Entrypoint ?? [];
@@ -242,6 +243,7 @@ export function buildContainerConfig(
     ["container=denopod"],
     imageEnv,
     [`HOSTNAME=${hostname}`],
+    envFromFiles,
     options.env,
   );
   if (!env.some((e) => e.startsWith("HOME="))) env.push("HOME=/root");
@@ -273,6 +275,8 @@ export function buildContainerConfig(
     terminal: options.terminal === true,
     stdin: options.stdin === true,
     created: new Date().toISOString(),
+    confinement,
+    restartPolicy: parseRestartPolicy(options.restart),
   };
 }
 
@@ -328,6 +332,10 @@ export async function createContainer(
   const config = buildContainerConfig(options, image, imageName, selection);
   const ports = resolvePortMappings(ctx, publish, publishAll, image.config.config?.ExposedPorts);
   if (ports.length > 0) config.portMappings = ports;
+  const usedLevels = new Set(
+    ctx.containers.list().map((r) => labelLevel(r.config.selinux?.processLabel ?? "")),
+  );
+  config.selinux = allocateLabels(config.confinement?.label ?? { disable: false }, usedLevels);
   // held while the container is made, so no housekeeping takes it for an abandoned one
   await Deno.mkdir(ctx.paths.locksDir, { recursive: true });
   const lock = tryLock(ctx.paths.lockPath(config.id));
@@ -342,7 +350,9 @@ export async function createContainer(
     throw err;
   }
   const ctr = new Container(ctx, { config, state: initialState() });
+  let createdVolumes: string[] = [];
   try {
+    createdVolumes = ensureVolumes(ctx.paths, config.volumes);
     crashPoint("create:inserted");
     await ctr.setupStorage();
     crashPoint("create:storage");
@@ -350,6 +360,7 @@ export async function createContainer(
     await writeBundleSpec(ctr);
     intents.clear(intent);
   } catch (err) {
+    for (const name of createdVolumes) await removeTree(volumeStore(ctx.paths).volumeDir(name));
     await removeTree(ctx.paths.layerDir(config.id));
     await removeTree(ctx.paths.containerDir(config.id));
     await removeTree(ctx.paths.runDir(config.id));

@@ -60,3 +60,32 @@ export function mergeEnv(...lists: readonly (readonly string[])[]): string[] {
   }
   return [...merged.values()];
 }
+
+/**
+ * Reads an `--env-file`: one `KEY=VALUE` or bare `KEY` per line; blank lines and lines starting
+ * with `#` are skipped, leading blanks dropped (as podman). A missing file throws with podman's
+ * words; every entry is checked as `-e` values are.
+ */
+export function readEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound
+      ? "no such file or directory"
+      : err instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : err instanceof Deno.errors.IsADirectory
+      ? "is a directory"
+      : (err as Error).message;
+    throw new InvalidArgError(`parsing env file "${path}": open ${path}: ${why}`, { cause: err });
+  }
+  const entries: string[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/\r$/, "").trimStart();
+    if (line === "" || line.startsWith("#")) continue;
+    entries.push(line);
+  }
+  validateEnvFlags(entries, "--env-file");
+  return entries;
+}

@@ -21,6 +21,10 @@ import {
 } from "./rundir.ts";
 import { firstAddress } from "../network/status.ts";
 import { buildSpec } from "./spec.ts";
+import { confinementOptions } from "./spec/confine.ts";
+import { defaultConfinement } from "./confinement.ts";
+import { chownVolumes, volumeBinds } from "./volume_binds.ts";
+import { relabelForContainer } from "./selinux_labels.ts";
 import { relabel } from "../sys/selinux.ts";
 import { libc, RLIMIT_NOFILE, RLIMIT_NPROC } from "../sys/libc.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
@@ -46,7 +50,7 @@ export async function writeStringToRundir(
 ): Promise<string> {
   const path = join(ctr.runDir, name);
   await Deno.writeTextFile(path, text, { mode: 0o644 });
-  relabel(path, "", false);
+  relabel(path, ctr.config.selinux?.mountLabel ?? "", false);
   return path;
 }
 
@@ -152,6 +156,26 @@ export async function writeBundleSpec(
   const resolved = user ?? numericUser(config.user) ?? { uid: 0, gid: 0 };
   const [, hardNofile] = libc().getrlimit(RLIMIT_NOFILE);
   const [, hardNproc] = libc().getrlimit(RLIMIT_NPROC);
+  const volumes = volumeBinds(ctr.ctx.paths, config.volumes);
+  // `U` volumes belong to the container's user once its name is resolved (at start)
+  if (user) {
+    await chownVolumes(config.volumes, volumes, resolved.uid, resolved.gid);
+    // `:z`/`:Z` sources get the container's mount label (nothing without SELinux)
+    relabelForContainer(
+      config.selinux ?? { processLabel: "", mountLabel: "" },
+      [],
+      config.volumes,
+      volumes.map((v) => v.source),
+    );
+  }
+  const extra = await confinementOptions({
+    id: ctr.id,
+    confinement: config.confinement ?? defaultConfinement(),
+    cacheDir: ctr.ctx.paths.seccompCacheDir,
+    labels: config.selinux,
+    hardNofile,
+    hardNproc,
+  });
   const spec = buildSpec({
     args: config.command,
     env: config.env,
@@ -165,7 +189,7 @@ export async function writeBundleSpec(
     runDir: ctr.runDir,
     hasResolv: true,
     hasHosts: !config.noHosts,
-    volumes: config.volumes,
+    volumes,
     network: config.network === "bridge" ? "private" : config.network,
     ...(config.network === "bridge" && ctr.state.netNs ? { netnsPath: ctr.state.netNs } : {}),
     terminal: config.terminal === true,
@@ -173,6 +197,7 @@ export async function writeBundleSpec(
     annotations: { "io.container.manager": "denopod" },
     hardNofile,
     hardNproc,
+    extra,
   });
   const path = join(ctr.bundlePath, "config.json");
   await Deno.writeTextFile(path, JSON.stringify(spec, null, 2), { mode: 0o600 });

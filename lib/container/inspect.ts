@@ -13,6 +13,7 @@ import { containerLayerPaths } from "../storage/overlay.ts";
 import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
 import { DEFAULT_CAPABILITIES, OCI_VERSION } from "./spec.ts";
+import { type Confinement, defaultConfinement } from "./confinement.ts";
 import { networkSettings } from "./network_inspect.ts";
 import { inspectPorts } from "../network/ports.ts";
 
@@ -72,13 +73,13 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     ConmonPidFile: join(ctr.runDir, "monitor.pid"),
     PidFile: join(ctr.runDir, "pidfile"),
     Name: config.name,
-    RestartCount: 0,
+    RestartCount: state.restartCount ?? 0,
     Driver: "overlay",
     MountLabel: "",
     ProcessLabel: "",
     AppArmorProfile: "",
-    EffectiveCaps: DEFAULT_CAPABILITIES,
-    BoundingCaps: DEFAULT_CAPABILITIES,
+    EffectiveCaps: config.confinement?.capabilities ?? DEFAULT_CAPABILITIES,
+    BoundingCaps: config.confinement?.capabilities ?? DEFAULT_CAPABILITIES,
     ExecIDs: [],
     GraphDriver: {
       Name: "overlay",
@@ -125,7 +126,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       OnBuild: null,
       // podman: null when the container has none
       Labels: Object.keys(config.labels).length > 0 ? config.labels : null,
-      Annotations: {},
+      Annotations: config.confinement?.annotations ?? {},
       // podman 4.3 types it as the signal's number
       StopSignal: config.stopSignal,
       HealthcheckOnFailureAction: "none",
@@ -151,7 +152,10 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       },
       NetworkMode: networkMode,
       PortBindings: inspectPorts(config.portMappings ?? []),
-      RestartPolicy: { Name: "", MaximumRetryCount: 0 },
+      RestartPolicy: {
+        Name: config.restartPolicy?.name ?? "",
+        MaximumRetryCount: config.restartPolicy?.maxRetries ?? 0,
+      },
       AutoRemove: config.autoRemove,
       VolumeDriver: "",
       VolumesFrom: null,
@@ -209,6 +213,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       IOMaximumIOps: 0,
       IOMaximumBandwidth: 0,
       CgroupConf: null,
+      ...confinementHostConfig(config.confinement ?? defaultConfinement()),
     },
   };
   if (options.size) {
@@ -216,4 +221,36 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
     inspect.SizeRootFs = ctr.rootFsSize();
   }
   return inspect;
+}
+
+/** The `HostConfig` fields of a container's confinement, as podman names them. */
+function confinementHostConfig(conf: Confinement): Record<string, unknown> {
+  return {
+    Memory: conf.memory ?? 0,
+    MemorySwap: conf.memorySwap ?? 0,
+    MemoryReservation: conf.memoryReservation ?? 0,
+    NanoCpus: Math.round((conf.cpus ?? 0) * 1e9),
+    CpuShares: conf.cpuShares ?? 0,
+    CpusetCpus: conf.cpusetCpus ?? "",
+    PidsLimit: conf.pidsLimit,
+    Ulimits: conf.ulimits.map((u) => ({
+      Name: `RLIMIT_${u.name.toUpperCase()}`,
+      Soft: u.soft,
+      Hard: u.hard,
+    })),
+    Privileged: conf.privileged,
+    SecurityOpt: [
+      ...(conf.noNewPrivileges ? ["no-new-privileges"] : []),
+      ...(conf.seccomp !== "default" ? [`seccomp=${conf.seccomp}`] : []),
+      ...(conf.label.disable ? ["label=disable"] : []),
+    ],
+    ReadonlyRootfs: conf.readOnly,
+    Tmpfs: Object.fromEntries(conf.tmpfs.map((t) => [t.destination, t.options.join(",")])),
+    Devices: conf.devices.map((d) => ({
+      PathOnHost: d.source,
+      PathInContainer: d.destination,
+      CgroupPermissions: d.permissions,
+    })),
+    Init: conf.init,
+  };
 }

@@ -17,6 +17,9 @@ import { removeExitFile } from "../oci/exitfile.ts";
 import type { Container } from "./container.ts";
 import { killForRemoval, stopContainer } from "./lifecycle/stop.ts";
 import { canStop, hasProcess, isActive } from "./status.ts";
+import { containerCgroupPath } from "./spec/resources.ts";
+import { removeCgroup } from "../sys/cgroup.ts";
+import { containersUsingVolume, volumeStore } from "./volume_binds.ts";
 import { teardownIfBridged } from "./network_teardown.ts";
 import { logger } from "../log.ts";
 import { journaled } from "../events/journal.ts";
@@ -25,6 +28,17 @@ import { isDiskFull } from "../state/db.ts";
 import { crashPoint } from "../util/crash.ts";
 
 const log = logger("container");
+
+/** Removes the container's anonymous volumes that no other container uses (`rm -v`). */
+async function removeAnonymousVolumes(ctr: Container): Promise<void> {
+  const store = volumeStore(ctr.ctx.paths);
+  const others = ctr.ctx.containers.list();
+  for (const v of ctr.config.volumes) {
+    if (!v.anonymous || v.volumeName === undefined || !store.get(v.volumeName)) continue;
+    if (containersUsingVolume(others, v.volumeName).length > 0) continue;
+    await store.remove(v.volumeName);
+  }
+}
 
 /** Options for {@linkcode removeContainer}. */
 export interface RemoveOptions {
@@ -35,6 +49,8 @@ export interface RemoveOptions {
    * container's `--stop-timeout` when absent.
    */
   timeout?: number;
+  /** `rm -v`: also remove the container's anonymous volumes. */
+  volumes?: boolean;
 }
 
 /**
@@ -70,6 +86,10 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       const intent = recordRemoval(ctr);
       crashPoint("remove:intent");
       await ctr.teardownStorage();
+      // runc removes the cgroup on delete; one left by a crash goes with the container
+      for (const dir of await removeCgroup(containerCgroupPath(ctr.id))) {
+        log.warn("cgroup {dir} of container {id} still in use; left in place", { dir, id: ctr.id });
+      }
       // the row, the intent and the remove event go together; on a full disk, once more after
       // the WAL's blocks are freed (the files went first)
       ctr.ctx.db.transaction(() =>
@@ -81,6 +101,7 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       ctr.removeLockfile();
       // the exit code lives on in its own table (for `wait`); the runroot is a tmpfs: keep it clean
       await removeExitFile(ctr.ctx.paths.exitsDir, ctr.id);
+      if (options.volumes) await removeAnonymousVolumes(ctr);
       log.debug("removed container {id}", { id: ctr.id });
     });
   } catch (err) {

@@ -5,9 +5,9 @@
  * shared.
  *
  * What differs from podman 4.3 on purpose: rlimits never exceed the caller's hard limits (podman
- * asks for 1048576 open files and fails where the caller may not raise its limit); no seccomp
- * profile, sysctls or pids limit; `linux.cgroupsPath` is left unset, so runc picks its default
- * (a cgroup named after the container ID under runc's own).
+ * asks for 1048576 open files and fails where the caller may not raise its limit); no sysctls.
+ * Seccomp, the pids limit, the cgroup path and the other confinement come from `spec/`
+ * (`seccomp.ts`, `resources.ts`, `mounts.ts`, `security.ts`), applied after this base.
  *
  * @example
  * ```ts
@@ -20,6 +20,7 @@
  */
 import { isAbsolute, join, posix } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
+import type { OciSeccomp } from "./spec/seccomp.ts";
 
 /** One mount in the spec: a mount is data (`type`, `source`, `destination`, `options`). */
 export interface OciMount {
@@ -73,6 +74,7 @@ export interface OciProcess {
   capabilities: OciCapabilities;
   rlimits: OciRlimit[];
   noNewPrivileges: boolean;
+  selinuxLabel?: string;
 }
 
 /** The root filesystem. */
@@ -103,6 +105,20 @@ export interface OciDeviceRule {
 /** Cgroup resources. */
 export interface OciResources {
   devices: OciDeviceRule[];
+  pids?: { limit: number };
+  memory?: { limit?: number; swap?: number; reservation?: number };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string };
+}
+
+/** A device node created in the container. */
+export interface OciDevice {
+  path: string;
+  type: "c" | "b";
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 /** The Linux part of the spec. */
@@ -113,6 +129,8 @@ export interface OciLinux {
   resources: OciResources;
   cgroupsPath?: string;
   mountLabel?: string;
+  devices?: OciDevice[];
+  seccomp?: OciSeccomp;
 }
 
 /** The OCI runtime spec, as runc reads it from `config.json`. */
@@ -134,6 +152,8 @@ export interface VolumeMount {
   source: string;
   destination: string;
   readonly: boolean;
+  /** More mount options (`nodev`, `noexec`, `nosuid`, a propagation; `bind` for a plain bind). */
+  options?: string[];
 }
 
 /** The container's network mode. */
@@ -176,6 +196,8 @@ export interface SpecInput {
   hardNofile?: number;
   /** The caller's hard RLIMIT_NPROC (`Infinity` for unlimited); the spec never asks more. */
   hardNproc?: number;
+  /** Options applied last (confinement: `spec/`). */
+  extra?: SpecOption[];
 }
 
 /** The OCI spec version written. */
@@ -225,7 +247,7 @@ export const READONLY_PATHS: readonly string[] = [
 /** The open-files limit podman asks for; capped at the caller's hard limit. */
 export const DEFAULT_NOFILE = 1048576;
 /** The process-count limit podman asks for; capped at the caller's hard limit. */
-export const DEFAULT_NPROC = 4194304;
+export const DEFAULT_NPROC = 1048576;
 
 /**
  * Throws {@linkcode InvalidArgError} unless `cwd` is absolute and not `/proc` or under it
@@ -431,12 +453,18 @@ export function withVolumes(volumes: VolumeMount[]): SpecOption {
       );
     }
   }
-  return withMounts(volumes.map((v) => ({
-    destination: v.destination,
-    type: "bind",
-    source: v.source,
-    options: ["rbind", "rprivate", ...(v.readonly ? ["ro"] : [])],
-  })));
+  return withMounts(volumes.map((v) => {
+    const extra = v.options ?? [];
+    const kind = extra.includes("bind") ? "bind" : "rbind";
+    const propagation = extra.find((o) => /^r?(private|shared|slave)$/.test(o)) ?? "rprivate";
+    const flags = extra.filter((o) => o !== "bind" && o !== "rbind" && o !== propagation);
+    return {
+      destination: v.destination,
+      type: "bind",
+      source: v.source,
+      options: [kind, propagation, ...(v.readonly ? ["ro"] : []), ...flags],
+    };
+  }));
 }
 
 /**
@@ -459,7 +487,7 @@ function capLimit(wanted: number, hard: number): number {
 }
 
 /**
- * Sets RLIMIT_NOFILE to min(1048576, `hardNofile`) and RLIMIT_NPROC to min(4194304,
+ * Sets RLIMIT_NOFILE to min(1048576, `hardNofile`) and RLIMIT_NPROC to min(1048576,
  * `hardNproc`), soft = hard; a limit whose caller hard limit is unknown is left out (inherited).
  * Never above the caller's hard limit, so runc never needs to raise one.
  */
@@ -543,5 +571,6 @@ export function buildSpec(input: SpecInput): OciSpec {
     withNamespaces(input.network, input.netnsPath),
     withRlimits(input.hardNofile, input.hardNproc),
     withAnnotations(input.annotations ?? {}),
+    ...(input.extra ?? []),
   );
 }

@@ -15,6 +15,32 @@ import { Container } from "../container.ts";
 import { removeContainer } from "../remove.ts";
 import { syncContainer } from "./sync.ts";
 import { hasExited } from "../status.ts";
+import { restartDelayMs, shouldRestart } from "../restart_policy.ts";
+import { startContainer } from "./start.ts";
+
+function restartFacts(ctr: Container) {
+  return {
+    exitCode: ctr.state.exitCode,
+    restartCount: ctr.state.restartCount ?? 0,
+    stoppedByUser: ctr.state.stoppedByUser === true,
+  };
+}
+
+/**
+ * The restart policy, applied after the exit was recorded: wait the backoff, then (under the lock,
+ * the container still exited and not stopped by the user meanwhile) count and start it again.
+ */
+async function applyRestartPolicy(ctr: Container): Promise<void> {
+  const policy = ctr.config.restartPolicy;
+  if (!policy || !hasExited(ctr.state.status) || !shouldRestart(policy, restartFacts(ctr))) return;
+  await new Promise((resolve) => setTimeout(resolve, restartDelayMs(ctr.state.restartCount ?? 0)));
+  await ctr.withLock(async () => {
+    await syncContainer(ctr);
+    if (!hasExited(ctr.state.status) || !shouldRestart(policy, restartFacts(ctr))) return;
+    ctr.state.restartCount = (ctr.state.restartCount ?? 0) + 1;
+    await startContainer(ctr);
+  });
+}
 
 /** Finishes (and with `--rm`, removes) the exited container `id`; true when it was removed. */
 export async function cleanupContainer(ctx: RuntimeContext, id: string): Promise<boolean> {
@@ -24,9 +50,10 @@ export async function cleanupContainer(ctx: RuntimeContext, id: string): Promise
   try {
     await ctr.withLock(() => syncContainer(ctr));
     if (ctr.config.autoRemove && hasExited(ctr.state.status)) {
-      await removeContainer(ctr, { force: false });
+      await removeContainer(ctr, { force: false, volumes: true });
       return true;
     }
+    await applyRestartPolicy(ctr);
   } catch (err) {
     if (err instanceof ContainerRemovedError || err instanceof NoSuchContainerError) return false;
     throw err;

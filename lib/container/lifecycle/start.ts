@@ -17,6 +17,7 @@ import type { Container } from "../container.ts";
 import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
+import { copyUpVolumes } from "../volume_binds.ts";
 import { join } from "../../util/path.ts";
 import { syncContainer } from "./sync.ts";
 import { journaled } from "../../events/journal.ts";
@@ -70,6 +71,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   try {
     if (config.network === "bridge") await (await import("../network.ts")).setupNetwork(ctr);
     await writeRundirFiles(ctr);
+    await copyUpVolumes(ctx.paths, config.volumes, mountpoint);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user), options.consoleSize);
     await removeExitFile(ctx.paths.exitsDir, ctr.id);
     const started = await monitor.start({
@@ -110,6 +112,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   state.finishedAt = "";
   state.exitCode = 0;
   state.stopRequested = false;
+  state.stoppedByUser = false;
   journaled(ctx.db, ctr, ["init", "start"], () => {
     ctr.save();
     intents.clear(intent);

@@ -65,6 +65,7 @@ export async function stopContainer(ctr: Container, options: StopOptions = {}): 
     if (!hasProcess(state.status)) return false;
     state.status = "stopping";
     state.stopRequested = true;
+    state.stoppedByUser = true;
     saveWithEvents(ctr, "stop");
     return true;
   });

@@ -1,0 +1,117 @@
+/**
+ * `--restart`: applied by the cleanup the monitor runs when the container's process ends, counted
+ * in `RestartCount`; a bad policy is refused at create; `stop` ends the restarts.
+ */
+import assert from "node:assert/strict";
+import {
+  denopod,
+  denopodOk,
+  importBusybox,
+  IS_ROOT,
+  listDir,
+  withRoots,
+} from "./helpers/denopod.ts";
+import { join } from "node:path";
+import { parseRestartPolicy, shouldRestart } from "../lib/container/restart_policy.ts";
+
+const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
+
+async function waitFor(check: () => Promise<boolean>, seconds: number): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("gave up waiting");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+Deno.test("parseRestartPolicy and shouldRestart follow podman's policies", () => {
+  assert.deepEqual(parseRestartPolicy("on-failure:2"), { name: "on-failure", maxRetries: 2 });
+  assert.deepEqual(parseRestartPolicy("always"), { name: "always", maxRetries: 0 });
+  assert.throws(
+    () => parseRestartPolicy("sometimes"),
+    /^InvalidArgError: running container create option: "sometimes" is not a valid restart policy: invalid argument$/,
+  );
+  const onFailure2 = parseRestartPolicy("on-failure:2");
+  const facts = { exitCode: 1, restartCount: 0, stoppedByUser: false };
+  assert.equal(shouldRestart(onFailure2, facts), true);
+  assert.equal(shouldRestart(onFailure2, { ...facts, restartCount: 2 }), false);
+  assert.equal(shouldRestart(onFailure2, { ...facts, exitCode: 0 }), false);
+  assert.equal(
+    shouldRestart(parseRestartPolicy("always"), { ...facts, stoppedByUser: true }),
+    false,
+  );
+  assert.equal(shouldRestart(parseRestartPolicy("no"), facts), false);
+});
+
+Deno.test(
+  "--restart on-failure:2 restarts a failing container twice: RestartCount 2, exited",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      const id = (await denopodOk(roots, [
+        "run",
+        "-d",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 3",
+      ])).trim();
+      const fmt = "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}";
+      await waitFor(
+        async () =>
+          (await denopodOk(roots, ["inspect", "--format", fmt, id])).trim() === "exited 2 3",
+        60,
+      );
+      // no third restart comes
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal((await denopodOk(roots, ["inspect", "--format", fmt, id])).trim(), "exited 2 3");
+      assert.equal(await denopodOk(roots, ["logs", id]), "run\nrun\nrun\n");
+      assert.equal(
+        await denopodOk(roots, ["inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}", id]),
+        "on-failure\n",
+      );
+    });
+  },
+);
+
+Deno.test("--restart always restarts until stop, which ends it", opts, async () => {
+  await withRoots(async (roots) => {
+    await importBusybox(roots);
+    const id = (await denopodOk(roots, [
+      "run",
+      "-d",
+      "--restart",
+      "always",
+      "busybox",
+      "sh",
+      "-c",
+      "sleep 0.3",
+    ])).trim();
+    const count = async () =>
+      Number((await denopodOk(roots, ["inspect", "--format", "{{.RestartCount}}", id])).trim());
+    await waitFor(async () => (await count()) >= 2, 60);
+    await denopodOk(roots, ["stop", "-t", "0", id]);
+    const after = await count();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.equal(await count(), after);
+    assert.equal(
+      (await denopodOk(roots, ["inspect", "--format", "{{.State.Status}}", id])).trim(),
+      "exited",
+    );
+  });
+});
+
+Deno.test("a bad --restart is refused at create with nothing written", opts, async () => {
+  await withRoots(async (roots) => {
+    await importBusybox(roots);
+    const result = await denopod(roots, ["create", "--restart", "sometimes", "busybox", "true"]);
+    assert.deepEqual([result.code, result.stderr], [
+      125,
+      'Error: running container create option: "sometimes" is not a valid restart policy: invalid argument\n',
+    ]);
+    assert.deepEqual(listDir(join(roots.root, "containers")), []);
+  });
+});
