@@ -2,8 +2,6 @@
  * Container commands of the storage half: `create`, `ps`, `inspect`, `mount`, `umount`,
  * `export`, `rm`. Thin: parse flags, load and call the library, print.
  *
- * Each action's body sits in nested blocks that keep the indentation it had under commander, so
- * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
@@ -84,13 +82,11 @@ export async function create(
   command: string[],
   flags: CreateFlagValues,
 ) {
-  {
-    const { createContainer } = await import("../container/create.ts");
-    await withRuntime(this, async (runtime) => {
-      const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
-      println(ctr.id);
-    });
-  }
+  const { createContainer } = await import("../container/create.ts");
+  await withRuntime(this, async (runtime) => {
+    const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
+    println(ctr.id);
+  });
 }
 
 /** `ps` flags. */
@@ -109,56 +105,52 @@ export interface PsFlags {
 
 /** `ps`: lists containers. */
 export async function ps(this: Invocation, flags: PsFlags) {
-  {
-    {
-      const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
-      const { containerFilter } = await import("../container/filters.ts");
-      const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
-        "../container/ps.ts"
+  const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
+  const { containerFilter } = await import("../container/filters.ts");
+  const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
+    "../container/ps.ts"
+  );
+  const { printRows } = await import("./output.ts");
+  await withRuntime(this, async (runtime) => {
+    const now = clockNow();
+    const sort = flags.sort ?? "created";
+    if (!(PS_SORT_KEYS as readonly string[]).includes(sort)) {
+      throw new InvalidArgError(
+        `invalid argument "${sort}" for "--sort" flag: "${sort}" is not a valid value.  Choose from: "${
+          PS_SORT_KEYS.join(", ")
+        }"`,
       );
-      const { printRows } = await import("./output.ts");
-      await withRuntime(this, async (runtime) => {
-        const now = clockNow();
-        const sort = flags.sort ?? "created";
-        if (!(PS_SORT_KEYS as readonly string[]).includes(sort)) {
-          throw new InvalidArgError(
-            `invalid argument "${sort}" for "--sort" flag: "${sort}" is not a valid value.  Choose from: "${
-              PS_SORT_KEYS.join(", ")
-            }"`,
-          );
-        }
-        const keep = containerFilter(flags.filter, {
-          now,
-          created: (name) => runtime.lookupContainer(name).config.created,
-        });
-        let ctrs: Container[] = [];
-        for (const ctr of runtime.allContainers()) {
-          if (await syncForDisplay(ctr)) ctrs.push(ctr);
-        }
-        // podman: a filter does not imply -a; --latest and --last do
-        if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
-          ctrs = ctrs.filter((c) => c.state.status === "running" || c.state.status === "stopping");
-        }
-        ctrs = ctrs.filter((c) => keep(filterView(c)));
-        // the store lists the newest first; --latest and --last take the newest
-        if (flags.latest) ctrs = ctrs.slice(0, 1);
-        if (flags.last !== undefined && flags.last >= 0) ctrs = ctrs.slice(0, flags.last);
-        ctrs = sortContainers(ctrs, sort, now);
-        const view = { noTrunc: flags.trunc === false, size: flags.size === true, now };
-        if (flags.quiet) {
-          for (const ctr of ctrs) println(view.noTrunc ? ctr.id : ctr.id.slice(0, 12));
-          return;
-        }
-        if (flags.format === "json") {
-          println(JSON.stringify(ctrs.map((c) => psJson(c, view)), null, 2));
-          return;
-        }
-        const rows = ctrs.map((c) => psReport(c, view));
-        const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
-        printRows(rows, flags.format, defaultTable, PS_HEADERS, flags.noheading === true);
-      });
     }
-  }
+    const keep = containerFilter(flags.filter, {
+      now,
+      created: (name) => runtime.lookupContainer(name).config.created,
+    });
+    let ctrs: Container[] = [];
+    for (const ctr of runtime.allContainers()) {
+      if (await syncForDisplay(ctr)) ctrs.push(ctr);
+    }
+    // podman: a filter does not imply -a; --latest and --last do
+    if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
+      ctrs = ctrs.filter((c) => c.state.status === "running" || c.state.status === "stopping");
+    }
+    ctrs = ctrs.filter((c) => keep(filterView(c)));
+    // the store lists the newest first; --latest and --last take the newest
+    if (flags.latest) ctrs = ctrs.slice(0, 1);
+    if (flags.last !== undefined && flags.last >= 0) ctrs = ctrs.slice(0, flags.last);
+    ctrs = sortContainers(ctrs, sort, now);
+    const view = { noTrunc: flags.trunc === false, size: flags.size === true, now };
+    if (flags.quiet) {
+      for (const ctr of ctrs) println(view.noTrunc ? ctr.id : ctr.id.slice(0, 12));
+      return;
+    }
+    if (flags.format === "json") {
+      println(JSON.stringify(ctrs.map((c) => psJson(c, view)), null, 2));
+      return;
+    }
+    const rows = ctrs.map((c) => psReport(c, view));
+    const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
+    printRows(rows, flags.format, defaultTable, PS_HEADERS, flags.noheading === true);
+  });
 }
 
 /** `inspect` flags. */
@@ -170,38 +162,34 @@ export interface InspectFlags {
 
 /** `inspect NAME...`: containers and images, as a JSON array or a template per object. */
 export async function inspect(this: Invocation, names: string[], flags: InspectFlags) {
-  {
-    {
-      const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
-      const { containerInspect } = await import("../container/inspect.ts");
-      const { imageInspect } = await import("../image/inspect.ts");
-      const { printInspect } = await import("./output.ts");
-      await withRuntime(this, async (runtime) => {
-        const found: object[] = [];
-        let failure: DenopodError | undefined;
-        for (const name of names) {
-          const ctr = flags.type === "image" ? undefined : runtime.containers.find(name);
-          if (ctr) {
-            const container = runtime.lookupContainer(ctr.config.id);
-            if (await syncForDisplay(container)) {
-              found.push(containerInspect(container, { size: flags.size === true }));
-              continue;
-            }
-          }
-          const image = flags.type === "container" ? undefined : runtime.images.find(name);
-          if (image) {
-            found.push(imageInspect(runtime, image));
-            continue;
-          }
-          failure = flags.type === "container"
-            ? new NoSuchContainerError(name)
-            : new InvalidArgError(`no such object: "${name}"`);
+  const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
+  const { containerInspect } = await import("../container/inspect.ts");
+  const { imageInspect } = await import("../image/inspect.ts");
+  const { printInspect } = await import("./output.ts");
+  await withRuntime(this, async (runtime) => {
+    const found: object[] = [];
+    let failure: DenopodError | undefined;
+    for (const name of names) {
+      const ctr = flags.type === "image" ? undefined : runtime.containers.find(name);
+      if (ctr) {
+        const container = runtime.lookupContainer(ctr.config.id);
+        if (await syncForDisplay(container)) {
+          found.push(containerInspect(container, { size: flags.size === true }));
+          continue;
         }
-        printInspect(found, flags.format);
-        if (failure) throw failure;
-      });
+      }
+      const image = flags.type === "container" ? undefined : runtime.images.find(name);
+      if (image) {
+        found.push(imageInspect(runtime, image));
+        continue;
+      }
+      failure = flags.type === "container"
+        ? new NoSuchContainerError(name)
+        : new InvalidArgError(`no such object: "${name}"`);
     }
-  }
+    printInspect(found, flags.format);
+    if (failure) throw failure;
+  });
 }
 
 /** `container inspect NAME...`: containers only. */
@@ -211,24 +199,20 @@ export function containerInspect(this: Invocation, names: string[], flags: Inspe
 
 /** `mount [NAME...]`: mounts and prints the mount points, or lists the mounted containers. */
 export async function mount(this: Invocation, names: string[], flags: { trunc?: boolean }) {
-  {
-    {
-      await withRuntime(this, async (runtime) => {
-        if (names.length === 0) {
-          for (const ctr of runtime.allContainers()) {
-            if (!ctr.state.mounted) continue;
-            const id = flags.trunc === false ? ctr.id : ctr.id.slice(0, 12);
-            println(`${id}  ${ctr.state.mountpoint}`);
-          }
-          return;
-        }
-        await forEachTarget(names, async (name) => {
-          const ctr = runtime.lookupContainer(name);
-          println(await ctr.withLock(() => ctr.mount()));
-        });
-      });
+  await withRuntime(this, async (runtime) => {
+    if (names.length === 0) {
+      for (const ctr of runtime.allContainers()) {
+        if (!ctr.state.mounted) continue;
+        const id = flags.trunc === false ? ctr.id : ctr.id.slice(0, 12);
+        println(`${id}  ${ctr.state.mountpoint}`);
+      }
+      return;
     }
-  }
+    await forEachTarget(names, async (name) => {
+      const ctr = runtime.lookupContainer(name);
+      println(await ctr.withLock(() => ctr.mount()));
+    });
+  });
 }
 
 /** `unmount [NAME...]`. */
@@ -237,45 +221,37 @@ export async function umount(
   names: string[],
   flags: { all?: boolean; force?: boolean },
 ) {
-  {
-    {
-      await withRuntime(this, async (runtime) => {
-        if (names.length === 0 && !flags.all) {
-          throw new InvalidArgError("you must provide at least one container name or ID");
-        }
-        const targets = flags.all
-          ? runtime.allContainers().filter((c) => c.state.mounted).map((c) => c.id)
-          : names;
-        await forEachTarget(targets, async (name) => {
-          const ctr = runtime.lookupContainer(name);
-          await ctr.withLock(() => ctr.unmount(flags.force === true));
-          println(flags.all ? ctr.id : name);
-        });
-      });
+  await withRuntime(this, async (runtime) => {
+    if (names.length === 0 && !flags.all) {
+      throw new InvalidArgError("you must provide at least one container name or ID");
     }
-  }
+    const targets = flags.all
+      ? runtime.allContainers().filter((c) => c.state.mounted).map((c) => c.id)
+      : names;
+    await forEachTarget(targets, async (name) => {
+      const ctr = runtime.lookupContainer(name);
+      await ctr.withLock(() => ctr.unmount(flags.force === true));
+      println(flags.all ? ctr.id : name);
+    });
+  });
 }
 
 /** `export NAME`: the container's filesystem as a tar archive. */
 export async function exportContainer(this: Invocation, name: string, flags: { output?: string }) {
-  {
-    {
-      const { exportContainer } = await import("../container/export.ts");
-      const { progressReporter } = await import("./progress.ts");
-      await withRuntime(this, async (runtime) => {
-        const ctr = runtime.lookupContainer(name);
-        if (flags.output === undefined && Deno.stdout.isTerminal()) {
-          throw new InvalidArgError("refusing to export to terminal. Use -o flag or redirect");
-        }
-        const progress = flags.output ? await progressReporter("Exporting") : undefined;
-        try {
-          await exportContainer(ctr, { path: flags.output, onProgress: progress?.update });
-        } finally {
-          progress?.stop();
-        }
-      });
+  const { exportContainer } = await import("../container/export.ts");
+  const { progressReporter } = await import("./progress.ts");
+  await withRuntime(this, async (runtime) => {
+    const ctr = runtime.lookupContainer(name);
+    if (flags.output === undefined && Deno.stdout.isTerminal()) {
+      throw new InvalidArgError("refusing to export to terminal. Use -o flag or redirect");
     }
-  }
+    const progress = flags.output ? await progressReporter("Exporting") : undefined;
+    try {
+      await exportContainer(ctr, { path: flags.output, onProgress: progress?.update });
+    } finally {
+      progress?.stop();
+    }
+  });
 }
 
 /** `rm` flags. */
@@ -290,40 +266,36 @@ export interface RmFlags {
 
 /** `rm NAME...`. */
 export async function rm(this: Invocation, names: string[], flags: RmFlags) {
-  {
-    {
-      const { removeContainer } = await import("../container/remove.ts");
-      await withRuntime(this, async (runtime) => {
-        if (names.length === 0 && !flags.all) {
-          throw new InvalidArgError("you must provide at least one name or id");
-        }
-        if (flags.time !== undefined && !flags.force) {
-          throw new InvalidArgError("--force option must be specified to use the --time option");
-        }
-        const targets = flags.all ? lookupAll(runtime, [], true).map((c) => c.id) : names;
-        await forEachTarget(targets, async (name) => {
-          let ctr: Container;
-          try {
-            ctr = runtime.lookupContainer(name);
-          } catch (err) {
-            if (flags.ignore && err instanceof NoSuchContainerError) return;
-            throw err;
-          }
-          try {
-            await removeContainer(ctr, {
-              force: flags.force === true,
-              timeout: flags.time,
-              volumes: flags.volumes === true,
-            });
-          } catch (err) {
-            // another process removed it between our lookup and our lock
-            if (!(err instanceof ContainerRemovedError)) throw err;
-            if (flags.ignore) return;
-            throw new NoSuchContainerError(name, { cause: err });
-          }
-          println(name);
-        }, rmExitCode);
-      });
+  const { removeContainer } = await import("../container/remove.ts");
+  await withRuntime(this, async (runtime) => {
+    if (names.length === 0 && !flags.all) {
+      throw new InvalidArgError("you must provide at least one name or id");
     }
-  }
+    if (flags.time !== undefined && !flags.force) {
+      throw new InvalidArgError("--force option must be specified to use the --time option");
+    }
+    const targets = flags.all ? lookupAll(runtime, [], true).map((c) => c.id) : names;
+    await forEachTarget(targets, async (name) => {
+      let ctr: Container;
+      try {
+        ctr = runtime.lookupContainer(name);
+      } catch (err) {
+        if (flags.ignore && err instanceof NoSuchContainerError) return;
+        throw err;
+      }
+      try {
+        await removeContainer(ctr, {
+          force: flags.force === true,
+          timeout: flags.time,
+          volumes: flags.volumes === true,
+        });
+      } catch (err) {
+        // another process removed it between our lookup and our lock
+        if (!(err instanceof ContainerRemovedError)) throw err;
+        if (flags.ignore) return;
+        throw new NoSuchContainerError(name, { cause: err });
+      }
+      println(name);
+    }, rmExitCode);
+  });
 }

@@ -24,57 +24,53 @@ export interface CheckFlags {
 
 /** `system check`: see the module doc. */
 export async function systemCheck(this: Invocation, flags: CheckFlags) {
-  {
-    {
-      if (flags.format !== undefined && flags.format !== "json") {
-        throw new InvalidArgError(`invalid --format "${flags.format}": only json is supported`);
-      }
-      const { parseGoDuration } = await import("../util/humanize.ts");
-      const maxAgeMs = parseGoDuration(flags.max);
-      const options = globalOptions(this);
-      applyGlobalOptions(options);
-      const { Runtime } = await import("../runtime.ts");
-      const { checkStore } = await import("../housekeeping/check.ts");
-      const { repairFindings } = await import("../housekeeping/repair.ts");
-      const runtime = await Runtime.open({
-        root: options.root,
-        runRoot: options.runroot,
-        replay: false,
-      });
-      try {
-        const findings = await checkStore(runtime, { quick: flags.quick === true, maxAgeMs });
-        const outcomes = flags.repair
-          ? await repairFindings(findings, { force: flags.force === true })
-          : findings.map((finding) => ({ finding, result: undefined, reason: undefined }));
-        if (flags.format === "json") {
-          println(JSON.stringify(
-            {
-              findings: outcomes.map(({ finding, result, reason }) => ({
-                kind: finding.kind,
-                subject: finding.subject,
-                message: finding.message,
-                ...(result ? { result } : {}),
-                ...(reason ? { reason } : {}),
-              })),
-            },
-            null,
-            2,
-          ));
-        } else {
-          for (const { finding, result, reason } of outcomes) {
-            const suffix = result === "repaired"
-              ? " (repaired)"
-              : result
-              ? ` (not repaired: ${reason})`
-              : "";
-            println(`${finding.kind}: ${finding.message}${suffix}`);
-          }
-        }
-        if (outcomes.some((o) => o.result === "failed")) exitStatus.code = 125;
-        else if (outcomes.some((o) => o.result !== "repaired")) exitStatus.code = 1;
-      } finally {
-        runtime.close();
+  if (flags.format !== undefined && flags.format !== "json") {
+    throw new InvalidArgError(`invalid --format "${flags.format}": only json is supported`);
+  }
+  const { parseGoDuration } = await import("../util/humanize.ts");
+  const maxAgeMs = parseGoDuration(flags.max);
+  const options = globalOptions(this);
+  applyGlobalOptions(options);
+  const { Runtime } = await import("../runtime.ts");
+  const { checkStore } = await import("../housekeeping/check.ts");
+  const { repairFindings } = await import("../housekeeping/repair.ts");
+  const runtime = await Runtime.open({
+    root: options.root,
+    runRoot: options.runroot,
+    replay: false,
+  });
+  try {
+    const findings = await checkStore(runtime, { quick: flags.quick === true, maxAgeMs });
+    const outcomes = flags.repair
+      ? await repairFindings(findings, { force: flags.force === true })
+      : findings.map((finding) => ({ finding, result: undefined, reason: undefined }));
+    if (flags.format === "json") {
+      println(JSON.stringify(
+        {
+          findings: outcomes.map(({ finding, result, reason }) => ({
+            kind: finding.kind,
+            subject: finding.subject,
+            message: finding.message,
+            ...(result ? { result } : {}),
+            ...(reason ? { reason } : {}),
+          })),
+        },
+        null,
+        2,
+      ));
+    } else {
+      for (const { finding, result, reason } of outcomes) {
+        const suffix = result === "repaired"
+          ? " (repaired)"
+          : result
+          ? ` (not repaired: ${reason})`
+          : "";
+        println(`${finding.kind}: ${finding.message}${suffix}`);
       }
     }
+    if (outcomes.some((o) => o.result === "failed")) exitStatus.code = 125;
+    else if (outcomes.some((o) => o.result !== "repaired")) exitStatus.code = 1;
+  } finally {
+    runtime.close();
   }
 }

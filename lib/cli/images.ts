@@ -2,8 +2,6 @@
  * Image commands: `import`, `images`, `rmi` (and `image` aliases). Thin: parse flags, load and
  * call the library, print.
  *
- * Each action's body sits in nested blocks that keep the indentation it had under commander, so
- * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
@@ -59,21 +57,17 @@ export async function importTarball(
   reference: string | undefined,
   flags: { change: string[]; message?: string; quiet?: boolean },
 ) {
-  {
-    {
-      const { importImage } = await import("../image/import.ts");
-      await withRuntime(this, async (runtime) => {
-        const source = await openSource(file);
-        const image = await importImage(runtime, source, {
-          reference,
-          changes: flags.change,
-          message: flags.message,
-          sourceName: file,
-        });
-        println(`sha256:${image.id}`);
-      });
-    }
-  }
+  const { importImage } = await import("../image/import.ts");
+  await withRuntime(this, async (runtime) => {
+    const source = await openSource(file);
+    const image = await importImage(runtime, source, {
+      reference,
+      changes: flags.change,
+      message: flags.message,
+      sourceName: file,
+    });
+    println(`sha256:${image.id}`);
+  });
 }
 
 /** `images` flags. */
@@ -90,47 +84,43 @@ export interface ImagesFlags {
 
 /** `images [REFERENCE]`: lists images. */
 export async function images(this: Invocation, reference: string | undefined, flags: ImagesFlags) {
-  {
-    {
-      const { IMAGE_SORT_KEYS, imageFilter, imageJson, imageListRows, imageReport } = await import(
-        "../image/list.ts"
+  const { IMAGE_SORT_KEYS, imageFilter, imageJson, imageListRows, imageReport } = await import(
+    "../image/list.ts"
+  );
+  const { printRows } = await import("./output.ts");
+  await withRuntime(this, (runtime) => {
+    const now = clockNow();
+    if (!(IMAGE_SORT_KEYS as readonly string[]).includes(flags.sort)) {
+      throw new InvalidArgError(
+        `"${flags.sort}" is not a valid field for sorting. Choose from: size, tag, created, id, repository`,
       );
-      const { printRows } = await import("./output.ts");
-      await withRuntime(this, (runtime) => {
-        const now = clockNow();
-        if (!(IMAGE_SORT_KEYS as readonly string[]).includes(flags.sort)) {
-          throw new InvalidArgError(
-            `"${flags.sort}" is not a valid field for sorting. Choose from: size, tag, created, id, repository`,
-          );
-        }
-        // `images REPO` is a reference filter, as in podman
-        const specs = reference === undefined
-          ? flags.filter
-          : [...flags.filter, `reference=${reference}`];
-        const keep = imageFilter(runtime, specs, now);
-        const images = runtime.images.list().filter(keep);
-        const rows = imageListRows(images, flags.sort);
-        if (flags.quiet) {
-          const seen = new Set<string>();
-          for (const { image } of rows) {
-            const id = flags.trunc === false ? `sha256:${image.id}` : image.id.slice(0, 12);
-            if (!seen.has(id)) println(id);
-            seen.add(id);
-          }
-          return;
-        }
-        if (flags.format === "json") {
-          println(JSON.stringify(rows.map((row) => imageJson(runtime, row)), null, 4));
-          return;
-        }
-        const reports = rows.map((row) =>
-          imageReport(runtime, row, { noTrunc: flags.trunc === false, now })
-        );
-        const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
-        printRows(reports, flags.format, table, IMAGE_HEADERS, flags.noheading === true);
-      });
     }
-  }
+    // `images REPO` is a reference filter, as in podman
+    const specs = reference === undefined
+      ? flags.filter
+      : [...flags.filter, `reference=${reference}`];
+    const keep = imageFilter(runtime, specs, now);
+    const images = runtime.images.list().filter(keep);
+    const rows = imageListRows(images, flags.sort);
+    if (flags.quiet) {
+      const seen = new Set<string>();
+      for (const { image } of rows) {
+        const id = flags.trunc === false ? `sha256:${image.id}` : image.id.slice(0, 12);
+        if (!seen.has(id)) println(id);
+        seen.add(id);
+      }
+      return;
+    }
+    if (flags.format === "json") {
+      println(JSON.stringify(rows.map((row) => imageJson(runtime, row)), null, 4));
+      return;
+    }
+    const reports = rows.map((row) =>
+      imageReport(runtime, row, { noTrunc: flags.trunc === false, now })
+    );
+    const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
+    printRows(reports, flags.format, table, IMAGE_HEADERS, flags.noheading === true);
+  });
 }
 
 /** podman-rmi(1) EXIT STATUS: 1 no such image, 2 the image is in use. */
@@ -146,30 +136,26 @@ export async function rmi(
   references: string[],
   flags: { force?: boolean; all?: boolean; ignore?: boolean },
 ) {
-  {
-    {
-      const { removeImage } = await import("../image/remove.ts");
-      const { removeContainer } = await import("../container/remove.ts");
-      await withRuntime(this, async (runtime) => {
-        const targets = flags.all ? runtime.images.list().map((i) => i.id) : references;
-        if (targets.length === 0 && !flags.all) {
-          throw new InvalidArgError("image name or ID must be specified");
-        }
-        await forEachTarget(targets, async (reference) => {
-          // --ignore: a missing image is no error (podman)
-          if (flags.ignore && !runtime.images.find(reference)) return;
-          const result = await removeImage(runtime, reference, {
-            force: flags.force === true,
-            removeContainers: async (ids) => {
-              for (const id of ids) {
-                await removeContainer(runtime.lookupContainer(id), { force: true });
-              }
-            },
-          });
-          for (const name of result.untagged) println(`Untagged: ${name}`);
-          if (result.deleted) println(`Deleted: ${result.deleted}`);
-        }, rmiExitCode);
-      });
+  const { removeImage } = await import("../image/remove.ts");
+  const { removeContainer } = await import("../container/remove.ts");
+  await withRuntime(this, async (runtime) => {
+    const targets = flags.all ? runtime.images.list().map((i) => i.id) : references;
+    if (targets.length === 0 && !flags.all) {
+      throw new InvalidArgError("image name or ID must be specified");
     }
-  }
+    await forEachTarget(targets, async (reference) => {
+      // --ignore: a missing image is no error (podman)
+      if (flags.ignore && !runtime.images.find(reference)) return;
+      const result = await removeImage(runtime, reference, {
+        force: flags.force === true,
+        removeContainers: async (ids) => {
+          for (const id of ids) {
+            await removeContainer(runtime.lookupContainer(id), { force: true });
+          }
+        },
+      });
+      for (const name of result.untagged) println(`Untagged: ${name}`);
+      if (result.deleted) println(`Deleted: ${result.deleted}`);
+    }, rmiExitCode);
+  });
 }

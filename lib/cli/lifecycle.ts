@@ -3,8 +3,6 @@
  * `unpause`, `restart`, and the hidden `container cleanup` the monitor calls on exit.
  * Thin: parse flags, load and call the library, print, set the exit status.
  *
- * Each action's body sits in nested blocks that keep the indentation it had under commander, so
- * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
@@ -42,22 +40,20 @@ export async function run(
   command: string[],
   flags: CreateFlagValues & AttachFlagValues & { detach?: boolean },
 ) {
-  {
-    const { createContainer } = await import("../container/create.ts");
-    const { startAndAttach } = await import("./attach.ts");
-    const { warnWhenNotATerminal } = await import("./terminal.ts");
-    await withRuntime(this, async (runtime) => {
-      const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
-      if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
-      const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true, {
-        interactive: flags.interactive === true,
-        detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
-        sigProxy: flags.sigProxy !== false,
-      });
-      if (code === undefined) println(ctr.id);
-      else if (code !== "detached") exitStatus.code = code;
+  const { createContainer } = await import("../container/create.ts");
+  const { startAndAttach } = await import("./attach.ts");
+  const { warnWhenNotATerminal } = await import("./terminal.ts");
+  await withRuntime(this, async (runtime) => {
+    const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
+    if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
+    const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true, {
+      interactive: flags.interactive === true,
+      detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
+      sigProxy: flags.sigProxy !== false,
     });
-  }
+    if (code === undefined) println(ctr.id);
+    else if (code !== "detached") exitStatus.code = code;
+  });
 }
 
 /** `attach NAME`: its terminal, or its output (and stdin when it keeps one open). */
@@ -84,30 +80,26 @@ export async function start(
   names: string[],
   flags: AttachFlagValues & { attach?: boolean; interactive?: boolean },
 ) {
-  {
-    {
-      const { startAndAttach, startDetached } = await import("./attach.ts");
-      await withRuntime(this, async (runtime) => {
-        if (flags.attach) {
-          if (names.length !== 1) {
-            throw new InvalidArgError("you cannot start and attach multiple containers at once");
-          }
-          const ctr = runtime.lookupContainer(names[0]);
-          const code = await startAndAttach(runtime, ctr, true, ctr.config.autoRemove, {
-            interactive: flags.interactive === true && ctr.config.stdin === true,
-            detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
-            sigProxy: flags.sigProxy !== false,
-          });
-          exitStatus.code = typeof code === "number" ? code : 0;
-          return;
-        }
-        await forEachTarget(names, async (name) => {
-          await startDetached(runtime, runtime.lookupContainer(name));
-          println(name);
-        });
+  const { startAndAttach, startDetached } = await import("./attach.ts");
+  await withRuntime(this, async (runtime) => {
+    if (flags.attach) {
+      if (names.length !== 1) {
+        throw new InvalidArgError("you cannot start and attach multiple containers at once");
+      }
+      const ctr = runtime.lookupContainer(names[0]);
+      const code = await startAndAttach(runtime, ctr, true, ctr.config.autoRemove, {
+        interactive: flags.interactive === true && ctr.config.stdin === true,
+        detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
+        sigProxy: flags.sigProxy !== false,
       });
+      exitStatus.code = typeof code === "number" ? code : 0;
+      return;
     }
-  }
+    await forEachTarget(names, async (name) => {
+      await startDetached(runtime, runtime.lookupContainer(name));
+      println(name);
+    });
+  });
 }
 
 /** `stop NAME...`: the stop signal, then SIGKILL after the timeout. */
@@ -116,54 +108,42 @@ export async function stop(
   names: string[],
   flags: { time?: number; all?: boolean },
 ) {
-  {
-    {
-      const { stopContainer } = await import("../container/lifecycle/stop.ts");
-      await withRuntime(this, async (runtime) => {
-        const targets = flags.all
-          ? runtime.allContainers().filter((c) => isRunning(c.state.status)).map((c) => c.id)
-          : names;
-        if (targets.length === 0 && !flags.all) {
-          throw new InvalidArgError("you must provide at least one name or id");
-        }
-        await forEachTarget(targets, async (name) => {
-          await stopContainer(runtime.lookupContainer(name), { timeout: flags.time });
-          println(name);
-        });
-      });
+  const { stopContainer } = await import("../container/lifecycle/stop.ts");
+  await withRuntime(this, async (runtime) => {
+    const targets = flags.all
+      ? runtime.allContainers().filter((c) => isRunning(c.state.status)).map((c) => c.id)
+      : names;
+    if (targets.length === 0 && !flags.all) {
+      throw new InvalidArgError("you must provide at least one name or id");
     }
-  }
+    await forEachTarget(targets, async (name) => {
+      await stopContainer(runtime.lookupContainer(name), { timeout: flags.time });
+      println(name);
+    });
+  });
 }
 
 /** `kill NAME...`. */
 export async function kill(this: Invocation, names: string[], flags: { signal: string }) {
-  {
-    {
-      const { parseSignal } = await import("../util/signals.ts");
-      const { killContainer } = await import("../container/lifecycle/stop.ts");
-      await withRuntime(this, async (runtime) => {
-        const signal = parseSignal(flags.signal);
-        await forEachTarget(names, async (name) => {
-          await killContainer(runtime.lookupContainer(name), signal);
-          println(name);
-        });
-      });
-    }
-  }
+  const { parseSignal } = await import("../util/signals.ts");
+  const { killContainer } = await import("../container/lifecycle/stop.ts");
+  await withRuntime(this, async (runtime) => {
+    const signal = parseSignal(flags.signal);
+    await forEachTarget(names, async (name) => {
+      await killContainer(runtime.lookupContainer(name), signal);
+      println(name);
+    });
+  });
 }
 
 /** `wait NAME...`: prints each exit code. */
 export async function wait(this: Invocation, names: string[]) {
-  {
-    {
-      const { waitForContainer } = await import("../container/lifecycle/wait.ts");
-      await withRuntime(this, async (runtime) => {
-        await forEachTarget(names, async (name) => {
-          println(String(await waitForContainer(runtime, name)));
-        });
-      });
-    }
-  }
+  const { waitForContainer } = await import("../container/lifecycle/wait.ts");
+  await withRuntime(this, async (runtime) => {
+    await forEachTarget(names, async (name) => {
+      println(String(await waitForContainer(runtime, name)));
+    });
+  });
 }
 
 /** `logs` flags. */
@@ -176,29 +156,23 @@ export interface LogsFlags {
 
 /** `logs NAME`. */
 export async function logs(this: Invocation, name: string, flags: LogsFlags) {
-  {
-    {
-      const { readLogs } = await import("../container/logs.ts");
-      const { stillRunning } = await import("./attach.ts");
-      await withRuntime(this, async (runtime) => {
-        const ctr = runtime.lookupContainer(name);
-        const since = flags.since === undefined
-          ? undefined
-          : parseTimeInput(flags.since, clockNow());
-        await readLogs(
-          runtime.paths.logPath(ctr.id),
-          {
-            follow: flags.follow === true,
-            timestamps: flags.timestamps === true,
-            since,
-            tail: flags.tail,
-          },
-          { stdout: Deno.stdout, stderr: Deno.stderr },
-          () => stillRunning(runtime, ctr),
-        );
-      });
-    }
-  }
+  const { readLogs } = await import("../container/logs.ts");
+  const { stillRunning } = await import("./attach.ts");
+  await withRuntime(this, async (runtime) => {
+    const ctr = runtime.lookupContainer(name);
+    const since = flags.since === undefined ? undefined : parseTimeInput(flags.since, clockNow());
+    await readLogs(
+      runtime.paths.logPath(ctr.id),
+      {
+        follow: flags.follow === true,
+        timestamps: flags.timestamps === true,
+        since,
+        tail: flags.tail,
+      },
+      { stdout: Deno.stdout, stderr: Deno.stderr },
+      () => stillRunning(runtime, ctr),
+    );
+  });
 }
 
 /** `exec NAME COMMAND...`: exits with the command's code. */
@@ -216,90 +190,70 @@ export async function exec(
     detachKeys?: string;
   },
 ) {
-  {
-    {
-      const { execInContainerCli } = await import("./exec.ts");
-      const { warnWhenNotATerminal } = await import("./terminal.ts");
-      await withRuntime(this, async (runtime) => {
-        if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
-        exitStatus.code = await execInContainerCli(runtime, name, command, {
-          env: flags.env,
-          workdir: flags.workdir,
-          user: flags.user,
-          interactive: flags.interactive === true,
-          tty: flags.tty === true,
-          detach: flags.detach === true,
-          detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
-        }, (ctr) => recordEvent(runtime.db, containerEvent(ctr, "exec")));
-      });
-    }
-  }
+  const { execInContainerCli } = await import("./exec.ts");
+  const { warnWhenNotATerminal } = await import("./terminal.ts");
+  await withRuntime(this, async (runtime) => {
+    if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
+    exitStatus.code = await execInContainerCli(runtime, name, command, {
+      env: flags.env,
+      workdir: flags.workdir,
+      user: flags.user,
+      interactive: flags.interactive === true,
+      tty: flags.tty === true,
+      detach: flags.detach === true,
+      detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
+    }, (ctr) => recordEvent(runtime.db, containerEvent(ctr, "exec")));
+  });
 }
 
 /** `pause NAME...`. */
 export async function pause(this: Invocation, names: string[]) {
-  {
-    {
-      const { pauseContainer } = await import("../container/lifecycle/stop.ts");
-      await withRuntime(this, async (runtime) => {
-        await forEachTarget(names, async (name) => {
-          await pauseContainer(runtime.lookupContainer(name));
-          println(name);
-        });
-      });
-    }
-  }
+  const { pauseContainer } = await import("../container/lifecycle/stop.ts");
+  await withRuntime(this, async (runtime) => {
+    await forEachTarget(names, async (name) => {
+      await pauseContainer(runtime.lookupContainer(name));
+      println(name);
+    });
+  });
 }
 
 /** `unpause NAME...`. */
 export async function unpause(this: Invocation, names: string[]) {
-  {
-    {
-      const { unpauseContainer } = await import("../container/lifecycle/stop.ts");
-      await withRuntime(this, async (runtime) => {
-        await forEachTarget(names, async (name) => {
-          await unpauseContainer(runtime.lookupContainer(name));
-          println(name);
-        });
-      });
-    }
-  }
+  const { unpauseContainer } = await import("../container/lifecycle/stop.ts");
+  await withRuntime(this, async (runtime) => {
+    await forEachTarget(names, async (name) => {
+      await unpauseContainer(runtime.lookupContainer(name));
+      println(name);
+    });
+  });
 }
 
 /** `restart NAME...`. */
 export async function restart(this: Invocation, names: string[], flags: { time?: number }) {
-  {
-    {
-      const { stopContainer } = await import("../container/lifecycle/stop.ts");
-      const { startDetached } = await import("./attach.ts");
-      await withRuntime(this, async (runtime) => {
-        await forEachTarget(names, async (name) => {
-          const ctr = runtime.lookupContainer(name);
-          recordEvent(runtime.db, containerEvent(ctr, "restart"));
-          if (needsStopToRestart(ctr.state.status)) {
-            await stopContainer(ctr, { timeout: flags.time });
-          }
-          await startDetached(runtime, ctr);
-          println(name);
-        });
-      });
-    }
-  }
+  const { stopContainer } = await import("../container/lifecycle/stop.ts");
+  const { startDetached } = await import("./attach.ts");
+  await withRuntime(this, async (runtime) => {
+    await forEachTarget(names, async (name) => {
+      const ctr = runtime.lookupContainer(name);
+      recordEvent(runtime.db, containerEvent(ctr, "restart"));
+      if (needsStopToRestart(ctr.state.status)) {
+        await stopContainer(ctr, { timeout: flags.time });
+      }
+      await startDetached(runtime, ctr);
+      println(name);
+    });
+  });
 }
 
 /** The hidden `container cleanup ID` the monitor runs when the container exits. */
 export async function cleanup(this: Invocation, id: string) {
-  {
-    {
-      // Runs late, from a monitor: when the roots are gone (deleted, or never there), there is
-      // nothing to finish, and opening the runtime would create them anew.
-      const { resolveRoots } = await import("../runtime.ts");
-      const { Paths } = await import("../paths.ts");
-      const { cleanupContainer } = await import("../container/lifecycle/cleanup.ts");
-      const global = globalOptions(this);
-      const { root, runRoot } = resolveRoots({ root: global.root, runRoot: global.runroot });
-      if (!(await exists(new Paths(root, runRoot).stateDb))) return;
-      await withRuntime(this, (runtime) => cleanupContainer(runtime, id));
-    }
-  }
+  // Runs late, from a monitor: when the roots are gone (deleted, or never there), there is
+  // nothing to finish, and opening the runtime would create them anew.
+  const { resolveRoots } = await import("../runtime.ts");
+  const { Paths } = await import("../paths.ts");
+  const { cleanupContainer } = await import("../container/lifecycle/cleanup.ts");
+  const global = globalOptions(this);
+  const { root, runRoot } = resolveRoots({ root: global.root, runRoot: global.runroot });
+  if (!(await exists(new Paths(root, runRoot).stateDb))) return;
+  await withRuntime(this, (runtime) => cleanupContainer(runtime, id));
 }

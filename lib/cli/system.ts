@@ -1,8 +1,6 @@
 /**
  * `info`, `version`, and `system refresh`. Thin: gather, print.
  *
- * Each action's body sits in nested blocks that keep the indentation it had under commander, so
- * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { println, withRuntime, writeOut } from "./common.ts";
@@ -10,47 +8,39 @@ import type { Invocation } from "./table/spec.ts";
 
 /** `version`: podman's lines, `--format json` (`{"Client": ...}`), or a template. */
 export async function version(flags: { format?: string }) {
-  {
-    {
-      const { versionInfo } = await import("../version.ts");
-      const client = versionInfo();
-      if (flags.format === "json") return println(JSON.stringify({ Client: client }));
-      if (flags.format !== undefined) {
-        const { formatTable } = await import("../util/template.ts");
-        try {
-          return writeOut(formatTable(flags.format, [{ Client: client, Server: null }]));
-        } catch {
-          // podman: an older `--format {{.Version}}` is run against the client's fields
-          return writeOut(formatTable(flags.format.replaceAll(".Server.", "."), [client]));
-        }
-      }
-      println(`Client:       denopod`);
-      println(`Version:      ${client.Version}`);
-      println(`API Version:  ${client.APIVersion}`);
-      println(`Go Version:   ${client.GoVersion}`);
-      println(`Built:        ${client.BuiltTime}`);
-      println(`OS/Arch:      ${client.OsArch}`);
+  const { versionInfo } = await import("../version.ts");
+  const client = versionInfo();
+  if (flags.format === "json") return println(JSON.stringify({ Client: client }));
+  if (flags.format !== undefined) {
+    const { formatTable } = await import("../util/template.ts");
+    try {
+      return writeOut(formatTable(flags.format, [{ Client: client, Server: null }]));
+    } catch {
+      // podman: an older `--format {{.Version}}` is run against the client's fields
+      return writeOut(formatTable(flags.format.replaceAll(".Server.", "."), [client]));
     }
   }
+  println(`Client:       denopod`);
+  println(`Version:      ${client.Version}`);
+  println(`API Version:  ${client.APIVersion}`);
+  println(`Go Version:   ${client.GoVersion}`);
+  println(`Built:        ${client.BuiltTime}`);
+  println(`OS/Arch:      ${client.OsArch}`);
 }
 
 /** `info`: YAML, `--format json`, or a template over podman's Go field names. */
 export async function info(this: Invocation, flags: { format?: string }) {
-  {
-    {
-      const { infoTemplateView, systemInfo } = await import("../system_info.ts");
-      await withRuntime(this, async (runtime) => {
-        const info = await systemInfo(runtime);
-        if (flags.format === "json") return println(JSON.stringify(info, null, 2));
-        if (flags.format !== undefined) {
-          const { formatTable } = await import("../util/template.ts");
-          return writeOut(formatTable(flags.format, [infoTemplateView(info)]));
-        }
-        const { toYaml } = await import("../util/yaml.ts");
-        println(toYaml(info));
-      });
+  const { infoTemplateView, systemInfo } = await import("../system_info.ts");
+  await withRuntime(this, async (runtime) => {
+    const info = await systemInfo(runtime);
+    if (flags.format === "json") return println(JSON.stringify(info, null, 2));
+    if (flags.format !== undefined) {
+      const { formatTable } = await import("../util/template.ts");
+      return writeOut(formatTable(flags.format, [infoTemplateView(info)]));
     }
-  }
+    const { toYaml } = await import("../util/yaml.ts");
+    println(toYaml(info));
+  });
 }
 
 /** `system refresh`: refused on a live boot unless `--force`, which stops containers first. */

@@ -3,8 +3,6 @@
  * `image` group (`image ls|rm|import|load|save|tag|untag|history|inspect`). Thin: parse flags,
  * load and call the library, print.
  *
- * Each action's body sits in nested blocks that keep the indentation it had under commander, so
- * that branches still editing those bodies merge cleanly; flatten them once they are merged.
  * @module
  */
 import { now as clockNow } from "../util/clock.ts";
@@ -32,56 +30,48 @@ const CREATED_BY_WIDTH = 45;
 
 /** `image inspect IMAGE...`. */
 export async function imageInspect(this: Invocation, names: string[], flags: { format?: string }) {
-  {
-    {
-      const { imageInspect } = await import("../image/inspect.ts");
-      const { printInspect } = await import("./output.ts");
-      await withRuntime(this, (runtime) => {
-        const found: object[] = [];
-        let failure: DenopodError | undefined;
-        for (const name of names) {
-          const record = runtime.images.find(name);
-          if (record) found.push(imageInspect(runtime, record));
-          else failure = new NoSuchImageError(name);
-        }
-        printInspect(found, flags.format);
-        if (failure) throw new DenopodError(`inspecting object: ${failure.message}`);
-      });
+  const { imageInspect } = await import("../image/inspect.ts");
+  const { printInspect } = await import("./output.ts");
+  await withRuntime(this, (runtime) => {
+    const found: object[] = [];
+    let failure: DenopodError | undefined;
+    for (const name of names) {
+      const record = runtime.images.find(name);
+      if (record) found.push(imageInspect(runtime, record));
+      else failure = new NoSuchImageError(name);
     }
-  }
+    printInspect(found, flags.format);
+    if (failure) throw new DenopodError(`inspecting object: ${failure.message}`);
+  });
 }
 
 /** `load`: images from a docker-archive or OCI archive. */
 export async function load(this: Invocation, flags: { input?: string; quiet?: boolean }) {
-  {
-    {
-      const { loadImageArchive, loadImageStream } = await import("../image/load.ts");
-      const { readerChunks } = await import("../storage/tar/source.ts");
-      const { progressReporter } = await import("./progress.ts");
-      await withRuntime(this, async (runtime) => {
-        const fromStdin = flags.input === undefined || flags.input === "-";
-        if (fromStdin && Deno.stdin.isTerminal()) {
-          throw new InvalidArgError(
-            "cannot read from terminal, use command-line redirection or the --input flag",
-          );
-        }
-        if (!fromStdin) await checkInput(flags.input!);
-        const progress = flags.quiet ? undefined : await progressReporter("Loading");
-        const options: LoadOptions = {
-          onProgress: progress && ((bytes) => progress.update(bytes)),
-        };
-        try {
-          const result = fromStdin
-            ? await loadImageStream(runtime, readerChunks(Deno.stdin), options)
-            : await loadImageArchive(runtime, flags.input!, options);
-          progress?.stop();
-          for (const name of result.loaded) println(`Loaded image: ${name}`);
-        } finally {
-          progress?.stop();
-        }
-      });
+  const { loadImageArchive, loadImageStream } = await import("../image/load.ts");
+  const { readerChunks } = await import("../storage/tar/source.ts");
+  const { progressReporter } = await import("./progress.ts");
+  await withRuntime(this, async (runtime) => {
+    const fromStdin = flags.input === undefined || flags.input === "-";
+    if (fromStdin && Deno.stdin.isTerminal()) {
+      throw new InvalidArgError(
+        "cannot read from terminal, use command-line redirection or the --input flag",
+      );
     }
-  }
+    if (!fromStdin) await checkInput(flags.input!);
+    const progress = flags.quiet ? undefined : await progressReporter("Loading");
+    const options: LoadOptions = {
+      onProgress: progress && ((bytes) => progress.update(bytes)),
+    };
+    try {
+      const result = fromStdin
+        ? await loadImageStream(runtime, readerChunks(Deno.stdin), options)
+        : await loadImageArchive(runtime, flags.input!, options);
+      progress?.stop();
+      for (const name of result.loaded) println(`Loaded image: ${name}`);
+    } finally {
+      progress?.stop();
+    }
+  });
 }
 
 /** `save` flags. */
@@ -95,70 +85,58 @@ export interface SaveFlags {
 
 /** `save IMAGE...`: a docker-archive or OCI archive. */
 export async function save(this: Invocation, references: string[], flags: SaveFlags) {
-  {
-    {
-      const { parseSaveFormat, saveToPath, selectImagesToSave, writeImageArchive } = await import(
-        "../image/save.ts"
-      );
-      const { progressReporter } = await import("./progress.ts");
-      await withRuntime(this, async (runtime) => {
-        const format = parseSaveFormat(flags.format);
-        const selection = selectImagesToSave(runtime, references, {
-          format,
-          multiImage: flags.multiImageArchive === true,
-        });
-        const toStdout = flags.output === undefined || flags.output === "/dev/stdout";
-        if (toStdout && Deno.stdout.isTerminal()) {
-          throw new InvalidArgError("refusing to save to terminal. Use -o flag or redirect");
-        }
-        const progress = flags.quiet || toStdout ? undefined : await progressReporter("Saving");
-        try {
-          const onProgress = progress && ((bytes: number) => progress.update(bytes));
-          if (toStdout) {
-            await writeImageArchive(runtime, selection, format, (chunk) => {
-              writeAll(Deno.stdout, chunk);
-            }, { onProgress });
-          } else {
-            await saveToPath(
-              flags.output!,
-              (sink) => writeImageArchive(runtime, selection, format, sink, { onProgress }),
-              runtime,
-            );
-          }
-        } finally {
-          progress?.stop();
-        }
-        recordEvents(
-          runtime.db,
-          selection.map((s) => imageEvent("save", s.image.id, flags.output)),
-        );
-      });
+  const { parseSaveFormat, saveToPath, selectImagesToSave, writeImageArchive } = await import(
+    "../image/save.ts"
+  );
+  const { progressReporter } = await import("./progress.ts");
+  await withRuntime(this, async (runtime) => {
+    const format = parseSaveFormat(flags.format);
+    const selection = selectImagesToSave(runtime, references, {
+      format,
+      multiImage: flags.multiImageArchive === true,
+    });
+    const toStdout = flags.output === undefined || flags.output === "/dev/stdout";
+    if (toStdout && Deno.stdout.isTerminal()) {
+      throw new InvalidArgError("refusing to save to terminal. Use -o flag or redirect");
     }
-  }
+    const progress = flags.quiet || toStdout ? undefined : await progressReporter("Saving");
+    try {
+      const onProgress = progress && ((bytes: number) => progress.update(bytes));
+      if (toStdout) {
+        await writeImageArchive(runtime, selection, format, (chunk) => {
+          writeAll(Deno.stdout, chunk);
+        }, { onProgress });
+      } else {
+        await saveToPath(
+          flags.output!,
+          (sink) => writeImageArchive(runtime, selection, format, sink, { onProgress }),
+          runtime,
+        );
+      }
+    } finally {
+      progress?.stop();
+    }
+    recordEvents(
+      runtime.db,
+      selection.map((s) => imageEvent("save", s.image.id, flags.output)),
+    );
+  });
 }
 
 /** `tag IMAGE NAME...`. */
 export async function tag(this: Invocation, reference: string, names: string[]) {
-  {
-    {
-      const { tagImage } = await import("../image/tag.ts");
-      await withRuntime(this, (runtime) => {
-        tagImage(runtime, reference, names);
-      });
-    }
-  }
+  const { tagImage } = await import("../image/tag.ts");
+  await withRuntime(this, (runtime) => {
+    tagImage(runtime, reference, names);
+  });
 }
 
 /** `untag IMAGE [NAME...]`: all names when none is given. */
 export async function untag(this: Invocation, reference: string, names: string[]) {
-  {
-    {
-      const { untagImage } = await import("../image/tag.ts");
-      await withRuntime(this, (runtime) => {
-        untagImage(runtime, reference, names);
-      });
-    }
-  }
+  const { untagImage } = await import("../image/tag.ts");
+  await withRuntime(this, (runtime) => {
+    untagImage(runtime, reference, names);
+  });
 }
 
 /** `history` flags. */
@@ -171,51 +149,45 @@ export interface HistoryFlags {
 
 /** `history IMAGE`. */
 export async function history(this: Invocation, reference: string, flags: HistoryFlags) {
-  {
-    {
-      const { imageHistory, MISSING_ID } = await import("../image/history.ts");
-      const { printRows } = await import("./output.ts");
-      await withRuntime(this, (runtime) => {
-        const entries = imageHistory(runtime, runtime.images.resolve(reference));
-        const noTrunc = flags.trunc === false;
-        const shortId = (id: string) => (noTrunc || id === MISSING_ID ? id : id.slice(0, 12));
-        if (flags.quiet) {
-          for (const entry of entries) println(shortId(entry.id));
-          return;
-        }
-        if (flags.format === "json") {
-          println(goHtmlEscape(JSON.stringify(entries.map((entry) => ({
-            id: entry.id,
-            created: entry.created,
-            CreatedBy: entry.createdBy,
-            size: entry.size,
-            ...(entry.comment === "" ? {} : { comment: entry.comment }),
-            Created: rfc3339Seconds(entry.created),
-          })))));
-          return;
-        }
-        const now = clockNow();
-        const rows = entries.map((entry) => {
-          const created = new Date(entry.created);
-          const since = timeAgo(created, now);
-          const cut = !noTrunc && entry.createdBy.length > CREATED_BY_WIDTH;
-          return {
-            ID: shortId(entry.id),
-            Created: flags.human === false ? rfc3339Seconds(entry.created) : since,
-            CreatedAt: goUnixSecondsString(created),
-            CreatedSince: since,
-            CreatedBy: cut
-              ? `${entry.createdBy.slice(0, CREATED_BY_WIDTH - 3)}...`
-              : entry.createdBy,
-            Size: spacedSize(entry.size),
-            Comment: entry.comment,
-            Tags: [] as string[],
-          };
-        });
-        printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS);
-      });
+  const { imageHistory, MISSING_ID } = await import("../image/history.ts");
+  const { printRows } = await import("./output.ts");
+  await withRuntime(this, (runtime) => {
+    const entries = imageHistory(runtime, runtime.images.resolve(reference));
+    const noTrunc = flags.trunc === false;
+    const shortId = (id: string) => (noTrunc || id === MISSING_ID ? id : id.slice(0, 12));
+    if (flags.quiet) {
+      for (const entry of entries) println(shortId(entry.id));
+      return;
     }
-  }
+    if (flags.format === "json") {
+      println(goHtmlEscape(JSON.stringify(entries.map((entry) => ({
+        id: entry.id,
+        created: entry.created,
+        CreatedBy: entry.createdBy,
+        size: entry.size,
+        ...(entry.comment === "" ? {} : { comment: entry.comment }),
+        Created: rfc3339Seconds(entry.created),
+      })))));
+      return;
+    }
+    const now = clockNow();
+    const rows = entries.map((entry) => {
+      const created = new Date(entry.created);
+      const since = timeAgo(created, now);
+      const cut = !noTrunc && entry.createdBy.length > CREATED_BY_WIDTH;
+      return {
+        ID: shortId(entry.id),
+        Created: flags.human === false ? rfc3339Seconds(entry.created) : since,
+        CreatedAt: goUnixSecondsString(created),
+        CreatedSince: since,
+        CreatedBy: cut ? `${entry.createdBy.slice(0, CREATED_BY_WIDTH - 3)}...` : entry.createdBy,
+        Size: spacedSize(entry.size),
+        Comment: entry.comment,
+        Tags: [] as string[],
+      };
+    });
+    printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS);
+  });
 }
 
 /** A `-i` file must exist and be a file (podman: `stat FILE: no such file or directory`). */
