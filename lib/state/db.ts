@@ -269,6 +269,29 @@ export class StateDb {
  * use (not a database, unreadable) gives StateDbError naming the path.
  */
 export function openStateDb(path: string): StateDb {
+  // SQLite answers "database is locked" without waiting while another process switches a new
+  // database to WAL or recovers its WAL index (the busy handler does not cover those): try again
+  // for as long as the busy timeout would have waited.
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let pause = 5;; pause = Math.min(pause * 2, 100)) {
+    try {
+      return openStateDbOnce(path);
+    } catch (err) {
+      if (!isBusy(err) || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+    }
+  }
+}
+
+/** True when `err` (or its cause) is SQLite's SQLITE_BUSY, "database is locked". */
+function isBusy(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (/database is locked/.test(e.message)) return true;
+  }
+  return false;
+}
+
+function openStateDbOnce(path: string): StateDb {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
