@@ -233,19 +233,8 @@ async function finishRemove(
 ): Promise<void> {
   await endContainerProcesses(ctx, intent.target);
   if (ctr && !canDelete(ctr.state.status)) ctr.state.status = "exited";
-  const id = intent.target;
-  unmount(ctx.paths.shmDir(id), { detach: true, ignoreNotMounted: true });
-  await deleteContainerLayer(ctx.paths, id);
-  await removeTree(ctx.paths.containerDir(id));
-  await removeTree(ctx.paths.runDir(id));
-  ctx.db.transaction(() => {
-    ctx.containers.delete(id);
-    new IntentLog(ctx.db).clear(intent.id);
-  });
-  if (ctr) {
-    ctr.markRemoved();
-    ctr.removeLockfile();
-  }
+  // with its processes gone, what is left is what a create makes
+  await undoCreate(ctx, intent, ctr);
 }
 
 /** Undoes an interrupted export: the partial file, and the mount it made (unless now in use). */
