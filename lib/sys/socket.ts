@@ -438,6 +438,27 @@ export async function pollFds(requests: PollRequest[], timeoutMs: number): Promi
   return pollResults(buf, requests.length);
 }
 
+/**
+ * A `struct msghdr` for one data buffer and a control buffer (LP64 layout, the same on x86-64
+ * and arm64), with its one `struct iovec` in the same allocation, after it: the header alone
+ * keeps everything it points to (but `data` and `control`) alive through the call.
+ */
+function messageHeader(size: number, data: Uint8Array, control: Uint8Array): Uint8Array {
+  const address = (buffer: Uint8Array) =>
+    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+  const msg = new Uint8Array(size + 16);
+  const iov = msg.subarray(size);
+  const iv = new DataView(msg.buffer, size);
+  iv.setBigUint64(0, address(data), true);
+  iv.setBigUint64(8, BigInt(data.length), true);
+  const mv = new DataView(msg.buffer);
+  mv.setBigUint64(16, address(iov), true);
+  mv.setBigUint64(24, 1n, true);
+  mv.setBigUint64(32, address(control), true);
+  mv.setBigUint64(40, BigInt(control.length), true);
+  return msg;
+}
+
 /** Sends the descriptor `passed` over the connected socket `fd` with `SCM_RIGHTS`. */
 export function sendFd(fd: number, passed: number, data = new Uint8Array([0])): void {
   const c = arch();
@@ -447,16 +468,7 @@ export function sendFd(fd: number, passed: number, data = new Uint8Array([0])): 
   cv.setInt32(8, c.SOL_SOCKET, true);
   cv.setInt32(12, c.SCM_RIGHTS, true);
   cv.setInt32(c.CMSG_HDR, passed, true);
-  const iov = new Uint8Array(16);
-  const iv = new DataView(iov.buffer);
-  iv.setBigUint64(0, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data))), true);
-  iv.setBigUint64(8, BigInt(data.length), true);
-  const msg = new Uint8Array(c.MSGHDR_SIZE);
-  const mv = new DataView(msg.buffer);
-  mv.setBigUint64(16, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(iov))), true);
-  mv.setBigUint64(24, 1n, true);
-  mv.setBigUint64(32, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(control))), true);
-  mv.setBigUint64(40, BigInt(control.length), true);
+  const msg = messageHeader(c.MSGHDR_SIZE, data, control);
   for (;;) {
     const r = Number(sym().sendmsg(fd, msg, c.MSG_NOSIGNAL));
     if (r >= 0) return;
@@ -480,16 +492,7 @@ export function receiveFd(fd: number, maxData = 4096): ReceivedFds | null {
   const c = arch();
   const data = new Uint8Array(maxData);
   const control = new Uint8Array(c.CMSG_HDR + 8 * 8); // room for up to 16 descriptors
-  const iov = new Uint8Array(16);
-  const iv = new DataView(iov.buffer);
-  iv.setBigUint64(0, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data))), true);
-  iv.setBigUint64(8, BigInt(data.length), true);
-  const msg = new Uint8Array(c.MSGHDR_SIZE);
-  const mv = new DataView(msg.buffer);
-  mv.setBigUint64(16, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(iov))), true);
-  mv.setBigUint64(24, 1n, true);
-  mv.setBigUint64(32, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(control))), true);
-  mv.setBigUint64(40, BigInt(control.length), true);
+  const msg = messageHeader(c.MSGHDR_SIZE, data, control);
   let n: number;
   for (;;) {
     n = Number(sym().recvmsg(fd, msg, c.MSG_DONTWAIT | c.MSG_CMSG_CLOEXEC));
@@ -499,7 +502,7 @@ export function receiveFd(fd: number, maxData = 4096): ReceivedFds | null {
     if (code === EAGAIN) return null;
     throw new SyscallError("recvmsg", code, errnoName(code));
   }
-  const controlLen = Number(mv.getBigUint64(40, true));
+  const controlLen = Number(new DataView(msg.buffer).getBigUint64(40, true));
   const cv = new DataView(control.buffer);
   const fds: number[] = [];
   let at = 0;
