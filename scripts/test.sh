@@ -28,6 +28,11 @@ log=$(mktemp)
 NO_COLOR=1 deno test -A --no-check "${@:-test/}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 summary=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -1)
+if [ "$status" -ne 0 ]; then
+  # CI shows the end of the output: repeat each failure's first lines here, so all are seen
+  echo "== the failures again, 25 lines each"
+  awk '/^ ERRORS $/ {on=1; next} /^ FAILURES $/ {on=0} on && / => \.\// {n=0} on && n++ < 25' "$log"
+fi
 rm -f "$log"
 passed=$(echo "$summary" | sed -nE 's/.*\| ([0-9]+) passed.*/\1/p')
 failed=$(echo "$summary" | sed -nE 's/.*\| ([0-9]+) failed.*/\1/p')

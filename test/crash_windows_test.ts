@@ -11,6 +11,7 @@ import {
   type Cli,
   cliFor,
   mountPointsUnder,
+  pollFor,
   processAlive,
   psStatus,
   ROOT_TEST,
@@ -61,6 +62,12 @@ function processesOf(dir: string): string[] {
 }
 
 async function assertNothingLeft(cli: Cli, roots: Roots): Promise<void> {
+  // conmon runs its exit command (`container cleanup`) when the container it held ends: after an
+  // `rm -f` that command may still be finding the container gone. Wait for it, then look.
+  await pollFor(
+    "the monitors' exit commands to end",
+    () => processesOf(roots.runRoot).length === 0 ? true : undefined,
+  );
   assert.equal(await cli.ok(["ps", "-aq"]), "");
   assert.deepEqual(listDir(join(roots.runRoot, "runc")), [], "no runc state");
   assert.deepEqual(mountPointsUnder(roots.dir), [], "no mount");

@@ -127,18 +127,19 @@ Deno.test(
   async () => {
     await withRoots(async (roots) => {
       await importBusybox(roots);
-      await denopodOk(roots, ["run", "-d", "--name", "b", "busybox", "sleep", "1000"]);
-      await denopodOk(roots, ["pause", "b"]);
-      await denopodOk(roots, ["unpause", "b"]);
-      await denopodOk(roots, ["exec", "b", "true"]);
-      await denopodOk(roots, ["stop", "-t", "0", "b"]);
-      await denopodOk(roots, ["start", "b"]);
-      await denopodOk(roots, ["restart", "-t", "0", "b"]);
-      await denopodOk(roots, ["rm", "-f", "-t", "0", "b"]);
+      await denopodOk(roots, ["run", "-d", "--name", "box", "busybox", "sleep", "1000"]);
+      await denopodOk(roots, ["pause", "box"]);
+      await denopodOk(roots, ["unpause", "box"]);
+      await denopodOk(roots, ["exec", "box", "true"]);
+      await denopodOk(roots, ["stop", "-t", "0", "box"]);
+      await denopodOk(roots, ["start", "box"]);
+      await denopodOk(roots, ["restart", "-t", "0", "box"]);
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "box"]);
       await denopodOk(roots, ["create", "--name", "m", "busybox", "true"]);
       await denopodOk(roots, ["mount", "m"]);
       await denopodOk(roots, ["umount", "m"]);
-      assert.deepEqual(await statuses(roots, "container=b"), [
+      // not a one-letter hex name: podman (and denopod) match container= as an ID prefix too
+      assert.deepEqual(await statuses(roots, "container=box"), [
         "create",
         "init",
         "start",
