@@ -36,8 +36,9 @@ async function openSource(path: string): Promise<ChunkSource> {
     );
   }
   try {
-    const file = await Deno.open(path, { read: true });
-    if (!(await file.stat()).isFile) {
+    // synchronous: an asynchronous call would start Deno's thread pool (resident memory)
+    const file = Deno.openSync(path, { read: true });
+    if (!file.statSync().isFile) {
       file.close();
       throw new InvalidArgError(`import source ${path} is not a regular file`);
     }

@@ -41,8 +41,8 @@ export async function refreshIfRebooted(ctx: RuntimeContext): Promise<boolean> {
     if (markerIsCurrent(marker)) return false;
     await refreshAll(ctx);
     const tmp = `${marker}.tmp`;
-    await Deno.writeTextFile(tmp, `${bootId()}\n`);
-    await Deno.rename(tmp, marker);
+    Deno.writeTextFileSync(tmp, `${bootId()}\n`);
+    Deno.renameSync(tmp, marker);
     return true;
   } finally {
     lock.release();
@@ -102,13 +102,14 @@ export async function refreshCommand(ctx: RuntimeContext, options: RefreshOption
  * The caller makes sure no other container runs (after a reboot none does).
  */
 export async function refreshAll(ctx: RuntimeContext, keep = new Set<string>()): Promise<void> {
+  const records = ctx.containers.list().filter((record) => !keep.has(record.config.id));
+  if (records.length === 0) return; // a fresh root: nothing to load (some 7 MB of modules)
   // loaded here, not at start-up: every command checks for a reboot, few refresh
   const { writeRundirFiles } = await import("./files.ts");
   const { removeContainer } = await import("./remove.ts");
   const now = new Date().toISOString();
   const autoRemove: Container[] = [];
-  for (const record of ctx.containers.list()) {
-    if (keep.has(record.config.id)) continue;
+  for (const record of records) {
     const ctr = new Container(ctx, record);
     await ctr.withLock(async () => {
       const state = ctr.state;

@@ -15,6 +15,7 @@ import type { ImageRecord } from "../storage/images.ts";
 import { normaliseImageName } from "../storage/images.ts";
 import type { ImageConfig } from "../storage/archive/image_config.ts";
 import { applyChanges } from "./changes.ts";
+import { sha256Hex } from "../sys/sha256.ts";
 import { SpaceGuard } from "../storage/tar/disk_reserve.ts";
 import type { ChunkSource } from "../storage/tar/source.ts";
 
@@ -58,8 +59,7 @@ export async function importImage(
     }],
   };
   const configJson = JSON.stringify(config);
-  const { createHash } = await import("node:crypto");
-  const id = createHash("sha256").update(configJson).digest("hex");
+  const id = sha256Hex(new TextEncoder().encode(configJson));
   return withEvents(
     ctx.db,
     () => ctx.images.put(id, configJson, [layer.id], created, name ? [name] : []),

@@ -82,7 +82,7 @@ async function withClaim<T>(
   ctx: RuntimeContext,
   fn: (claim: LayerClaim) => Promise<T>,
 ): Promise<T> {
-  const claim = await ctx.layers.claim();
+  const claim = ctx.layers.claim();
   let succeeded = false;
   try {
     const result = await fn(claim);

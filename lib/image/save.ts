@@ -107,7 +107,7 @@ export async function writeImageArchive(
   options: WriteImageArchiveOptions = {},
 ): Promise<void> {
   // A claim's scratch directory: removed after a kill -9 by the next command.
-  const claim = await ctx.layers.claim();
+  const claim = ctx.layers.claim();
   const work = claim.dir;
   // Progress: the bytes rebuilt, then the archive's bytes once they pass that figure.
   let rebuilt = 0;

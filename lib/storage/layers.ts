@@ -145,7 +145,9 @@ export class LayerStore {
   ): Promise<LayerRecord> {
     const tmpId = `tmp-${generateId().slice(0, 16)}`;
     const tmpDir = this.paths.layerDir(tmpId);
-    await Deno.mkdir(this.paths.locksDir, { recursive: true });
+    // Synchronous file calls throughout: an asynchronous one starts Deno's blocking thread pool,
+    // resident memory that `load`/`import` keep below podman's (scripts/bench_transport.ts).
+    Deno.mkdirSync(this.paths.locksDir, { recursive: true });
     const lock = tryLock(this.paths.lockPath(`layer-${tmpId}`));
     try {
       this.db.run(
@@ -153,11 +155,11 @@ export class LayerStore {
         tmpId,
         new Date().toISOString(),
       );
-      await Deno.mkdir(join(tmpDir, "diff"), { recursive: true });
+      Deno.mkdirSync(join(tmpDir, "diff"), { recursive: true });
       // the extractor and recorder (zlib, crypto) load only when a layer is written
       const { extractLayer } = await import("./tar/extract.ts");
-      const { TarSplitRecorder } = await import("./tar/split.ts");
-      const recorder = new TarSplitRecorder(tmpDir);
+      const { openTarSplitRecorder } = await import("./tar/split.ts");
+      const recorder = await openTarSplitRecorder(tmpDir);
       let result: ExtractResult;
       try {
         result = await extractLayer(source, join(tmpDir, "diff"), {
@@ -193,7 +195,7 @@ export class LayerStore {
         );
         return { id, diffId: result.diffId, size: result.size };
       });
-      await removeTree(tmpDir);
+      removeTreeSync(tmpDir);
       try {
         layerLink(this.paths, id);
       } catch (err) {
@@ -203,12 +205,12 @@ export class LayerStore {
       log.debug("committed layer {id} ({size} bytes)", { id, size: kept.size });
       return kept;
     } catch (err) {
-      await removeTree(tmpDir);
+      removeTreeSync(tmpDir);
       this.db.run("DELETE FROM layers WHERE id = ?", tmpId);
       throw err;
     } finally {
       lock?.release();
-      await Deno.remove(this.paths.lockPath(`layer-${tmpId}`)).catch(() => {});
+      removeFileSync(this.paths.lockPath(`layer-${tmpId}`));
     }
   }
 
@@ -242,10 +244,10 @@ export class LayerStore {
   }
 
   /** Starts a {@linkcode LayerClaim} (see there). */
-  async claim(): Promise<LayerClaim> {
+  claim(): LayerClaim {
     const token = generateId().slice(0, 16);
-    await Deno.mkdir(this.paths.locksDir, { recursive: true });
-    await Deno.mkdir(this.paths.tmpDir, { recursive: true });
+    Deno.mkdirSync(this.paths.locksDir, { recursive: true }); // synchronous: see commit()
+    Deno.mkdirSync(this.paths.tmpDir, { recursive: true });
     // Locked before the directory exists, so a cleanup never takes a new claim for a dead one.
     const lock = tryLock(this.paths.lockPath(`${CLAIM_PREFIX}${token}`));
     if (lock === null) throw new LayerTarError(`layer claim ${token} is locked by someone else`);
@@ -268,9 +270,9 @@ export class LayerStore {
     try {
       if (options.dropCreated) await this.#dropClaimed(claim.created, new Set([claim.token]));
     } finally {
-      await removeTree(claim.dir);
+      removeTreeSync(claim.dir); // synchronous: see commit()
       claim.lock.release();
-      await Deno.remove(this.paths.lockPath(`${CLAIM_PREFIX}${claim.token}`)).catch(() => {});
+      removeFileSync(this.paths.lockPath(`${CLAIM_PREFIX}${claim.token}`));
     }
   }
 
@@ -426,6 +428,15 @@ function readClaimFile(path: string): Array<{ kind: "new" | "use"; id: string }>
     if (match) lines.push({ kind: match[1] as "new" | "use", id: match[2] });
   }
   return lines;
+}
+
+/** Removes the file at `path`, if it is there (any failure is ignored). */
+function removeFileSync(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // gone already, or not ours to remove: a stale lockfile costs nothing
+  }
 }
 
 function removeTreeSync(path: string): void {

@@ -107,6 +107,10 @@ export interface AcquireOptions {
  */
 export async function acquireLock(path: string, options: AcquireOptions = {}): Promise<HeldLock> {
   const timeoutSeconds = options.timeoutSeconds ?? lockTimeoutSeconds();
+  // Free (the usual case): taken at once, without an asynchronous wait (whose thread pool and
+  // timer cost some 4 MB of resident memory).
+  const free = tryLock(path);
+  if (free !== null) return free;
   const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const locked = file.lock(true);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { createSha256, sha256Hex } from "../../sys/sha256.ts";
 import { ArchiveError } from "../../errors.ts";
 import type { ChunkSource } from "../tar/source.ts";
 import { quoteForMessage } from "./message.ts";
@@ -43,10 +43,7 @@ export function parseSha256Digest(value: unknown, what: string): string {
   return value.slice("sha256:".length);
 }
 
-/** The sha256 of `bytes` as 64 lowercase hex digits. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
+export { sha256Hex };
 
 /**
  * `source` passed through, hashed as it is read; at its end, reading fails with an ArchiveError
@@ -57,7 +54,7 @@ export function verifySha256Chunks(
   expectedHex: string,
   what: string,
 ): ChunkSource {
-  const hash = createHash("sha256");
+  const hash = createSha256();
   return {
     async read() {
       const chunk = await source.read();
@@ -65,7 +62,7 @@ export function verifySha256Chunks(
         hash.update(chunk);
         return chunk;
       }
-      const actual = hash.digest("hex");
+      const actual = hash.hex();
       if (actual !== expectedHex) {
         throw new ArchiveError(
           `archive: ${what}: content has sha256:${actual}, expected sha256:${expectedHex}`,
@@ -86,14 +83,14 @@ export function verifySha256Stage(
   expectedHex: string,
   what: string,
 ): TransformStream<Uint8Array, Uint8Array> {
-  const hash = createHash("sha256");
+  const hash = createSha256();
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       hash.update(chunk);
       controller.enqueue(chunk);
     },
     flush() {
-      const actual = hash.digest("hex");
+      const actual = hash.hex();
       if (actual !== expectedHex) {
         throw new ArchiveError(
           `archive: ${what}: content has sha256:${actual}, expected sha256:${expectedHex}`,

@@ -141,9 +141,9 @@ export async function indexTarFile(
   path: string,
   limits: TarIndexLimits = DEFAULT_TAR_INDEX_LIMITS,
 ): Promise<TarIndex> {
-  const file = await Deno.open(path, { read: true });
+  const file = Deno.openSync(path, { read: true }); // synchronous: see readAt
   try {
-    const fileSize = (await file.stat()).size;
+    const fileSize = file.statSync().size;
     if (fileSize === 0) {
       throw new ArchiveError("archive: input is empty, not a tar archive");
     }
@@ -233,7 +233,7 @@ export async function readMemberBytes(
       `archive: ${what} is ${member.size} bytes, over the ${formatLimit(maxBytes)} limit`,
     );
   }
-  const file = await Deno.open(index.path, { read: true });
+  const file = Deno.openSync(index.path, { read: true }); // synchronous: see readAt
   try {
     const bytes = await readAt(file, member.offset, member.size);
     if (bytes.length < member.size) {
@@ -468,13 +468,17 @@ function formatLimit(bytes: number): string {
   return bytes % (1 << 20) === 0 ? `${bytes / (1 << 20)} MiB` : `${bytes}-byte`;
 }
 
-/** Reads up to `length` bytes at `position`; shorter only at end of file. */
-async function readAt(file: Deno.FsFile, position: number, length: number): Promise<Uint8Array> {
-  await file.seek(position, Deno.SeekMode.Start);
+/**
+ * Reads up to `length` bytes at `position`; shorter only at end of file. Synchronous (the archive
+ * is a regular file): an asynchronous read starts Deno's blocking thread pool, resident memory
+ * `load` keeps below podman's (scripts/bench_transport.ts).
+ */
+function readAt(file: Deno.FsFile, position: number, length: number): Uint8Array {
+  file.seekSync(position, Deno.SeekMode.Start);
   const buffer = new Uint8Array(length);
   let filled = 0;
   while (filled < length) {
-    const n = await file.read(buffer.subarray(filled));
+    const n = file.readSync(buffer.subarray(filled));
     if (n === null || n === 0) break;
     filled += n;
   }

@@ -56,7 +56,7 @@ export async function openImageArchive(
   path: string,
   options: OpenImageArchiveOptions = {},
 ): Promise<ImageArchive> {
-  const compressed = sniffCompression(await readHead(path)) !== "none";
+  const compressed = sniffCompression(readHead(path)) !== "none";
   let tarPath = path;
   let tempPath: string | undefined;
   if (compressed) {
@@ -155,13 +155,13 @@ export async function spoolToFile(
 }
 
 /** The first bytes of the file at `path` (enough to recognise a compression format). */
-async function readHead(path: string): Promise<Uint8Array> {
-  const file = await Deno.open(path, { read: true });
+function readHead(path: string): Uint8Array {
+  const file = Deno.openSync(path, { read: true }); // synchronous: see outer_tar.ts readAt
   try {
     const head = new Uint8Array(8);
     let filled = 0;
     while (filled < head.length) {
-      const n = await file.read(head.subarray(filled));
+      const n = file.readSync(head.subarray(filled));
       if (n === null || n === 0) break;
       filled += n;
     }

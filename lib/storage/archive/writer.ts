@@ -26,7 +26,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { createSha256 } from "../../sys/sha256.ts";
 import { ArchiveError } from "../../errors.ts";
 import { type TarEntryHeader, type TarSink, TarWriter } from "../tar/writer.ts";
 import { parseSha256Digest, sha256Hex } from "./digest.ts";
@@ -294,14 +294,14 @@ function checkLayerFile(layer: SaveLayer, verify: boolean): void {
       );
     }
     if (!verify) return;
-    const hash = createHash("sha256");
+    const hash = createSha256();
     const buffer = new Uint8Array(HASH_CHUNK);
     while (true) {
       const n = file.readSync(buffer);
       if (n === null || n === 0) break;
       hash.update(buffer.subarray(0, n));
     }
-    const actual = `sha256:${hash.digest("hex")}`;
+    const actual = `sha256:${hash.hex()}`;
     if (actual !== layer.diffId) {
       throw new ArchiveError(
         `save: layer ${

@@ -33,8 +33,6 @@
  * ```
  * @module
  */
-import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
 import { join } from "../../util/path.ts";
 import { DenopodError } from "../../errors.ts";
 import type { ExtractRecorder } from "./extract.ts";
@@ -42,6 +40,7 @@ import type { TarSink } from "./writer.ts";
 import { decompressedStream } from "./decompress.ts";
 import { fileStream } from "./source.ts";
 import { type GzipCompressor, openGzipCompressor } from "../../sys/compression.ts";
+import { createSha256 } from "../../sys/sha256.ts";
 
 import { LAYER_TREE_DIR, TAR_SPLIT_BODIES_DIR, TAR_SPLIT_FILE } from "./split_names.ts";
 export {
@@ -72,6 +71,7 @@ const decoder = new TextDecoder();
  * (pass it as the `recorder` option); {@linkcode finish} then writes `<layerDir>/tar-split.gz`.
  * Memory stays small: records are compressed and written out as they come, and only the bytes
  * the tar parser has not placed yet are held (copied when the reader reuses a chunk's memory).
+ * Make one with {@linkcode openTarSplitRecorder} (which falls back to `node:zlib` without libz).
  */
 export class TarSplitRecorder implements ExtractRecorder {
   readonly #layerDir: string;
@@ -98,12 +98,20 @@ export class TarSplitRecorder implements ExtractRecorder {
   readonly #stage = new Uint8Array(STAGE_BYTES);
   readonly #stageView = new DataView(this.#stage.buffer);
   #staged = 0;
-  /** libz's streaming gzip (one member for the whole split), when libz is here. */
-  readonly #gzip: GzipCompressor | undefined = openGzipCompressor(1);
+  /** libz's streaming gzip (one member for the whole split), or one gzip member per flush. */
+  readonly #gzip: GzipCompressor | GzipMember;
   #done = false;
 
-  /** Starts a recording for the layer whose tree is `<layerDir>/diff`. */
-  constructor(layerDir: string) {
+  /**
+   * Starts a recording for the layer whose tree is `<layerDir>/diff`, compressed with `gzip`
+   * (default: libz's, which must be here; see {@linkcode openTarSplitRecorder}).
+   */
+  constructor(
+    layerDir: string,
+    gzip: GzipCompressor | GzipMember | undefined = openGzipCompressor(1),
+  ) {
+    if (gzip === undefined) throw new TarSplitError("tar-split: libz (libz.so.1) is missing");
+    this.#gzip = gzip;
     this.#layerDir = layerDir;
     this.#treeDir = join(layerDir, LAYER_TREE_DIR);
     this.#partialPath = join(layerDir, `${TAR_SPLIT_FILE}.partial`);
@@ -212,7 +220,9 @@ export class TarSplitRecorder implements ExtractRecorder {
     this.#stageView.setFloat64(this.#staged + 9, this.#bodies);
     this.#staged += 17;
     this.#flush();
-    this.#gzip?.finish((bytes) => writeAll(this.#openFile(), bytes));
+    if (typeof this.#gzip !== "function") {
+      this.#gzip.finish((bytes) => writeAll(this.#openFile(), bytes));
+    }
     this.#file?.close();
     this.#file = undefined;
     this.#done = true;
@@ -223,7 +233,7 @@ export class TarSplitRecorder implements ExtractRecorder {
   abort(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#gzip?.close();
+    if (typeof this.#gzip !== "function") this.#gzip.close();
     this.#file?.close();
     this.#file = undefined;
     try {
@@ -325,9 +335,23 @@ export class TarSplitRecorder implements ExtractRecorder {
     const staged = this.#stage.subarray(0, this.#staged);
     this.#staged = 0;
     const file = this.#openFile();
-    if (this.#gzip !== undefined) this.#gzip.write(staged, (bytes) => writeAll(file, bytes));
-    else writeAll(file, gzipSync(staged, { level: 1 })); // no libz: one gzip member per flush
+    if (typeof this.#gzip === "function") writeAll(file, this.#gzip(staged));
+    else this.#gzip.write(staged, (bytes) => writeAll(file, bytes));
   }
+}
+
+/** Compresses bytes into one complete gzip member (the fallback without libz). */
+export type GzipMember = (bytes: Uint8Array) => Uint8Array;
+
+/**
+ * A {@linkcode TarSplitRecorder} for `<layerDir>`, gzipping through libz, or, where libz is
+ * missing, through `node:zlib` (one member per flush; loaded only then: it costs memory).
+ */
+export async function openTarSplitRecorder(layerDir: string): Promise<TarSplitRecorder> {
+  const gzip = openGzipCompressor(1);
+  if (gzip !== undefined) return new TarSplitRecorder(layerDir, gzip);
+  const { gzipSync } = await import("node:zlib");
+  return new TarSplitRecorder(layerDir, (bytes) => gzipSync(bytes, { level: 1 }));
 }
 
 /** What {@linkcode replayTarSplit} wrote. */
@@ -362,7 +386,7 @@ export async function replayTarSplit(layerDir: string, sink: TarSink): Promise<R
   } catch {
     hasBodiesDir = false;
   }
-  const hash = createHash("sha256");
+  const hash = createSha256();
   let size = 0;
   const emit = (bytes: Uint8Array) => {
     hash.update(bytes);
@@ -414,7 +438,7 @@ export async function replayTarSplit(layerDir: string, sink: TarSink): Promise<R
   } finally {
     await records.close();
   }
-  return { diffId: `sha256:${hash.digest("hex")}`, size };
+  return { diffId: `sha256:${hash.hex()}`, size };
 }
 
 /** The host path of a recorded tree path; a path that would leave the tree means damage. */
