@@ -103,7 +103,11 @@ export async function refreshCommand(ctx: RuntimeContext, options: RefreshOption
  */
 export async function refreshAll(ctx: RuntimeContext, keep = new Set<string>()): Promise<void> {
   const records = ctx.containers.list().filter((record) => !keep.has(record.config.id));
-  if (records.length === 0) return; // a fresh root: nothing to load (some 7 MB of modules)
+  if (records.length === 0) {
+    // a fresh root: nothing to refresh, nor to load (some 7 MB of modules)
+    log.debug("refreshed container state after a reboot");
+    return;
+  }
   // loaded here, not at start-up: every command checks for a reboot, few refresh
   const { writeRundirFiles } = await import("./files.ts");
   const { removeContainer } = await import("./remove.ts");
