@@ -1287,7 +1287,7 @@ const stats: CommandSpec = {
       short: "a",
       type: "bool",
       help:
-        "Show all containers. Only running containers are shown by default. The default is false",
+        "Show all containers (as podman 4.3.1, every container is shown anyway, one not running as zeros)",
     },
     f.format("Pretty-print container statistics to JSON or using a Go template"),
     {
