@@ -16,6 +16,7 @@ import {
 } from "./helpers/denopod.ts";
 import { ROOT_TEST, testEachMonitor } from "./helpers/running.ts";
 import { PODMAN, PodmanSandbox } from "./helpers/podman.ts";
+import { inPty } from "./helpers/pty.ts";
 import { goDuration } from "../lib/util/go_duration.ts";
 import { bytesSize4, humanSize4, percentString } from "../lib/container/stats.ts";
 import {
@@ -398,6 +399,34 @@ Deno.test(
       assert.ok(headers.length >= 2, text);
       assert.ok(!text.includes("\x1b"), JSON.stringify(text));
       assert.equal(text.split("\n").filter((l) => / sl /.test(l)).length, headers.length);
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "sl"]);
+    });
+  },
+);
+
+Deno.test(
+  "stats on a terminal clears the screen before each report, unless --no-reset",
+  ROOT_TEST,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      await denopodOk(roots, ["run", "-d", "--name", "sl", "busybox", "sleep", "1000"]);
+      const clear = "\x1b[2J\x1b[1;1H";
+      const streamed = await inPty(roots, "conmon", ["stats", "-i", "1", "sl"], [
+        { expect: "AVG CPU %.*sl.*AVG CPU %.*sl " },
+        { signal: "INT" },
+      ]);
+      assert.equal(streamed.failed, null, streamed.output);
+      // deno itself redraws its (empty) progress line on a terminal: leave that out
+      const screen = (text: string) => text.replaceAll("\x1b[0G\x1b[2K\x1b[J", "");
+      const reports = screen(streamed.output).split(clear);
+      assert.equal(reports[0], "", JSON.stringify(streamed.output.slice(0, 80)));
+      assert.ok(reports.length - 1 >= 2, JSON.stringify(streamed.output));
+      assert.match(reports[1], /^ID +NAME +CPU %.*\n[0-9a-f]{12} +sl +/s);
+      const once = await inPty(roots, "conmon", ["stats", "--no-stream", "--no-reset", "sl"], []);
+      assert.equal(once.exit, 0, once.output);
+      assert.ok(!screen(once.output).includes("\x1b"), JSON.stringify(once.output));
+      assert.match(screen(once.output), /^ID +NAME +CPU %/);
       await denopodOk(roots, ["rm", "-f", "-t", "0", "sl"]);
     });
   },

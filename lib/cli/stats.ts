@@ -4,7 +4,7 @@
  * `lib/container/top.ts`.
  * @module
  */
-import { DenopodError, InvalidArgError, NoSuchContainerError } from "../errors.ts";
+import { InvalidArgError, NoSuchContainerError } from "../errors.ts";
 import type { Container } from "../container/container.ts";
 import type { Runtime } from "../runtime.ts";
 import { type Invocation, println, withRuntime, writeOut } from "./common.ts";
@@ -36,6 +36,14 @@ function isJsonFormat(format: string | undefined): boolean {
   return format !== undefined && /^\s*(json|\{\{\s*json\s*\.?\s*\}\})\s*$/.test(format);
 }
 
+/** A container named to `stats` or `top` is not there; the message has podman's prefix. */
+class NamedContainerMissingError extends NoSuchContainerError {
+  constructor(prefix: string, name: string, cause: NoSuchContainerError) {
+    super(name, { cause });
+    this.message = `${prefix}${this.message}`;
+  }
+}
+
 /** The containers a report covers: the named ones (each looked up again), else every one. */
 function statsTargets(runtime: Runtime, names: readonly string[]): Container[] {
   if (names.length === 0) return runtime.allContainers();
@@ -44,10 +52,8 @@ function statsTargets(runtime: Runtime, names: readonly string[]): Container[] {
       return runtime.lookupContainer(name);
     } catch (err) {
       if (err instanceof NoSuchContainerError) {
-        throw new DenopodError(
-          `unable to get list of containers: unable to look up container ${name}: ${err.message}`,
-          { cause: err },
-        );
+        const prefix = `unable to get list of containers: unable to look up container ${name}: `;
+        throw new NamedContainerMissingError(prefix, name, err);
       }
       throw err;
     }
@@ -110,9 +116,7 @@ export async function top(this: Invocation, name: string, descriptors: string[])
       ctr = runtime.lookupContainer(name);
     } catch (err) {
       if (err instanceof NoSuchContainerError) {
-        throw new DenopodError(`unable to look up requested container: ${err.message}`, {
-          cause: err,
-        });
+        throw new NamedContainerMissingError("unable to look up requested container: ", name, err);
       }
       throw err;
     }
