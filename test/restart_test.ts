@@ -3,18 +3,16 @@
  * in `RestartCount`; a bad policy is refused at create; `stop` ends the restarts.
  */
 import assert from "node:assert/strict";
-import {
-  denopod,
-  denopodOk,
-  importBusybox,
-  IS_ROOT,
-  listDir,
-  withRoots,
-} from "./helpers/denopod.ts";
+import { denopod, importBusybox, IS_ROOT, listDir, withRoots } from "./helpers/denopod.ts";
+import { type Cli, testEachMonitor } from "./helpers/running.ts";
 import { join } from "node:path";
 import { parseRestartPolicy, shouldRestart } from "../lib/container/restart_policy.ts";
 
 const opts = { ignore: !IS_ROOT, sanitizeResources: false, sanitizeOps: false };
+
+async function inspect(cli: Cli, id: string, template: string): Promise<string> {
+  return (await cli.ok(["inspect", "--format", template, id])).trim();
+}
 
 async function waitFor(check: () => Promise<boolean>, seconds: number): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
@@ -43,65 +41,50 @@ Deno.test("parseRestartPolicy and shouldRestart follow podman's policies", () =>
   assert.equal(shouldRestart(parseRestartPolicy("no"), facts), false);
 });
 
-Deno.test(
+testEachMonitor(
   "--restart on-failure:2 restarts a failing container twice: RestartCount 2, exited",
-  opts,
-  async () => {
-    await withRoots(async (roots) => {
-      await importBusybox(roots);
-      const id = (await denopodOk(roots, [
-        "run",
-        "-d",
-        "--restart",
-        "on-failure:2",
-        "busybox",
-        "sh",
-        "-c",
-        "echo run; exit 3",
-      ])).trim();
-      const fmt = "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}";
-      await waitFor(
-        async () =>
-          (await denopodOk(roots, ["inspect", "--format", fmt, id])).trim() === "exited 2 3",
-        60,
-      );
-      // no third restart comes
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      assert.equal((await denopodOk(roots, ["inspect", "--format", fmt, id])).trim(), "exited 2 3");
-      assert.equal(await denopodOk(roots, ["logs", id]), "run\nrun\nrun\n");
-      assert.equal(
-        await denopodOk(roots, ["inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}", id]),
-        "on-failure\n",
-      );
-    });
-  },
-);
-
-Deno.test("--restart always restarts until stop, which ends it", opts, async () => {
-  await withRoots(async (roots) => {
-    await importBusybox(roots);
-    const id = (await denopodOk(roots, [
+  async (cli) => {
+    const id = (await cli.ok([
       "run",
       "-d",
       "--restart",
-      "always",
+      "on-failure:2",
       "busybox",
       "sh",
       "-c",
-      "sleep 0.3",
+      "echo run; exit 3",
     ])).trim();
-    const count = async () =>
-      Number((await denopodOk(roots, ["inspect", "--format", "{{.RestartCount}}", id])).trim());
-    await waitFor(async () => (await count()) >= 2, 60);
-    await denopodOk(roots, ["stop", "-t", "0", id]);
-    const after = await count();
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    assert.equal(await count(), after);
-    assert.equal(
-      (await denopodOk(roots, ["inspect", "--format", "{{.State.Status}}", id])).trim(),
-      "exited",
-    );
-  });
+    const fmt = "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}";
+    await waitFor(async () => (await inspect(cli, id, fmt)) === "exited 2 3", 60);
+    // no third restart comes
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(await inspect(cli, id, fmt), "exited 2 3");
+    assert.equal(await cli.ok(["logs", id]), "run\nrun\nrun\n");
+    assert.equal(await inspect(cli, id, "{{.HostConfig.RestartPolicy.Name}}"), "on-failure");
+  },
+);
+
+testEachMonitor("--restart always restarts after the process exits, until stop", async (cli) => {
+  const id = (await cli.ok([
+    "run",
+    "-d",
+    "--restart",
+    "always",
+    "busybox",
+    "sh",
+    "-c",
+    "echo up; sleep 0.3",
+  ])).trim();
+  const count = async () => Number(await inspect(cli, id, "{{.RestartCount}}"));
+  await waitFor(async () => (await count()) >= 2, 60);
+  // each run printed its line: the process really ran again, not only the counter
+  const runs = (await cli.ok(["logs", id])).split("\n").filter((l) => l === "up").length;
+  assert.ok(runs >= 3, `logs show ${runs} runs`);
+  await cli.ok(["stop", "-t", "0", id]);
+  const after = await count();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  assert.equal(await count(), after);
+  assert.equal(await inspect(cli, id, "{{.State.Status}}"), "exited");
 });
 
 Deno.test("a bad --restart is refused at create with nothing written", opts, async () => {
