@@ -4,7 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { denopod, importBusybox, IS_ROOT, listDir, withRoots } from "./helpers/denopod.ts";
-import { type Cli, testEachMonitor } from "./helpers/running.ts";
+import {
+  type Cli,
+  inspectField,
+  mountPointsUnder,
+  pollFor,
+  processAlive,
+  psStatus,
+  testEachMonitor,
+} from "./helpers/running.ts";
+import { unmount } from "../lib/sys/mount.ts";
 import { join } from "node:path";
 import { parseRestartPolicy, shouldRestart } from "../lib/container/restart_policy.ts";
 
@@ -96,5 +105,74 @@ Deno.test("a bad --restart is refused at create with nothing written", opts, asy
       'Error: running container create option: "sometimes" is not a valid restart policy: invalid argument\n',
     ]);
     assert.deepEqual(listDir(join(roots.root, "containers")), []);
+  });
+});
+
+/** A simulated reboot: monitors and containers SIGKILLed, every mount gone, the runroot gone. */
+async function simulateReboot(cli: Cli, roots: { dir: string; runRoot: string }, names: string[]) {
+  for (const name of names) {
+    const [pid, monitorPid] = (await inspectField(cli, name, "{{.State.Pid}} {{.State.ConmonPid}}"))
+      .split(" ").map(Number);
+    Deno.kill(monitorPid, "SIGKILL");
+    await pollFor("the monitor to die", () => processAlive(monitorPid) ? undefined : true);
+    Deno.kill(pid, "SIGKILL");
+    await pollFor("the container to die", () => processAlive(pid) ? undefined : true);
+  }
+  for (const path of mountPointsUnder(roots.dir).reverse()) {
+    unmount(path, { detach: true, ignoreNotMounted: true });
+  }
+  await Deno.remove(roots.runRoot, { recursive: true });
+}
+
+testEachMonitor(
+  "after a reboot, start --all --filter restart-policy=always starts the always containers only",
+  async (cli, roots) => {
+    const ids: Record<string, string> = {};
+    for (
+      const [name, extra] of [
+        ["keeper", ["--restart", "always"]],
+        ["plain", []],
+        ["retry", ["--restart", "on-failure"]],
+      ] as const
+    ) {
+      ids[name] = (await cli.ok(["run", "-d", "--name", name, ...extra, "busybox", "sleep", "100"]))
+        .trim();
+    }
+    await simulateReboot(cli, roots, Object.keys(ids));
+
+    // the first command refreshes: all exited, none started by the refresh itself (as podman)
+    assert.equal(await cli.ok(["ps", "-q"]), "");
+    assert.equal(
+      await cli.ok(["ps", "-a", "--filter", "restart-policy=always", "--format", "{{.Names}}"]),
+      "keeper\n",
+    );
+    assert.equal(
+      await cli.ok(["ps", "-a", "--filter", "restart-policy=none", "--format", "{{.Names}}"]),
+      "plain\n",
+    );
+    // what podman-restart.service runs at boot
+    assert.equal(
+      await cli.ok(["start", "--all", "--filter", "restart-policy=always"]),
+      `${ids.keeper}\n`,
+    );
+    assert.match(await psStatus(cli, "keeper"), /^Up /);
+    assert.match(await psStatus(cli, "plain"), /^Exited /);
+    assert.match(await psStatus(cli, "retry"), /^Exited /);
+    await cli.ok(["stop", "-t", "0", "keeper"]);
+  },
+);
+
+Deno.test("start --filter restart-policy refuses an unknown policy", opts, async () => {
+  await withRoots(async (roots) => {
+    const result = await denopod(roots, ["start", "--all", "--filter", "restart-policy=never"]);
+    assert.deepEqual([result.code, result.stderr], [
+      125,
+      "Error: never invalid restart policy\n",
+    ]);
+    const none = await denopod(roots, ["start"]);
+    assert.deepEqual([none.code, none.stderr], [
+      125,
+      "Error: start requires at least one argument\n",
+    ]);
   });
 });

@@ -533,9 +533,15 @@ const start: CommandSpec = {
     "denopod start 860a4b231279 5421ab43b45",
     "denopod start --attach ctrID",
     "denopod start -a -i ctrID",
+    "denopod start --all --filter restart-policy=always",
   ],
-  args: containerArgs,
+  args: [{ name: "container", variadic: true, complete: CONTAINERS }],
   flags: [
+    {
+      name: "all",
+      type: "bool",
+      help: "Start all containers regardless of their state or configuration",
+    },
     {
       name: "attach",
       short: "a",
@@ -543,6 +549,14 @@ const start: CommandSpec = {
       help: "Attach container's STDOUT and STDERR",
     },
     DETACH_KEYS,
+    {
+      name: "filter",
+      short: "f",
+      type: "string",
+      repeatable: true,
+      valueName: "strings",
+      help: "Filter output based on conditions given",
+    },
     { name: "interactive", short: "i", type: "bool", help: "Keep STDIN open even if not attached" },
     SIG_PROXY,
   ],

@@ -74,14 +74,52 @@ export async function attach(
   });
 }
 
-/** `start NAME...`; `-a` attaches to one and returns its exit code (`-i`: its stdin too). */
+/**
+ * `start NAME...`; `-a` attaches to one and returns its exit code (`-i`: its stdin too);
+ * `--all` and `--filter` start every container that matches (podman-restart.service's
+ * `start --all --filter restart-policy=always`), printing their IDs.
+ */
 export async function start(
   this: Invocation,
   names: string[],
-  flags: AttachFlagValues & { attach?: boolean; interactive?: boolean },
+  flags: AttachFlagValues & {
+    attach?: boolean;
+    interactive?: boolean;
+    all?: boolean;
+    filter?: string[];
+  },
 ) {
   const { startAndAttach, startDetached } = await import("./attach.ts");
+  const filters = flags.filter ?? [];
+  if (names.length === 0 && !flags.all && filters.length === 0) {
+    throw new InvalidArgError("start requires at least one argument");
+  }
+  if (names.length > 0 && flags.all) {
+    throw new InvalidArgError(
+      "either start all containers or the container(s) provided in the arguments",
+    );
+  }
+  if (flags.attach && flags.all) {
+    throw new InvalidArgError("you cannot start and attach all containers at once");
+  }
   await withRuntime(this, async (runtime) => {
+    if (flags.all || filters.length > 0) {
+      const { containerFilter } = await import("../container/filters.ts");
+      const { filterView } = await import("../container/ps.ts");
+      const keep = containerFilter(filters, {
+        now: clockNow(),
+        created: (name) => runtime.lookupContainer(name).config.created,
+      });
+      const named = new Set(names.map((name) => runtime.lookupContainer(name).id));
+      const targets = runtime.allContainers().filter((c) =>
+        (flags.all || named.size === 0 || named.has(c.id)) && keep(filterView(c))
+      ).map((c) => c.id);
+      await forEachTarget(targets, async (id) => {
+        await startDetached(runtime, runtime.lookupContainer(id));
+        println(id);
+      });
+      return;
+    }
     if (flags.attach) {
       if (names.length !== 1) {
         throw new InvalidArgError("you cannot start and attach multiple containers at once");
