@@ -43,8 +43,13 @@ export async function run(
   const { createContainer } = await import("../container/create.ts");
   const { startAndAttach } = await import("./attach.ts");
   const { warnWhenNotATerminal } = await import("./terminal.ts");
+  const { assertCidfileFree, replaceNamed, writeCidfile } = await import("./cidfile.ts");
   await withRuntime(this, async (runtime) => {
-    const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
+    const options = createOptionsFrom(flags, image, command);
+    assertCidfileFree(flags.cidfile);
+    if (flags.replace) await replaceNamed(runtime, flags.name);
+    const ctr = await createContainer(runtime, options);
+    if (flags.cidfile !== undefined) await writeCidfile(flags.cidfile, ctr.id);
     if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
     const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true, {
       interactive: flags.interactive === true,
@@ -144,18 +149,28 @@ export async function start(
 export async function stop(
   this: Invocation,
   names: string[],
-  flags: { time?: number; all?: boolean },
+  flags: { time?: number; all?: boolean; ignore?: boolean; cidfile?: string[] },
 ) {
   const { stopContainer } = await import("../container/lifecycle/stop.ts");
+  const { readCidfiles } = await import("./cidfile.ts");
+  const { ContainerRemovedError, NoSuchContainerError } = await import("../errors.ts");
   await withRuntime(this, async (runtime) => {
+    const cidfiles = flags.cidfile ?? [];
+    const named = [...names, ...await readCidfiles(cidfiles, flags.ignore === true)];
     const targets = flags.all
       ? runtime.allContainers().filter((c) => isRunning(c.state.status)).map((c) => c.id)
-      : names;
-    if (targets.length === 0 && !flags.all) {
+      : named;
+    if (targets.length === 0 && !flags.all && cidfiles.length === 0) {
       throw new InvalidArgError("you must provide at least one name or id");
     }
     await forEachTarget(targets, async (name) => {
-      await stopContainer(runtime.lookupContainer(name), { timeout: flags.time });
+      try {
+        await stopContainer(runtime.lookupContainer(name), { timeout: flags.time });
+      } catch (err) {
+        const gone = err instanceof NoSuchContainerError || err instanceof ContainerRemovedError;
+        if (flags.ignore && gone) return;
+        throw err;
+      }
       println(name);
     });
   });

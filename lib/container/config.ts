@@ -78,6 +78,8 @@ export interface ContainerConfig {
   confinement?: Confinement;
   /** `--restart`; absent: none. */
   restartPolicy?: RestartPolicy;
+  /** The command line that created it (`denopod` first; absent in rows made before it was kept). */
+  createCommand?: string[];
   /** SELinux process and mount labels (empty when SELinux is off or `label=disable`). */
   selinux?: { processLabel: string; mountLabel: string };
 }

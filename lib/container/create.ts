@@ -79,6 +79,8 @@ export interface CreateOptions {
   envFiles?: string[];
   /** `--restart`. */
   restart?: string;
+  /** The command line that made the container (program name first), kept for `generate systemd --new`. */
+  createCommand?: string[];
   /** Resource and security flags (`--memory`, `--cap-add`, `--security-opt`, …). */
   confinement?: ConfinementFlags;
   /** `-t`: give the process a terminal. */
@@ -277,6 +279,7 @@ export function buildContainerConfig(
     created: new Date().toISOString(),
     confinement,
     restartPolicy: parseRestartPolicy(options.restart),
+    ...(options.createCommand ? { createCommand: options.createCommand } : {}),
   };
 }
 
