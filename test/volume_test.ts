@@ -170,3 +170,146 @@ Deno.test(
     });
   },
 );
+
+/** Mount points (mountinfo's field 5) under `dir`. */
+function mountsUnder(dir: string): string[] {
+  return Deno.readTextFileSync("/proc/self/mountinfo").split("\n").map((l) => l.split(" ")[4])
+    .filter((p) => p !== undefined && p.startsWith(`${dir}/`));
+}
+
+Deno.test(
+  "a tmpfs volume is mounted at first use, seen inside, counted in MountCount, gone after the last",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      await denopodOk(roots, [
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "-o",
+        "o=size=10m,uid=1000",
+        "scratch",
+      ]);
+      const data = join(roots.root, "volumes/scratch/_data");
+      assert.deepEqual(mountsUnder(roots.root).filter((p) => p === data), [], "not mounted yet");
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "scratch"]),
+        "0\n",
+      );
+      // seen from inside the container: a tmpfs of 10 MiB owned by uid 1000
+      const inside = await denopodOk(roots, [
+        "run",
+        "--rm",
+        "-v",
+        "scratch:/scratch",
+        "busybox",
+        "sh",
+        "-c",
+        "grep ' /scratch ' /proc/mounts | cut -d' ' -f1,3; df -k /scratch | tail -1 | awk '{print $2}'; stat -c %u /scratch",
+      ]);
+      assert.equal(inside, "tmpfs tmpfs\n10240\n1000\n");
+      assert.deepEqual(mountsUnder(roots.dir), [], "unmounted after the last user");
+
+      // two users: mounted once, counted twice, unmounted only after both
+      for (const name of ["one", "two"]) {
+        await denopodOk(roots, [
+          "run",
+          "-d",
+          "--name",
+          name,
+          "-v",
+          "scratch:/scratch",
+          "busybox",
+          "sleep",
+          "100",
+        ]);
+      }
+      assert.equal(mountsUnder(roots.root).filter((p) => p === data).length, 1);
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "scratch"]),
+        "2\n",
+      );
+      await denopodOk(roots, ["exec", "one", "sh", "-c", "echo kept > /scratch/f"]);
+      assert.equal(await denopodOk(roots, ["exec", "two", "cat", "/scratch/f"]), "kept\n");
+      await denopodOk(roots, ["stop", "-t", "0", "one"]);
+      assert.equal(
+        mountsUnder(roots.root).filter((p) => p === data).length,
+        1,
+        "two still uses it",
+      );
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "scratch"]),
+        "1\n",
+      );
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "one", "two"]);
+      assert.deepEqual(mountsUnder(roots.dir), [], "no mount left after rm");
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "scratch"]),
+        "0\n",
+      );
+      await denopodOk(roots, ["volume", "rm", "scratch"]);
+      assert.deepEqual(listDir(join(roots.root, "volumes")), []);
+    });
+  },
+);
+
+Deno.test(
+  "volume create -o o=uid=,gid= owns a plain volume's data; MountCount stays 0 (podman's)",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      await denopodOk(roots, ["volume", "create", "-o", "o=uid=1000,gid=1001", "owned"]);
+      const inspect = JSON.parse(await denopodOk(roots, ["volume", "inspect", "owned"]))[0];
+      assert.deepEqual(
+        [inspect.Options, inspect.UID, inspect.GID],
+        [{ o: "uid=1000,gid=1001", UID: "1000", GID: "1001" }, 1000, 1001],
+      );
+      await denopodOk(roots, [
+        "run",
+        "-d",
+        "--name",
+        "user",
+        "-v",
+        "owned:/o",
+        "busybox",
+        "sleep",
+        "100",
+      ]);
+      assert.equal(
+        await denopodOk(roots, ["exec", "user", "stat", "-c", "%u:%g", "/o"]),
+        "1000:1001\n",
+      );
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "owned"]),
+        "0\n",
+      );
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "user"]);
+    });
+  },
+);
+
+Deno.test("bad volume options are refused with podman's words, nothing written", opts, async () => {
+  await withRoots(async (roots) => {
+    const cases: [string[], string][] = [
+      [["-o", "foo=bar"], "Error: invalid mount option foo for driver 'local': invalid argument\n"],
+      [
+        ["-o", "o=size=10m"],
+        "Error: volume options size and inodes not supported. Filesystem does not support Project Quota\n",
+      ],
+      [
+        ["-o", "o=uid=abc"],
+        'Error: cannot convert UID abc to integer: strconv.Atoi: parsing "abc": invalid syntax\n',
+      ],
+    ];
+    for (const [args, stderr] of cases) {
+      const result = await denopod(roots, ["volume", "create", ...args, "v"]);
+      assert.deepEqual([result.code, result.stderr], [125, stderr], args.join(" "));
+    }
+    assert.deepEqual(listDir(join(roots.root, "volumes")), []);
+  });
+});

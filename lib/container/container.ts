@@ -35,6 +35,7 @@ import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { ContainerRecord } from "./repo.ts";
 import { canDelete, isActive } from "./status.ts";
+import { releaseVolumes } from "./volume_mounts.ts";
 
 const log = logger("container");
 
@@ -274,6 +275,7 @@ export class Container {
     this.#state.mountpoint = "";
     this.#state.mountCount = 0;
     this.save();
+    releaseVolumes(this.ctx, this.id, this.#config.volumes);
   }
 
   /**
@@ -288,6 +290,7 @@ export class Container {
     }
     await removeTree(join(this.bundlePath, ARTIFACTS_DIR));
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
+    releaseVolumes(this.ctx, this.id, this.#config.volumes);
     await deleteContainerLayer(this.ctx.paths, this.id);
     crashPoint("remove:layer");
     await removeTree(this.ctx.paths.containerDir(this.id));
