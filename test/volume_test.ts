@@ -293,23 +293,44 @@ Deno.test(
   },
 );
 
-Deno.test("bad volume options are refused with podman's words, nothing written", opts, async () => {
-  await withRoots(async (roots) => {
-    const cases: [string[], string][] = [
-      [["-o", "foo=bar"], "Error: invalid mount option foo for driver 'local': invalid argument\n"],
-      [
-        ["-o", "o=size=10m"],
-        "Error: volume options size and inodes not supported. Filesystem does not support Project Quota\n",
-      ],
-      [
-        ["-o", "o=uid=abc"],
-        'Error: cannot convert UID abc to integer: strconv.Atoi: parsing "abc": invalid syntax\n',
-      ],
-    ];
-    for (const [args, stderr] of cases) {
-      const result = await denopod(roots, ["volume", "create", ...args, "v"]);
-      assert.deepEqual([result.code, result.stderr], [125, stderr], args.join(" "));
-    }
-    assert.deepEqual(listDir(join(roots.root, "volumes")), []);
-  });
-});
+Deno.test(
+  "bad volume options and :O are refused with one line, nothing written",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      const cases: [string[], string][] = [
+        [
+          ["-o", "foo=bar"],
+          "Error: invalid mount option foo for driver 'local': invalid argument\n",
+        ],
+        [
+          ["-o", "o=size=10m"],
+          "Error: volume options size and inodes not supported. Filesystem does not support Project Quota\n",
+        ],
+        [
+          ["-o", "o=uid=abc"],
+          'Error: cannot convert UID abc to integer: strconv.Atoi: parsing "abc": invalid syntax\n',
+        ],
+      ];
+      for (const [args, stderr] of cases) {
+        const result = await denopod(roots, ["volume", "create", ...args, "v"]);
+        assert.deepEqual([result.code, result.stderr], [125, stderr], args.join(" "));
+      }
+      assert.deepEqual(listDir(join(roots.root, "volumes")), []);
+      // an overlay volume is refused at create, before anything is made
+      await importBusybox(roots);
+      const overlay = await denopod(roots, [
+        "create",
+        "-v",
+        `${roots.dir}:/x:O`,
+        "busybox",
+        "true",
+      ]);
+      assert.deepEqual([overlay.code, overlay.stderr], [
+        125,
+        `Error: invalid volume "${roots.dir}:/x:O": overlay volumes (:O) are not supported by denopod\n`,
+      ]);
+      assert.deepEqual(listDir(join(roots.root, "containers")), []);
+    });
+  },
+);

@@ -90,7 +90,13 @@ export function parseVolume(spec: string): VolumeSpec {
     validateVolumeName(source);
     volume.volumeName = source;
   }
-  applyOptions(volume, opts === "" ? [] : opts.split(","), (o) => {
+  const options = opts === "" ? [] : opts.split(",");
+  if (options.includes("O")) {
+    throw new InvalidArgError(
+      `invalid volume "${spec}": overlay volumes (:O) are not supported by denopod`,
+    );
+  }
+  applyOptions(volume, options, (o) => {
     throw new InvalidArgError(`invalid option type "${o}"`);
   });
   return volume;
