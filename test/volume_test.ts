@@ -234,6 +234,9 @@ Deno.test(
         "2\n",
       );
       await denopodOk(roots, ["exec", "one", "sh", "-c", "echo kept > /scratch/f"]);
+      // system check counts the volume's mount as the running containers' own
+      const check = await denopod(roots, ["system", "check", "--quick"]);
+      assert.deepEqual([check.code, check.stdout], [0, ""], check.stderr);
       assert.equal(await denopodOk(roots, ["exec", "two", "cat", "/scratch/f"]), "kept\n");
       await denopodOk(roots, ["stop", "-t", "0", "one"]);
       assert.equal(
@@ -294,7 +297,7 @@ Deno.test(
 );
 
 Deno.test(
-  "bad volume options and :O are refused with one line, nothing written",
+  "bad volume options and bad :O volumes are refused with one line, nothing written",
   opts,
   async () => {
     await withRoots(async (roots) => {
@@ -317,20 +320,83 @@ Deno.test(
         assert.deepEqual([result.code, result.stderr], [125, stderr], args.join(" "));
       }
       assert.deepEqual(listDir(join(roots.root, "volumes")), []);
-      // an overlay volume is refused at create, before anything is made
+      // overlay volumes: a host directory only, O alone
       await importBusybox(roots);
-      const overlay = await denopod(roots, [
-        "create",
-        "-v",
-        `${roots.dir}:/x:O`,
-        "busybox",
-        "true",
-      ]);
-      assert.deepEqual([overlay.code, overlay.stderr], [
-        125,
-        `Error: invalid volume "${roots.dir}:/x:O": overlay volumes (:O) are not supported by denopod\n`,
-      ]);
+      const file = join(roots.dir, "file");
+      await Deno.writeTextFile(file, "x");
+      const overlayCases: [string, string][] = [
+        [`${file}:/x:O`, `Error: invalid volume ${file}: an O source must be a directory\n`],
+        [
+          "named:/x:O",
+          'Error: invalid volume "named:/x:O": the O option needs an absolute host path, not a named volume\n',
+        ],
+        [
+          `${roots.dir}:/x:O,ro`,
+          `Error: invalid volume "${roots.dir}:/x:O,ro": the O option cannot be combined with other options\n`,
+        ],
+      ];
+      for (const [spec, stderr] of overlayCases) {
+        const result = await denopod(roots, ["create", "-v", spec, "busybox", "true"]);
+        assert.deepEqual([result.code, result.stderr], [125, stderr], spec);
+      }
       assert.deepEqual(listDir(join(roots.root, "containers")), []);
+      assert.deepEqual(listDir(join(roots.root, "volumes")), []);
+    });
+  },
+);
+
+Deno.test(
+  "-v HOST:DST:O: the container writes over the host directory, which never changes; the writes go at stop",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      const host = join(roots.dir, "host");
+      await Deno.mkdir(host);
+      await Deno.writeTextFile(join(host, "f"), "orig\n");
+      assert.equal(
+        await denopodOk(roots, [
+          "run",
+          "--rm",
+          "-v",
+          `${host}:/d:O`,
+          "busybox",
+          "sh",
+          "-c",
+          "cat /d/f; echo new > /d/f; echo x > /d/g; cat /d/f; ls /d",
+        ]),
+        "orig\nnew\nf\ng\n",
+      );
+      assert.deepEqual(listDir(host), ["f"]);
+      assert.equal(await Deno.readTextFile(join(host, "f")), "orig\n");
+      assert.deepEqual(mountsUnder(roots.dir), []);
+
+      // a container kept after it stops: its writes are gone when it starts again
+      await denopodOk(roots, [
+        "create",
+        "--name",
+        "keep",
+        "-v",
+        `${host}:/d:O`,
+        "busybox",
+        "sh",
+        "-c",
+        "ls /d; touch /d/mark; sleep 100",
+      ]);
+      const marked = ["exec", "keep", "sh", "-c", "until [ -e /d/mark ]; do sleep 0.05; done"];
+      await denopodOk(roots, ["start", "keep"]);
+      await denopodOk(roots, marked);
+      // system check counts the overlay as the running container's own mount
+      const check = await denopod(roots, ["system", "check", "--quick"]);
+      assert.deepEqual([check.code, check.stdout], [0, ""], check.stderr);
+      await denopodOk(roots, ["stop", "-t", "0", "keep"]);
+      assert.deepEqual(mountsUnder(roots.dir), []);
+      await denopodOk(roots, ["start", "keep"]);
+      await denopodOk(roots, marked);
+      assert.equal(await denopodOk(roots, ["logs", "keep"]), "f\nf\n", "no mark seen from run 1");
+      assert.deepEqual(listDir(host), ["f"]);
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "keep"]);
+      assert.deepEqual(mountsUnder(roots.dir), []);
     });
   },
 );

@@ -31,6 +31,8 @@ export interface VolumeSpec {
   volumeName?: string;
   /** `-v /path` without a name: a volume of its own, removed by `rm -v`. */
   anonymous?: boolean;
+  /** `:O`: an overlay over the host directory; the container's changes go when it stops. */
+  overlay?: boolean;
 }
 
 /** The container's configuration: set once by `create`, never changed afterwards. */

@@ -36,6 +36,7 @@ import type { RuntimeContext } from "./context.ts";
 import type { ContainerRecord } from "./repo.ts";
 import { canDelete, isActive } from "./status.ts";
 import { releaseVolumes } from "./volume_mounts.ts";
+import { dropOverlayVolumes } from "./overlay_volumes.ts";
 
 const log = logger("container");
 
@@ -268,6 +269,7 @@ export class Container {
   cleanupStorage(): void {
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
     unmountOverlay(this.ctx.paths, this.id);
+    dropOverlayVolumes(this.ctx.paths, this.id, this.#config.volumes);
     if (!this.#state.mounted && this.#state.mountpoint === "" && this.#state.mountCount === 0) {
       return;
     }
@@ -291,6 +293,7 @@ export class Container {
     await removeTree(join(this.bundlePath, ARTIFACTS_DIR));
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
     releaseVolumes(this.ctx, this.id, this.#config.volumes);
+    dropOverlayVolumes(this.ctx.paths, this.id, this.#config.volumes);
     await deleteContainerLayer(this.ctx.paths, this.id);
     crashPoint("remove:layer");
     await removeTree(this.ctx.paths.containerDir(this.id));

@@ -198,6 +198,9 @@ export function buildContainerConfig(
   for (const volume of volumes) {
     if (volume.anonymous) volume.volumeName = generateId();
     else if (volume.volumeName === undefined) assertVolumeSource(volume.source);
+    if (volume.overlay && !Deno.statSync(volume.source).isDirectory) {
+      throw new InvalidArgError(`invalid volume ${volume.source}: an O source must be a directory`);
+    }
   }
   const entrypoint = options.entrypoint !== undefined
     ? parseEntrypoint(options.entrypoint)
