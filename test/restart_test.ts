@@ -96,6 +96,24 @@ testEachMonitor("--restart always restarts after the process exits, until stop",
   assert.equal(await inspect(cli, id, "{{.State.Status}}"), "exited");
 });
 
+testEachMonitor("stop during a restart's backoff ends the restarts", async (cli) => {
+  const id = (await cli.ok(["run", "-d", "--restart", "always", "busybox", "true"])).trim();
+  const fmt = "{{.State.Status}} {{.RestartCount}}";
+  // from the 4th restart on the backoff is 1.6 s or more: the container waits, exited
+  let seen = "";
+  await waitFor(async () => {
+    seen = await inspect(cli, id, fmt);
+    const [status, count] = seen.split(" ");
+    return status === "exited" && Number(count) >= 4;
+  }, 60);
+  await cli.ok(["stop", "-t", "0", id]);
+  const after = await inspect(cli, id, "{{.RestartCount}}");
+  assert.ok(Number(after) <= Number(seen.split(" ")[1]) + 1, `${seen} then ${after}`);
+  // longer than the pending backoff (at most 5 s): no restart comes
+  await new Promise((resolve) => setTimeout(resolve, 5500));
+  assert.equal(await inspect(cli, id, fmt), `exited ${after}`);
+});
+
 Deno.test("a bad --restart is refused at create with nothing written", opts, async () => {
   await withRoots(async (roots) => {
     await importBusybox(roots);
