@@ -30,6 +30,14 @@ const f = {
   quiet: (help: string): FlagSpec => ({ name: "quiet", short: "q", type: "bool", help }),
 };
 
+/** `stop`/`rm --cidfile`. */
+const CIDFILE_READ: FlagSpec = {
+  name: "cidfile",
+  type: "string",
+  repeatable: true,
+  help: "Read the container ID from the file",
+};
+
 /** The flags `create` and `run` share. */
 const CREATE_FLAGS: FlagSpec[] = [
   {
@@ -39,6 +47,7 @@ const CREATE_FLAGS: FlagSpec[] = [
     valueName: "host:ip",
     help: "Add a custom host-to-IP mapping (host:ip) (default [])",
   },
+  { name: "cidfile", type: "string", help: "Write the container ID to the file" },
   { name: "dns", type: "string", repeatable: true, help: "Set custom DNS servers" },
   { name: "dns-option", type: "string", repeatable: true, help: "Set custom DNS options" },
   { name: "dns-search", type: "string", repeatable: true, help: "Set custom DNS search domains" },
@@ -71,6 +80,11 @@ const CREATE_FLAGS: FlagSpec[] = [
     help: "Set metadata on container",
   },
   { name: "name", type: "string", help: "Assign a name to the container" },
+  {
+    name: "replace",
+    type: "bool",
+    help: "If a container with the same name exists, replace it",
+  },
   {
     name: "network",
     type: "string",
@@ -378,6 +392,7 @@ const rm: CommandSpec = {
   args: [{ name: "container", variadic: true, complete: CONTAINERS }],
   flags: [
     { name: "all", short: "a", type: "bool", help: "Remove all containers" },
+    CIDFILE_READ,
     {
       name: "force",
       short: "f",
@@ -533,9 +548,15 @@ const start: CommandSpec = {
     "denopod start 860a4b231279 5421ab43b45",
     "denopod start --attach ctrID",
     "denopod start -a -i ctrID",
+    "denopod start --all --filter restart-policy=always",
   ],
-  args: containerArgs,
+  args: [{ name: "container", variadic: true, complete: CONTAINERS }],
   flags: [
+    {
+      name: "all",
+      type: "bool",
+      help: "Start all containers regardless of their state or configuration",
+    },
     {
       name: "attach",
       short: "a",
@@ -543,6 +564,14 @@ const start: CommandSpec = {
       help: "Attach container's STDOUT and STDERR",
     },
     DETACH_KEYS,
+    {
+      name: "filter",
+      short: "f",
+      type: "string",
+      repeatable: true,
+      valueName: "strings",
+      help: "Filter output based on conditions given",
+    },
     { name: "interactive", short: "i", type: "bool", help: "Keep STDIN open even if not attached" },
     SIG_PROXY,
   ],
@@ -584,7 +613,17 @@ const stop: CommandSpec = {
     "denopod stop --all",
   ],
   args: [{ name: "container", variadic: true, complete: CONTAINERS }],
-  flags: [{ name: "all", short: "a", type: "bool", help: "Stop all running containers" }, f.time()],
+  flags: [
+    { name: "all", short: "a", type: "bool", help: "Stop all running containers" },
+    CIDFILE_READ,
+    {
+      name: "ignore",
+      short: "i",
+      type: "bool",
+      help: "Ignore errors when a specified container is missing",
+    },
+    f.time(),
+  ],
   action: () => import("./lifecycle.ts").then((m) => m.stop),
 };
 
@@ -1531,6 +1570,102 @@ const volume: CommandSpec = {
   ],
 };
 
+const generateSystemd: CommandSpec = {
+  name: "systemd",
+  short: "Generate systemd units.",
+  long: "Generate systemd units for a container.\n" +
+    "  The generated units can later be controlled via systemctl(1).",
+  usage: "[options] CONTAINER",
+  examples: [
+    "denopod generate systemd CTR",
+    "denopod generate systemd --new --time 10 CTR",
+    "denopod generate systemd --files --name CTR",
+  ],
+  args: [{ name: "container", required: true, complete: CONTAINERS }],
+  flags: [
+    {
+      name: "after",
+      type: "string",
+      repeatable: true,
+      help: "Add dependencies order to the generated unit file",
+    },
+    {
+      name: "container-prefix",
+      type: "string",
+      default: "container",
+      help: "Systemd unit name prefix for containers",
+    },
+    {
+      name: "files",
+      short: "f",
+      type: "bool",
+      help: "Generate .service files instead of printing to stdout",
+    },
+    f.format("Print the created units in specified format (json)"),
+    {
+      name: "name",
+      short: "n",
+      type: "bool",
+      help: "Use container/pod names instead of IDs",
+    },
+    {
+      name: "new",
+      type: "bool",
+      help: "Create a new container or pod instead of starting an existing one",
+    },
+    { name: "no-header", type: "bool", help: "Skip header generation" },
+    {
+      name: "requires",
+      type: "string",
+      repeatable: true,
+      help: "Similar to wants, but declares stronger requirement dependencies",
+    },
+    {
+      name: "restart-policy",
+      type: "string",
+      default: undefined,
+      help: 'Systemd restart-policy (default "on-failure")',
+      complete: [
+        "no",
+        "on-success",
+        "on-failure",
+        "on-abnormal",
+        "on-watchdog",
+        "on-abort",
+        "always",
+      ],
+    },
+    {
+      name: "separator",
+      type: "string",
+      default: "-",
+      help: "Systemd unit name separator between name/id and prefix",
+    },
+    { name: "start-timeout", type: "uint", help: "Start timeout override" },
+    { name: "stop-timeout", type: "uint", help: "Stop timeout override (default 10)" },
+    {
+      name: "time",
+      short: "t",
+      type: "uint",
+      hidden: true,
+      help: "Backwards alias for --stop-timeout",
+    },
+    {
+      name: "wants",
+      type: "string",
+      repeatable: true,
+      help: "Add (weak) requirement dependencies to the generated unit file",
+    },
+  ],
+  action: () => import("./generate.ts").then((m) => m.generateSystemd),
+};
+
+const generate: CommandSpec = {
+  name: "generate",
+  short: "Generate structured data based on containers",
+  subcommands: [generateSystemd],
+};
+
 /** The program: every top-level command and group. */
 export const PROGRAM_SPEC: CommandSpec = {
   name: "denopod",
@@ -1544,6 +1679,7 @@ export const PROGRAM_SPEC: CommandSpec = {
     events,
     exec,
     exportCommand,
+    generate,
     history,
     image,
     images,

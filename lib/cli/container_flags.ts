@@ -55,6 +55,10 @@ export interface CreateFlagValues {
   interactive?: boolean;
   tty?: boolean;
   detachKeys?: string;
+  /** `--cidfile`: write the new container's ID here (`lib/cli/cidfile.ts`). */
+  cidfile?: string;
+  /** `--replace`: remove the container of the same name first. */
+  replace?: boolean;
 }
 
 /** Turns parsed flags plus `IMAGE [CMD...]` into create options. */
@@ -91,6 +95,7 @@ export function createOptionsFrom(
     mounts: flags.mount,
     envFiles: flags.envFile,
     restart: flags.restart,
+    createCommand: ["denopod", ...Deno.args],
     confinement: {
       memory: flags.memory,
       memorySwap: flags.memorySwap,

@@ -31,6 +31,8 @@ export interface VolumeSpec {
   volumeName?: string;
   /** `-v /path` without a name: a volume of its own, removed by `rm -v`. */
   anonymous?: boolean;
+  /** `:O`: an overlay over the host directory; the container's changes go when it stops. */
+  overlay?: boolean;
 }
 
 /** The container's configuration: set once by `create`, never changed afterwards. */
@@ -78,6 +80,8 @@ export interface ContainerConfig {
   confinement?: Confinement;
   /** `--restart`; absent: none. */
   restartPolicy?: RestartPolicy;
+  /** The command line that created it (`denopod` first; absent in rows made before it was kept). */
+  createCommand?: string[];
   /** SELinux process and mount labels (empty when SELinux is off or `label=disable`). */
   selinux?: { processLabel: string; mountLabel: string };
 }

@@ -79,6 +79,8 @@ export interface CreateOptions {
   envFiles?: string[];
   /** `--restart`. */
   restart?: string;
+  /** The command line that made the container (program name first), kept for `generate systemd --new`. */
+  createCommand?: string[];
   /** Resource and security flags (`--memory`, `--cap-add`, `--security-opt`, …). */
   confinement?: ConfinementFlags;
   /** `-t`: give the process a terminal. */
@@ -196,6 +198,9 @@ export function buildContainerConfig(
   for (const volume of volumes) {
     if (volume.anonymous) volume.volumeName = generateId();
     else if (volume.volumeName === undefined) assertVolumeSource(volume.source);
+    if (volume.overlay && !Deno.statSync(volume.source).isDirectory) {
+      throw new InvalidArgError(`invalid volume ${volume.source}: an O source must be a directory`);
+    }
   }
   const entrypoint = options.entrypoint !== undefined
     ? parseEntrypoint(options.entrypoint)
@@ -277,6 +282,7 @@ export function buildContainerConfig(
     created: new Date().toISOString(),
     confinement,
     restartPolicy: parseRestartPolicy(options.restart),
+    ...(options.createCommand ? { createCommand: options.createCommand } : {}),
   };
 }
 

@@ -156,7 +156,7 @@ export async function writeBundleSpec(
   const resolved = user ?? numericUser(config.user) ?? { uid: 0, gid: 0 };
   const [, hardNofile] = libc().getrlimit(RLIMIT_NOFILE);
   const [, hardNproc] = libc().getrlimit(RLIMIT_NPROC);
-  const volumes = volumeBinds(ctr.ctx.paths, config.volumes);
+  const volumes = volumeBinds(ctr.ctx.paths, config.volumes, ctr.id);
   // `U` volumes belong to the container's user once its name is resolved (at start)
   if (user) {
     await chownVolumes(config.volumes, volumes, resolved.uid, resolved.gid);

@@ -18,6 +18,8 @@ import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { copyUpVolumes } from "../volume_binds.ts";
+import { mountVolumes } from "../volume_mounts.ts";
+import { mountOverlayVolumes } from "../overlay_volumes.ts";
 import { join } from "../../util/path.ts";
 import { syncContainer } from "./sync.ts";
 import { journaled } from "../../events/journal.ts";
@@ -71,6 +73,8 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   try {
     if (config.network === "bridge") await (await import("../network.ts")).setupNetwork(ctr);
     await writeRundirFiles(ctr);
+    mountVolumes(ctx, config.volumes);
+    mountOverlayVolumes(ctx.paths, ctr.id, config.volumes);
     await copyUpVolumes(ctx.paths, config.volumes, mountpoint);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user), options.consoleSize);
     await removeExitFile(ctx.paths.exitsDir, ctr.id);
