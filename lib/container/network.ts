@@ -209,15 +209,78 @@ function networkOptions(
 }
 
 /**
- * Sets up the container's bridge networks (the caller holds its lock); a no-op for other modes.
- * On failure everything taken is given back and the error is thrown.
+ * What netavark will answer, as far as the container's files need it, known before it runs: the
+ * address denopod leased on each network with the network's prefix and gateway, and, on a
+ * network with DNS, aardvark-dns at the gateway with the search domain `dns.podman` (netavark
+ * 1.4 answers so). The MAC address is left out: only netavark knows it.
  */
-export async function setupNetwork(ctr: Container): Promise<void> {
+export function expectedStatus(
+  networks: Network[],
+  leases: Record<string, string>,
+  withDns: boolean,
+): Record<string, StatusBlock> {
+  const out: Record<string, StatusBlock> = {};
+  networks.forEach((network, i) => {
+    const subnet = network.subnets[0];
+    const ip = leases[network.name];
+    const gateway = subnet?.gateway;
+    const dns = withDns && network.dns_enabled && gateway !== undefined;
+    out[network.name] = {
+      ...(dns ? { dns_search_domains: ["dns.podman"], dns_server_ips: [gateway] } : {}),
+      interfaces: {
+        [`eth${i}`]: {
+          mac_address: "",
+          subnets: ip
+            ? [{
+              ipnet: `${ip}/${subnet.subnet.split("/")[1]}`,
+              ...(gateway ? { gateway } : {}),
+            }]
+            : [],
+        },
+      },
+    };
+  });
+  return out;
+}
+
+/** What of a status the rundir files are written from (DNS servers, domains, addresses). */
+function rundirFacts(
+  status: Record<string, StatusBlock>,
+  names: readonly string[],
+): string {
+  return JSON.stringify(names.map((name) => {
+    const address = firstAddress(status, name);
+    return [
+      status[name]?.dns_server_ips ?? [],
+      status[name]?.dns_search_domains ?? [],
+      address?.ip ?? "",
+      address?.gateway ?? "",
+    ];
+  }));
+}
+
+/** A setup under way: see {@linkcode beginNetworkSetup}. */
+export interface NetworkSetup {
+  /** Settles when netavark is done; true when its answer changed what the rundir files say. */
+  ready: Promise<boolean>;
+}
+
+/**
+ * Starts setting up the container's bridge networks (the caller holds its lock) and returns
+ * while netavark works, so the caller can have the OCI runtime create the container meanwhile:
+ * the addresses and host ports are taken and the namespace made before this returns, and the
+ * container's state holds the status netavark is expected to answer ({@linkcode expectedStatus}),
+ * enough for its `resolv.conf` and `hosts`. `ready` settles when netavark is done: the state then
+ * holds netavark's real answer, and it resolves true when that changes what the rundir files say
+ * (write them again before the container's process runs). When it rejects, the caller tears the
+ * network down ({@linkcode teardownNetwork}); when this function throws, nothing is left.
+ */
+export async function beginNetworkSetup(ctr: Container): Promise<NetworkSetup> {
   const { config, ctx } = ctr;
-  if (config.network !== "bridge") return;
   await teardownNetwork(ctr);
   const store = networkStore(ctx);
-  const networks = (config.networks ?? []).map((name) => store.get(name));
+  const names = config.networks ?? [];
+  const networks = names.map((name) => store.get(name));
   const driver = netavarkFor(ctx);
   const nsPath = ctx.paths.netnsPath(ctr.id);
   let leases: Record<string, string> = {};
@@ -232,27 +295,44 @@ export async function setupNetwork(ctr: Container): Promise<void> {
     ctr.state.netNs = nsPath;
     ctr.save();
   });
-  let madeNetns = false;
   try {
     await Deno.mkdir(ctx.paths.netnsDir, { recursive: true, mode: 0o755 });
     removeNetns(nsPath); // a stale file of this container's own, from a crash
     createNetns(nsPath);
-    madeNetns = true;
-    const status = await driver.setup(nsPath, networkOptions(ctr, networks, leases));
-    recordStatus(ctr, status);
-    ctr.save();
-    log.debug("network of {id} set up: {status}", {
-      id: ctr.id,
-      status: JSON.stringify(status),
-    });
   } catch (err) {
-    // netavark undoes a setup that failed half-way itself; the namespace and rows are ours
-    if (madeNetns) removeNetns(nsPath);
     forgetNetworkState(ctr);
     ctx.db.transaction(() => {
       releaseContainer(ctx.db, ctr.id);
       ctr.save();
     });
+    throw err;
+  }
+  const expected = expectedStatus(networks, leases, driver.aardvark !== undefined);
+  recordStatus(ctr, expected);
+  const options = networkOptions(ctr, networks, leases);
+  const ready = driver.setup(nsPath, options).then((status) => {
+    recordStatus(ctr, status);
+    log.debug("network of {id} set up: {status}", {
+      id: ctr.id,
+      status: JSON.stringify(status),
+    });
+    return rundirFacts(status, names) !== rundirFacts(expected, names);
+  });
+  ready.catch(() => {}); // the caller awaits it; no unhandled rejection meanwhile
+  return { ready };
+}
+
+/**
+ * Sets up the container's bridge networks and waits for netavark (the caller holds its lock); a
+ * no-op for other modes. On failure everything taken is given back and the error is thrown.
+ */
+export async function setupNetwork(ctr: Container): Promise<void> {
+  if (ctr.config.network !== "bridge") return;
+  try {
+    await (await beginNetworkSetup(ctr)).ready;
+    ctr.save();
+  } catch (err) {
+    await teardownNetwork(ctr);
     throw err;
   }
 }

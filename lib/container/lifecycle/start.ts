@@ -68,8 +68,13 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   }
   crashPoint("start:mounted");
   const monitor = await ctx.oci.monitor();
+  // netavark configures the namespace while the monitor has runc create the container; the
+  // container's process runs only after both (runc start)
+  let networkReady: Promise<boolean> | undefined;
   try {
-    if (config.network === "bridge") await (await import("../network.ts")).setupNetwork(ctr);
+    if (config.network === "bridge") {
+      networkReady = (await (await import("../network.ts")).beginNetworkSetup(ctr)).ready;
+    }
     await writeRundirFiles(ctr);
     await copyUpVolumes(ctx.paths, config.volumes, mountpoint);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user), options.consoleSize);
@@ -93,6 +98,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
     crashPoint("start:created");
     try {
       await options.onCreated?.();
+      if (networkReady && await networkReady) await writeRundirFiles(ctr);
       await ctx.oci.runc.start(ctr.id);
       crashPoint("start:started");
     } catch (err) {
@@ -100,6 +106,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
       throw err;
     }
   } catch (err) {
+    await networkReady?.catch(() => {});
     await teardownIfBridged(ctr);
     ctx.db.transaction(() => {
       failStart(ctr, err);
