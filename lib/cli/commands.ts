@@ -85,6 +85,12 @@ const CREATE_FLAGS: FlagSpec[] = [
     negates: true,
     help: "Do not create /etc/hosts within the container, instead use the version from the image",
   },
+  { name: "ip", type: "string", help: "Specify a static IPv4 address for the container" },
+  {
+    name: "mac-address",
+    type: "string",
+    help: "Container MAC address (e.g. 92:d0:c6:0a:29:33)",
+  },
   {
     name: "publish",
     short: "p",

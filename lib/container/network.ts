@@ -19,6 +19,8 @@ import { logger } from "../log.ts";
 import { createNetns, removeNetns } from "../sys/netns.ts";
 import { isMountPoint } from "../sys/mount.ts";
 import {
+  addressHolder,
+  AddressInUseError,
   holdsAny,
   leaseAddress,
   leasesOf,
@@ -37,6 +39,7 @@ import {
 import { DEFAULT_NETWORK, NetworkStore } from "../network/store.ts";
 import type { Network, NetworkOptions, PortMapping, StatusBlock } from "../network/types.ts";
 import { firstAddress } from "../network/status.ts";
+import { checkStaticIp, parseMac, parseNetworkList, parseStaticIp } from "../network/static.ts";
 import { formatIpv4, prefixMask } from "../network/ipv4.ts";
 import type { NetworkMode } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
@@ -58,21 +61,37 @@ export interface NetworkSelection {
   mode: NetworkMode;
   /** With `bridge`: the networks joined, by name. */
   networks: string[];
+  /** Static addresses asked for (`--ip`, `NAME:ip=`), by network name. */
+  staticIps?: Record<string, string>;
+  /** Static MAC addresses asked for (`--mac-address`, `NAME:mac=`), by network name. */
+  staticMacs?: Record<string, string>;
+}
+
+/** `--ip` and `--mac-address`: one static address for the container's only network. */
+export interface StaticAddressFlags {
+  ip?: string;
+  mac?: string;
 }
 
 /**
  * Resolves `--network`: `none`, `host`, `private` (the default without `-p`), `bridge` (the
- * default network, made on first use), or `NAME[,NAME...]` of existing networks. Publishing
- * ports without `--network` means `bridge`. An unknown name, or a bridge without netavark
- * installed, is an error here, at create.
+ * default network, made on first use), or `NAME[:ip=A.B.C.D,mac=XX:..][,NAME...]` of existing
+ * networks. Publishing ports or asking for a static address without `--network` means `bridge`.
+ * An unknown name, a static address outside the network's subnet, on its gateway or held by
+ * another container, or a bridge without netavark installed, is an error here, at create.
  */
 export async function resolveNetworkSelection(
   ctx: RuntimeContext,
   value: string | undefined,
   publishes: boolean,
+  statics: StaticAddressFlags = {},
 ): Promise<NetworkSelection> {
+  const flagIp = statics.ip === undefined ? undefined : parseStaticIp(statics.ip);
+  const flagMac = statics.mac === undefined ? undefined : parseMac(statics.mac);
   if (value === undefined || value === "") {
-    if (!publishes) return { mode: "private", networks: [] };
+    if (!publishes && flagIp === undefined && flagMac === undefined) {
+      return { mode: "private", networks: [] };
+    }
     value = "bridge";
   }
   if (value === "none" || value === "host" || value === "private") {
@@ -81,23 +100,51 @@ export async function resolveNetworkSelection(
         `published ports need a bridge network: they cannot be used with --network ${value}`,
       );
     }
+    if (flagIp !== undefined || flagMac !== undefined) {
+      throw new InvalidArgError(
+        `--${
+          flagIp !== undefined ? "ip" : "mac-address"
+        } can only be set when the network mode is bridge: invalid argument`,
+      );
+    }
     return { mode: value, networks: [] };
   }
   findNetavark(); // a bridge without netavark cannot start: say so now, before anything is made
   const store = networkStore(ctx);
-  const names: string[] = [];
-  for (const part of value.split(",")) {
-    const name = part.trim();
-    if (name === "") throw new InvalidArgError(`invalid --network ${JSON.stringify(value)}`);
-    if (["none", "host", "private"].includes(name)) {
-      throw new InvalidArgError(`--network ${name} cannot be combined with other networks`);
+  const selection: NetworkSelection = { mode: "bridge", networks: [] };
+  const requests = parseNetworkList(value);
+  for (const request of requests) {
+    if (request.name === "") {
+      throw new InvalidArgError(`invalid --network ${JSON.stringify(value)}`);
     }
-    const network = name === "bridge" || name === DEFAULT_NETWORK
+    if (["none", "host", "private"].includes(request.name)) {
+      throw new InvalidArgError(`--network ${request.name} cannot be combined with other networks`);
+    }
+    const network = request.name === "bridge" || request.name === DEFAULT_NETWORK
       ? await store.ensureDefault()
-      : store.get(name);
-    if (!names.includes(network.name)) names.push(network.name);
+      : store.get(request.name);
+    if (!selection.networks.includes(network.name)) selection.networks.push(network.name);
+    if (request.ip !== undefined) (selection.staticIps ??= {})[network.name] = request.ip;
+    if (request.mac !== undefined) (selection.staticMacs ??= {})[network.name] = request.mac;
   }
-  return { mode: "bridge", networks: names };
+  for (const [flag, given] of [["ip", flagIp], ["mac-address", flagMac]] as const) {
+    if (given === undefined) continue;
+    if (selection.networks.length !== 1) {
+      throw new InvalidArgError(`--${flag} can only be set for a single network: invalid argument`);
+    }
+    const target = flag === "ip" ? (selection.staticIps ??= {}) : (selection.staticMacs ??= {});
+    target[selection.networks[0]] = given;
+  }
+  for (const [name, ip] of Object.entries(selection.staticIps ?? {})) {
+    checkStaticIp(store.get(name), ip);
+    const holder = addressHolder(ctx.db, name, ip);
+    if (holder !== undefined) {
+      throw new AddressInUseError(
+        `IPAM error: requested ip address ${ip} is already allocated to container ID ${holder}`,
+      );
+    }
+  }
+  return selection;
 }
 
 /**
@@ -196,9 +243,11 @@ function networkOptions(
   };
   networks.forEach((network, i) => {
     const ip = leases[network.name];
+    const mac = ctr.config.staticMacs?.[network.name];
     options.networks[network.name] = {
       interface_name: `eth${i}`,
       ...(ip ? { static_ips: [ip] } : {}),
+      ...(mac ? { static_mac: mac } : {}),
       aliases: [ctr.id.slice(0, 12)],
     };
     options.network_info[network.name] = network;
@@ -285,7 +334,9 @@ export async function beginNetworkSetup(ctr: Container): Promise<NetworkSetup> {
   const nsPath = ctx.paths.netnsPath(ctr.id);
   let leases: Record<string, string> = {};
   ctx.db.transaction(() => {
-    leases = Object.fromEntries(networks.map((n) => [n.name, leaseAddress(ctx.db, n, ctr.id)]));
+    leases = Object.fromEntries(
+      networks.map((n) => [n.name, leaseAddress(ctx.db, n, ctr.id, config.staticIps?.[n.name])]),
+    );
     reservePorts(
       ctx.db,
       ctr.id,

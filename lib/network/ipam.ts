@@ -30,21 +30,60 @@ import type { Network, PortMapping } from "./types.ts";
 /** Every address of the network is taken. */
 export class AddressExhaustedError extends DenopodError {}
 
+/** A static address asked for is held by another container. */
+export class AddressInUseError extends DenopodError {}
+
 /** A host port is already published by another container. */
 export class PortInUseError extends DenopodError {}
 
+/** The container holding `ip` on `network`, if any. */
+export function addressHolder(db: StateDb, network: string, ip: string): string | undefined {
+  return db.get<{ container_id: string }>(
+    "SELECT container_id FROM network_leases WHERE network = ? AND ip = ?",
+    network,
+    ip,
+  )?.container_id;
+}
+
 /**
- * Leases the lowest free host address of the network's first subnet (skipping the network,
- * gateway and broadcast addresses) to `containerId`, or the one it already holds. Call inside a
- * transaction.
+ * Leases an address of the network's first subnet to `containerId`: `requested` (a static
+ * address, checked by the caller to lie in the subnet) when given, else the lowest free host
+ * address (skipping the network, gateway and broadcast addresses), or the one it already holds.
+ * A requested address another container holds throws AddressInUseError, in podman's words. Call
+ * inside a transaction.
  */
-export function leaseAddress(db: StateDb, network: Network, containerId: string): string {
+export function leaseAddress(
+  db: StateDb,
+  network: Network,
+  containerId: string,
+  requested?: string,
+): string {
   const held = db.get<{ ip: string }>(
     "SELECT ip FROM network_leases WHERE network = ? AND container_id = ?",
     network.name,
     containerId,
   );
-  if (held) return held.ip;
+  if (held && (requested === undefined || held.ip === requested)) return held.ip;
+  if (requested !== undefined) {
+    const holder = addressHolder(db, network.name, requested);
+    if (holder !== undefined) {
+      throw new AddressInUseError(
+        `IPAM error: requested ip address ${requested} is already allocated to container ID ${holder}`,
+      );
+    }
+    db.run(
+      "DELETE FROM network_leases WHERE network = ? AND container_id = ?",
+      network.name,
+      containerId,
+    );
+    db.run(
+      "INSERT INTO network_leases (network, ip, container_id) VALUES (?, ?, ?)",
+      network.name,
+      requested,
+      containerId,
+    );
+    return requested;
+  }
   const subnet = network.subnets[0];
   const cidr = parseCidr(subnet.subnet);
   const gateway = subnet.gateway ? parseIpv4Number(subnet.gateway) : null;
