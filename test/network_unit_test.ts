@@ -2,7 +2,8 @@
  * Unit tests of the network library: IPv4 subnets (`lib/network/ipv4.ts`), `-p` parsing and the
  * ways ports are shown (`ports.ts`), the network files with a fake host (`store.ts`: name, subnet,
  * gateway and bridge checks, the default network's subnet choice), and IPAM and host-port
- * reservations in a real state database (`ipam.ts`). No host network is touched.
+ * reservations in a real state database (`ipam.ts`), static addresses (`static.ts`). No host
+ * network is touched.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -28,6 +29,7 @@ import {
 } from "../lib/network/store.ts";
 import {
   AddressExhaustedError,
+  AddressInUseError,
   holdsAny,
   leaseAddress,
   leasesOf,
@@ -35,6 +37,7 @@ import {
   releaseContainer,
   reservePorts,
 } from "../lib/network/ipam.ts";
+import { checkStaticIp, parseMac, parseNetworkList } from "../lib/network/static.ts";
 import { openStateDb } from "../lib/state/db.ts";
 import { InvalidArgError } from "../lib/errors.ts";
 import type { Cidr } from "../lib/network/ipv4.ts";
@@ -238,6 +241,71 @@ Deno.test("IPAM leases the lowest free address once, and host ports name their h
       releaseContainer(db, "a");
       assert.ok(!holdsAny(db, "a"));
       assert.equal(db.transaction(() => leaseAddress(db, net, "b")), "10.231.4.2");
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("parseNetworkList splits names and NAME:ip=,mac= options, as podman reads --network", () => {
+  assert.deepEqual(parseNetworkList("a,b"), [{ name: "a" }, { name: "b" }]);
+  assert.deepEqual(parseNetworkList("a:ip=10.231.4.9,mac=02:42:AC:11:00:09,b"), [
+    { name: "a", ip: "10.231.4.9", mac: "02:42:ac:11:00:09" },
+    { name: "b" },
+  ]);
+  assert.deepEqual(parseNetworkList("a,b:mac=02-42-ac-11-00-0a"), [
+    { name: "a" },
+    { name: "b", mac: "02:42:ac:11:00:0a" },
+  ]);
+  assert.throws(
+    () => parseNetworkList("a:alias=x"),
+    /^InvalidArgError: invalid option for network a: unknown bridge network option: alias$/,
+  );
+  assert.throws(() => parseNetworkList("a:ip=10.1"), /"10.1" is not an ip address/);
+  assert.throws(() => parseMac("02:42:ac:11:00"), /address 02:42:ac:11:00: invalid MAC address/);
+  assert.throws(() => parseMac("01:00:5e:00:00:01"), /multicast/);
+});
+
+Deno.test("checkStaticIp wants a host address of the subnet that is not the gateway", async () => {
+  await withTempDir("denopod-static-", async (dir) => {
+    const net = await fakeStore(dir).create({ name: "dptest5", subnet: "10.231.5.0/24" });
+    checkStaticIp(net, "10.231.5.9");
+    checkStaticIp(net, "10.231.5.254");
+    for (
+      const [ip, message] of [
+        ["10.231.6.9", "requested static ip 10.231.6.9 not in any subnet on network dptest5"],
+        ["10.231.5.1", "requested static ip 10.231.5.1 is the gateway of network dptest5"],
+        ["10.231.5.0", "is the network address of subnet 10.231.5.0/24"],
+        ["10.231.5.255", "is the broadcast address of subnet 10.231.5.0/24"],
+        ["fd00::1", '"fd00::1" is not an ip address'],
+      ]
+    ) {
+      assert.throws(
+        () => checkStaticIp(net, ip),
+        (err: Error) => err instanceof InvalidArgError && err.message.includes(message),
+        ip,
+      );
+    }
+  });
+});
+
+Deno.test("IPAM leases a requested address, and refuses one another container holds", async () => {
+  await withTempDir("denopod-ipam-static-", async (dir) => {
+    const db = openStateDb(join(dir, "state.db"));
+    try {
+      const net = await fakeStore(dir).create({ name: "dptest6", subnet: "10.231.6.0/24" });
+      assert.equal(db.transaction(() => leaseAddress(db, net, "a", "10.231.6.9")), "10.231.6.9");
+      assert.throws(
+        () => db.transaction(() => leaseAddress(db, net, "b", "10.231.6.9")),
+        (err: Error) =>
+          err instanceof AddressInUseError &&
+          err.message ===
+            "IPAM error: requested ip address 10.231.6.9 is already allocated to container ID a",
+      );
+      assert.ok(!holdsAny(db, "b"));
+      assert.equal(db.transaction(() => leaseAddress(db, net, "b")), "10.231.6.2");
+      assert.equal(db.transaction(() => leaseAddress(db, net, "a", "10.231.6.9")), "10.231.6.9");
+      assert.deepEqual(leasesOf(db, "a"), { dptest6: "10.231.6.9" });
     } finally {
       db.close();
     }

@@ -1,0 +1,310 @@
+/**
+ * Integration: what containers ask of a bridge network beyond joining it — a netavark setup that
+ * fails is undone, `--dns*` flags on a network with aardvark-dns give podman's resolv.conf,
+ * static addresses and MACs (`--ip`, `--mac-address`, `--network NAME:ip=,mac=`), and `network
+ * connect`/`disconnect`. As root, in fresh roots, with test-only subnets (10.231.2N.0/24) and
+ * `dptest` names; traffic only to the containers' own addresses; `withNetwork` scrubs after.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { busyboxRootfsTar, denopod, denopodOk, listDir } from "./helpers/denopod.ts";
+import {
+  assertNothingLeft,
+  bridgePorts,
+  firewallLinesFor,
+  linkExists,
+  NET_TEST,
+  testNet,
+  withNetwork,
+} from "./helpers/network.ts";
+import { PODMAN, PodmanSandbox } from "./helpers/podman.ts";
+
+const NETAVARK = "/usr/lib/podman/netavark";
+
+/** The container's eth0 address and MAC, as `ip` inside it shows them: `10.1.2.3/24 aa:bb:...`. */
+const SHOW_ETH0 = "ip -o -4 addr show eth0 | awk '{print $4}'; cat /sys/class/net/eth0/address";
+
+Deno.test(
+  "a netavark setup that fails after its work is torn down: no rule, veth, netns or address left",
+  NET_TEST,
+  async () => {
+    const net = testNet(21);
+    await withNetwork(net, async (roots) => {
+      // netavark does the whole setup, then the run is reported as failed
+      const wrapper = join(roots.dir, "netavark-fails");
+      await Deno.writeTextFile(
+        wrapper,
+        `#!/bin/sh\ncase " $* " in\n  *" setup "*) ${NETAVARK} "$@" >/dev/null; ` +
+          `echo '{"error":"injected failure"}'; exit 1;;\nesac\nexec ${NETAVARK} "$@"\n`,
+        { mode: 0o755 },
+      );
+      const failed = await denopod(roots, [
+        "run",
+        "--name",
+        "broken",
+        "--network",
+        net.name,
+        "-p",
+        `127.0.0.1:${net.port}:80`,
+        "busybox",
+        "true",
+      ], { env: { DENOPOD_NETAVARK: wrapper } });
+      assert.equal(failed.code, 125, failed.stderr);
+      assert.equal(failed.stderr, "Error: netavark setup: injected failure\n");
+      const id = (await denopodOk(roots, ["inspect", "--format", "{{.Id}}", "broken"])).trim();
+      await assertNothingLeft(roots, net, [id]);
+      assert.equal(
+        (await denopodOk(roots, [
+          "inspect",
+          "--format",
+          "{{.NetworkSettings.IPAddress}}",
+          "broken",
+        ]))
+          .trim(),
+        "",
+      );
+      // the address and the port were given back: the same container starts with both
+      await denopodOk(roots, ["start", "broken"]);
+      await denopodOk(roots, ["wait", "broken"]);
+      await denopodOk(roots, ["rm", "broken"]);
+      await assertNothingLeft(roots, net, [id]);
+      const again = await denopodOk(roots, [
+        "run",
+        "--rm",
+        "--network",
+        net.name,
+        "-p",
+        `127.0.0.1:${net.port}:80`,
+        "busybox",
+        "sh",
+        "-c",
+        SHOW_ETH0,
+      ]);
+      assert.equal(again.split("\n")[0], `${net.prefix}2/24`);
+      await assertNothingLeft(roots, net, []);
+    });
+  },
+);
+
+/** `run --rm --network NET FLAGS busybox cat /etc/resolv.conf` for each case. */
+const DNS_CASES: { flags: string[]; second?: boolean }[] = [
+  { flags: [] },
+  { flags: ["--dns", "192.0.2.53", "--dns-search", "example.test", "--dns-option", "ndots:3"] },
+  { flags: ["--dns", "192.0.2.53", "--dns", "192.0.2.54"] },
+  { flags: ["--dns-search", "."] },
+  { flags: ["--dns-search", "example.test"] },
+  { flags: ["--dns-option", "ndots:2"] },
+  { flags: ["--dns", "192.0.2.53"], second: true },
+  { flags: [], second: true },
+];
+
+Deno.test(
+  "--dns, --dns-search and --dns-option on networks with and without DNS give podman's resolv.conf",
+  { ...NET_TEST, ignore: NET_TEST.ignore || PODMAN === undefined },
+  async () => {
+    const net = testNet(22);
+    const noDns = testNet(23);
+    const theirs = testNet(24);
+    const theirsNoDns = testNet(25);
+    const podman = await PodmanSandbox.create("overlay");
+    try {
+      const conf = join(podman.dir, "containers.conf");
+      await Deno.writeTextFile(
+        conf,
+        (await Deno.readTextFile(conf)).replace(
+          "[engine]",
+          `[network]\nnetwork_config_dir = "${join(podman.dir, "networks")}"\n\n[engine]`,
+        ),
+      );
+      await Deno.mkdir(join(podman.dir, "networks"));
+      await podman.output("import", await busyboxRootfsTar(), "busybox");
+      await podman.output("network", "create", "--subnet", theirs.subnet, theirs.name);
+      await podman.output(
+        "network",
+        "create",
+        "--subnet",
+        theirsNoDns.subnet,
+        "--disable-dns",
+        theirsNoDns.name,
+      );
+      await withNetwork(net, async (roots) => {
+        await denopodOk(roots, [
+          "network",
+          "create",
+          "--subnet",
+          noDns.subnet,
+          "--interface-name",
+          noDns.bridge,
+          "--disable-dns",
+          noDns.name,
+        ]);
+        for (const { flags, second } of DNS_CASES) {
+          const ours = await denopodOk(roots, [
+            "run",
+            "--rm",
+            "--network",
+            second ? noDns.name : net.name,
+            ...flags,
+            "busybox",
+            "cat",
+            "/etc/resolv.conf",
+          ]);
+          const reference = await podman.output(
+            "run",
+            "--rm",
+            "--network",
+            second ? theirsNoDns.name : theirs.name,
+            ...flags,
+            "busybox",
+            "cat",
+            "/etc/resolv.conf",
+          );
+          assert.equal(
+            ours,
+            reference.replaceAll(theirs.prefix, net.prefix),
+            `resolv.conf with ${second ? "--disable-dns" : "dns"} ${flags.join(" ")}`,
+          );
+        }
+        await denopodOk(roots, ["network", "rm", noDns.name]);
+        await assertNothingLeft(roots, net, []);
+      });
+    } finally {
+      await podman.run("network", "rm", "-f", theirs.name, theirsNoDns.name);
+      await podman.remove();
+    }
+  },
+);
+
+Deno.test(
+  "--ip and --mac-address: refused at create with podman's words, else the container's own",
+  NET_TEST,
+  async () => {
+    const net = testNet(26);
+    await withNetwork(net, async (roots) => {
+      const holder = (await denopodOk(roots, [
+        "run",
+        "-d",
+        "--name",
+        "holder",
+        "--network",
+        net.name,
+        "--ip",
+        `${net.prefix}5`,
+        "--mac-address",
+        "02:42:AC:11:00:99",
+        "busybox",
+        "sleep",
+        "100",
+      ])).trim();
+      const shown = await denopodOk(roots, ["exec", "holder", "sh", "-c", SHOW_ETH0]);
+      assert.equal(shown, `${net.prefix}5/24\n02:42:ac:11:00:99\n`);
+      const inspected = JSON.parse(await denopodOk(roots, ["inspect", "holder"]))[0];
+      assert.equal(inspected.NetworkSettings.Networks[net.name].IPAddress, `${net.prefix}5`);
+      assert.equal(inspected.NetworkSettings.Networks[net.name].MacAddress, "02:42:ac:11:00:99");
+
+      const bad: [string[], string][] = [
+        [["--ip", `${net.prefix}300`], `"${net.prefix}300" is not an ip address`],
+        [
+          ["--ip", "10.9.9.9"],
+          `requested static ip 10.9.9.9 not in any subnet on network ${net.name}`,
+        ],
+        [
+          ["--ip", `${net.prefix}5`],
+          `IPAM error: requested ip address ${net.prefix}5 is already allocated to container ID ${holder}`,
+        ],
+        [
+          ["--ip", `${net.prefix}1`],
+          `requested static ip ${net.prefix}1 is the gateway of network ${net.name}`,
+        ],
+        [
+          ["--ip", `${net.prefix}255`],
+          `requested static ip ${net.prefix}255 is the broadcast address of subnet ${net.subnet}`,
+        ],
+        [["--mac-address", "zz:00"], "address zz:00: invalid MAC address"],
+        [
+          ["--network", `${net.name},bridge`, "--ip", `${net.prefix}7`],
+          "--ip can only be set for a single network: invalid argument",
+        ],
+        [
+          ["--network", "none", "--ip", `${net.prefix}7`],
+          "--ip can only be set when the network mode is bridge: invalid argument",
+        ],
+        [
+          ["--network", `${net.name}:foo=bar`],
+          `invalid option for network ${net.name}: unknown bridge network option: foo`,
+        ],
+      ];
+      for (const [flags, message] of bad) {
+        const args = flags.includes("--network") ? flags : ["--network", net.name, ...flags];
+        const result = await denopod(roots, ["create", ...args, "busybox", "true"]);
+        assert.equal(result.code, 125, `${flags.join(" ")}: ${result.stderr}`);
+        assert.equal(result.stdout, "");
+        assert.equal(result.stderr, `Error: ${message}\n`, flags.join(" "));
+      }
+      assert.equal(
+        await denopodOk(roots, ["ps", "-a", "--format", "{{.Names}}"]),
+        "holder\n",
+        "no container made by a refused create",
+      );
+
+      // NAME:ip=,mac= form, next to a second network
+      const both = await denopodOk(roots, [
+        "run",
+        "--rm",
+        "--network",
+        `${net.name}:ip=${net.prefix}10,mac=02:42:ac:11:00:98`,
+        "busybox",
+        "sh",
+        "-c",
+        SHOW_ETH0,
+      ]);
+      assert.equal(both, `${net.prefix}10/24\n02:42:ac:11:00:98\n`);
+
+      // a created container whose address a running one took since: refused at start, nothing
+      // left of its attempt, and it starts once the address is free
+      await denopodOk(roots, [
+        "create",
+        "--name",
+        "later",
+        "--network",
+        net.name,
+        "--ip",
+        `${net.prefix}6`,
+        "busybox",
+        "sleep",
+        "100",
+      ]);
+      await denopodOk(roots, [
+        "run",
+        "-d",
+        "--name",
+        "taker",
+        "--network",
+        net.name,
+        "--ip",
+        `${net.prefix}6`,
+        "busybox",
+        "sleep",
+        "100",
+      ]);
+      const taker = (await denopodOk(roots, ["inspect", "--format", "{{.Id}}", "taker"])).trim();
+      const refused = await denopod(roots, ["start", "later"]);
+      assert.equal(refused.code, 125);
+      assert.equal(
+        refused.stderr,
+        `Error: IPAM error: requested ip address ${net.prefix}6 is already allocated to container ID ${taker}\n`,
+      );
+      assert.equal(listDir(join(roots.runRoot, "netns")).length, 2, "holder's and taker's only");
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "taker"]);
+      await denopodOk(roots, ["start", "later"]);
+      assert.equal(
+        (await denopodOk(roots, ["exec", "later", "sh", "-c", SHOW_ETH0])).split("\n")[0],
+        `${net.prefix}6/24`,
+      );
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "later", "holder"]);
+      await assertNothingLeft(roots, net, [holder, taker]);
+      if (await linkExists(net.bridge)) assert.deepEqual(bridgePorts(net.bridge), []);
+      assert.deepEqual(await firewallLinesFor(net, [holder, taker]), []);
+    });
+  },
+);
