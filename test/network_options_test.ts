@@ -14,6 +14,7 @@ import {
   firewallLinesFor,
   linkExists,
   NET_TEST,
+  scrub,
   testNet,
   withNetwork,
 } from "./helpers/network.ts";
@@ -305,6 +306,144 @@ Deno.test(
       await assertNothingLeft(roots, net, [holder, taker]);
       if (await linkExists(net.bridge)) assert.deepEqual(bridgePorts(net.bridge), []);
       assert.deepEqual(await firewallLinesFor(net, [holder, taker]), []);
+    });
+  },
+);
+
+Deno.test(
+  "network connect and disconnect: a stopped container's config, a running one's interfaces",
+  NET_TEST,
+  async () => {
+    const net = testNet(27);
+    const other = testNet(28);
+    const addrs = "ip -o -4 addr show | awk '$2 != \"lo\" {print $2, $4}' | sort";
+    await withNetwork(net, async (roots) => {
+      await denopodOk(roots, [
+        "network",
+        "create",
+        "--subnet",
+        other.subnet,
+        "--interface-name",
+        other.bridge,
+        other.name,
+      ]);
+      try {
+        const networksOf = async (name: string) =>
+          Object.keys(
+            JSON.parse(
+              await denopodOk(roots, [
+                "inspect",
+                "--format",
+                "{{json .NetworkSettings.Networks}}",
+                name,
+              ]),
+            ),
+          );
+        // stopped: only the config changes
+        await denopodOk(roots, [
+          "create",
+          "--name",
+          "idle",
+          "--network",
+          net.name,
+          "busybox",
+          "true",
+        ]);
+        assert.equal(await denopodOk(roots, ["network", "connect", other.name, "idle"]), "");
+        assert.deepEqual(await networksOf("idle"), [net.name, other.name]);
+        assert.equal(await denopodOk(roots, ["network", "disconnect", other.name, "idle"]), "");
+        assert.deepEqual(await networksOf("idle"), [net.name]);
+        const notOn = await denopod(roots, ["network", "disconnect", other.name, "idle"]);
+        assert.equal(notOn.code, 125);
+        assert.equal(
+          notOn.stderr,
+          `Error: container idle is not connected to network ${other.name}\n`,
+        );
+        const noSuch = await denopod(roots, ["network", "connect", "dptestnosuch", "idle"]);
+        assert.equal(
+          noSuch.stderr,
+          "Error: unable to find network with name or ID dptestnosuch: network not found\n",
+        );
+        await denopodOk(roots, [
+          "create",
+          "--name",
+          "nonet",
+          "--network",
+          "none",
+          "busybox",
+          "true",
+        ]);
+        const none = await denopod(roots, ["network", "connect", net.name, "nonet"]);
+        assert.equal(none.code, 125);
+        assert.equal(none.stderr, `Error: "none" is not supported: invalid network mode\n`);
+
+        // running: netavark adds and removes just that interface, with the published port kept
+        const id = (await denopodOk(roots, [
+          "run",
+          "-d",
+          "--name",
+          "live",
+          "--network",
+          net.name,
+          "-p",
+          `127.0.0.1:${net.port}:80`,
+          "busybox",
+          "sleep",
+          "100",
+        ])).trim();
+        await denopodOk(roots, [
+          "network",
+          "connect",
+          "--ip",
+          `${other.prefix}9`,
+          other.name,
+          "live",
+        ]);
+        assert.equal(
+          await denopodOk(roots, ["exec", "live", "sh", "-c", addrs]),
+          `eth0 ${net.prefix}2/24\neth1 ${other.prefix}9/24\n`,
+        );
+        const settings = JSON.parse(
+          await denopodOk(roots, ["inspect", "--format", "{{json .NetworkSettings}}", "live"]),
+        );
+        assert.equal(settings.Networks[other.name].IPAddress, `${other.prefix}9`);
+        assert.equal(settings.Networks[other.name].Gateway, `${other.prefix}1`);
+        assert.match(settings.Networks[other.name].MacAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+        assert.equal(bridgePorts(other.bridge).length, 1, "one veth on the second bridge");
+
+        await denopodOk(roots, ["network", "disconnect", net.name, "live"]);
+        assert.equal(
+          await denopodOk(roots, ["exec", "live", "sh", "-c", addrs]),
+          `eth1 ${other.prefix}9/24\n`,
+        );
+        assert.deepEqual(
+          await firewallLinesFor(net, [id]).then((l) => l.filter((x) => x.includes(net.prefix))),
+          [],
+        );
+        assert.deepEqual(bridgePorts(net.bridge), [], "its veth left the first bridge");
+        // back again: the lowest free interface name, the first free address
+        await denopodOk(roots, ["network", "connect", net.name, "live"]);
+        assert.equal(
+          await denopodOk(roots, ["exec", "live", "sh", "-c", addrs]),
+          `eth0 ${net.prefix}2/24\neth1 ${other.prefix}9/24\n`,
+        );
+        assert.deepEqual(await networksOf("live"), [other.name, net.name].sort());
+
+        // stopping tears both down; a restart sets both up with the same names
+        await denopodOk(roots, ["stop", "-t", "0", "live"]);
+        await assertNothingLeft(roots, net, [id]);
+        assert.deepEqual(bridgePorts(other.bridge), []);
+        await denopodOk(roots, ["start", "live"]);
+        assert.equal(
+          await denopodOk(roots, ["exec", "live", "sh", "-c", addrs]),
+          `eth0 ${net.prefix}2/24\neth1 ${other.prefix}9/24\n`,
+        );
+        await denopodOk(roots, ["rm", "-f", "-t", "0", "live", "idle", "nonet"]);
+        await assertNothingLeft(roots, net, [id]);
+        assert.deepEqual(await firewallLinesFor(other, [id]), []);
+      } finally {
+        await scrub(roots, other);
+      }
     });
   },
 );

@@ -1254,10 +1254,53 @@ const networkPrune: CommandSpec = {
   action: () => import("./network.ts").then((m) => m.networkPrune),
 };
 
+const networkConnect: CommandSpec = {
+  name: "connect",
+  short: "Add container to a network",
+  long: "Joins a container to a network; a running one gets the interface at once.",
+  usage: "[options] NETWORK CONTAINER",
+  examples: ["denopod network connect web ctr1", "denopod network connect --ip 10.89.0.9 web ctr1"],
+  args: [{ name: "network", required: true }, {
+    name: "container",
+    required: true,
+    complete: CONTAINERS,
+  }],
+  flags: [{ name: "ip", type: "string", help: "set a static ipv4 address for this container" }],
+  action: () => import("./network.ts").then((m) => m.networkConnect),
+};
+
+const networkDisconnect: CommandSpec = {
+  name: "disconnect",
+  short: "Disconnect a container from a network",
+  usage: "[options] NETWORK CONTAINER",
+  examples: ["denopod network disconnect web ctr1"],
+  args: [{ name: "network", required: true }, {
+    name: "container",
+    required: true,
+    complete: CONTAINERS,
+  }],
+  flags: [{
+    name: "force",
+    short: "f",
+    type: "bool",
+    help: "force removal of container from network",
+  }],
+  action: () => import("./network.ts").then((m) => m.networkDisconnect),
+};
+
 const network: CommandSpec = {
   name: "network",
   short: "Manage networks",
-  subcommands: [networkCreate, networkExists, networkInspect, networkLs, networkPrune, networkRm],
+  subcommands: [
+    networkConnect,
+    networkCreate,
+    networkDisconnect,
+    networkExists,
+    networkInspect,
+    networkLs,
+    networkPrune,
+    networkRm,
+  ],
 };
 
 const port: CommandSpec = {

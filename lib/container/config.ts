@@ -62,6 +62,8 @@ export interface ContainerConfig {
   staticIps?: Record<string, string>;
   /** With `bridge`: static MAC addresses (`--mac-address`, `NAME:mac=`), by network name. */
   staticMacs?: Record<string, string>;
+  /** With `bridge`: interface names, by network, once `network connect`/`disconnect` ran. */
+  interfaceNames?: Record<string, string>;
   /** `-p`/`-P`: published ports, host ports chosen at create (absent: none). */
   portMappings?: PortMapping[];
   shmSize: number;

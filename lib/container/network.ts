@@ -41,7 +41,7 @@ import type { Network, NetworkOptions, PortMapping, StatusBlock } from "../netwo
 import { firstAddress } from "../network/status.ts";
 import { checkStaticIp, parseMac, parseNetworkList, parseStaticIp } from "../network/static.ts";
 import { formatIpv4, prefixMask } from "../network/ipv4.ts";
-import type { NetworkMode } from "./config.ts";
+import type { ContainerConfig, NetworkMode } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { Container } from "./container.ts";
 
@@ -223,17 +223,33 @@ function hostPortFree(port: number, protocol: string, hostIp: string): boolean {
   }
 }
 
-function netavarkFor(ctx: RuntimeContext): Netavark {
+/** The netavark driver of this runtime (its config folder and lock on the runroot). */
+export function netavarkFor(ctx: RuntimeContext): Netavark {
   return new Netavark({
     configDir: ctx.paths.netavarkDir,
     lockPath: ctx.paths.lockPath("netavark"),
   });
 }
 
-function networkOptions(
+/**
+ * The interface each of the container's networks gets inside it, by network name: `ethN` by the
+ * network's place in the list, unless `network connect`/`disconnect` recorded other names (an
+ * interface keeps its name when another network leaves).
+ */
+export function interfaceNames(config: Readonly<ContainerConfig>): Record<string, string> {
+  const out: Record<string, string> = {};
+  (config.networks ?? []).forEach((name, i) => {
+    out[name] = config.interfaceNames?.[name] ?? `eth${i}`;
+  });
+  return out;
+}
+
+/** netavark's options for `networks` of the container (all of them, or one being (dis)connected). */
+export function networkOptions(
   ctr: Container,
   networks: Network[],
   leases: Record<string, string>,
+  config: Readonly<ContainerConfig> = ctr.config,
 ): NetworkOptions {
   const options: NetworkOptions = {
     container_id: ctr.id,
@@ -241,18 +257,19 @@ function networkOptions(
     networks: {},
     network_info: {},
   };
-  networks.forEach((network, i) => {
+  const interfaces = interfaceNames(config);
+  for (const network of networks) {
     const ip = leases[network.name];
-    const mac = ctr.config.staticMacs?.[network.name];
+    const mac = config.staticMacs?.[network.name];
     options.networks[network.name] = {
-      interface_name: `eth${i}`,
+      interface_name: interfaces[network.name],
       ...(ip ? { static_ips: [ip] } : {}),
       ...(mac ? { static_mac: mac } : {}),
       aliases: [ctr.id.slice(0, 12)],
     };
     options.network_info[network.name] = network;
-  });
-  const ports = ctr.config.portMappings ?? [];
+  }
+  const ports = config.portMappings ?? [];
   if (ports.length > 0) options.port_mappings = ports;
   return options;
 }
@@ -267,9 +284,10 @@ export function expectedStatus(
   networks: Network[],
   leases: Record<string, string>,
   withDns: boolean,
+  interfaces: Record<string, string>,
 ): Record<string, StatusBlock> {
   const out: Record<string, StatusBlock> = {};
-  networks.forEach((network, i) => {
+  networks.forEach((network) => {
     const subnet = network.subnets[0];
     const ip = leases[network.name];
     const gateway = subnet?.gateway;
@@ -277,7 +295,7 @@ export function expectedStatus(
     out[network.name] = {
       ...(dns ? { dns_search_domains: ["dns.podman"], dns_server_ips: [gateway] } : {}),
       interfaces: {
-        [`eth${i}`]: {
+        [interfaces[network.name]]: {
           mac_address: "",
           subnets: ip
             ? [{
@@ -358,10 +376,17 @@ export async function beginNetworkSetup(ctr: Container): Promise<NetworkSetup> {
     });
     throw err;
   }
-  const expected = expectedStatus(networks, leases, driver.aardvark !== undefined);
+  const expected = expectedStatus(
+    networks,
+    leases,
+    driver.aardvark !== undefined,
+    interfaceNames(config),
+  );
   recordStatus(ctr, expected);
   const options = networkOptions(ctr, networks, leases);
-  const ready = driver.setup(nsPath, options).then((status) => {
+  // every network disconnected: a namespace with only loopback, as podman leaves it
+  const setup = networks.length > 0 ? driver.setup(nsPath, options) : Promise.resolve({});
+  const ready = setup.then((status) => {
     recordStatus(ctr, status);
     log.debug("network of {id} set up: {status}", {
       id: ctr.id,
@@ -388,7 +413,8 @@ export async function setupNetwork(ctr: Container): Promise<void> {
   }
 }
 
-function recordStatus(ctr: Container, status: Record<string, StatusBlock>): void {
+/** Keeps netavark's status in the state, and the first network's address in the old fields. */
+export function recordStatus(ctr: Container, status: Record<string, StatusBlock>): void {
   ctr.state.networkStatus = status;
   const first = firstAddress(status, ctr.config.networks?.[0]);
   ctr.state.ipAddress = first?.ip ?? "";
@@ -412,10 +438,10 @@ export async function teardownNetwork(ctr: Container): Promise<void> {
   const { ctx, state } = ctr;
   if (state.netNs === "" && !state.networkStatus && !holdsAny(ctx.db, ctr.id)) return;
   const nsPath = state.netNs || ctx.paths.netnsPath(ctr.id);
-  if (ctr.config.network === "bridge" && netnsExists(nsPath)) {
+  const store = networkStore(ctx);
+  const networks = (ctr.config.networks ?? []).flatMap((name) => store.find(name) ?? []);
+  if (ctr.config.network === "bridge" && networks.length > 0 && netnsExists(nsPath)) {
     try {
-      const store = networkStore(ctx);
-      const networks = (ctr.config.networks ?? []).flatMap((name) => store.find(name) ?? []);
       const driver = netavarkFor(ctx);
       await driver.teardown(nsPath, networkOptions(ctr, networks, leasesOf(ctx.db, ctr.id)));
     } catch (err) {

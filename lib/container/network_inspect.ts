@@ -36,7 +36,8 @@ export function networkSettings(ctr: Container): Record<string, unknown> {
   const { config, state } = ctr;
   const names = config.network === "bridge" ? config.networks ?? [] : [];
   const networks: Record<string, InspectNetwork> = {};
-  for (const name of names) {
+  // by name, as podman's JSON (Go marshals a map with its keys sorted)
+  for (const name of [...names].sort()) {
     const address = firstAddress(state.networkStatus, name);
     networks[name] = {
       EndpointID: "",

@@ -178,6 +178,15 @@ export function releaseContainer(db: StateDb, containerId: string): void {
   db.run("DELETE FROM published_ports WHERE container_id = ?", containerId);
 }
 
+/** Frees the address `containerId` holds on `network` (`network disconnect`). */
+export function releaseLease(db: StateDb, containerId: string, network: string): void {
+  db.run(
+    "DELETE FROM network_leases WHERE container_id = ? AND network = ?",
+    containerId,
+    network,
+  );
+}
+
 /** True when `containerId` holds any address or host port. */
 export function holdsAny(db: StateDb, containerId: string): boolean {
   return db.get<{ n: number }>(
