@@ -1,9 +1,10 @@
 /**
  * Integration: what containers ask of a bridge network beyond joining it — a netavark setup that
  * fails is undone, `--dns*` flags on a network with aardvark-dns give podman's resolv.conf,
- * static addresses and MACs (`--ip`, `--mac-address`, `--network NAME:ip=,mac=`), and `network
- * connect`/`disconnect`. As root, in fresh roots, with test-only subnets (10.231.2N.0/24) and
- * `dptest` names; traffic only to the containers' own addresses; `withNetwork` scrubs after.
+ * static addresses and MACs (`--ip`, `--mac-address`, `--network NAME:ip=,mac=`), `network
+ * connect`/`disconnect`, and dual-stack networks (`--ipv6`). As root, in fresh roots, with
+ * test-only subnets (10.231.2N.0/24, fd31:4159:2629::/64) and `dptest` names; traffic only to the
+ * containers' own addresses; `withNetwork` scrubs after.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -443,6 +444,130 @@ Deno.test(
         assert.deepEqual(await firewallLinesFor(other, [id]), []);
       } finally {
         await scrub(roots, other);
+      }
+    });
+  },
+);
+
+/** `ip6tables-save` lines that mention `prefix` or the container ID. */
+async function firewall6LinesFor(prefix: string, ids: string[] = []): Promise<string[]> {
+  const dump = await new Deno.Command("ip6tables-save", { stdout: "piped", stderr: "null" })
+    .output();
+  return new TextDecoder().decode(dump.stdout).split("\n").filter((line) =>
+    line.includes(prefix) || ids.some((id) => line.includes(id))
+  );
+}
+
+Deno.test(
+  "network create --ipv6: dual-stack addresses in inspect, resolv.conf and hosts as podman's; a container reached over IPv6; no ip6tables rule left",
+  NET_TEST,
+  async () => {
+    const net = testNet(29);
+    const v6 = "fd31:4159:2629::";
+    await withNetwork(net, async (roots) => {
+      let id = "";
+      try {
+        // the network of withNetwork is IPv4 only; this one is dual-stack, IPv6 subnet first
+        await denopodOk(roots, ["network", "rm", net.name]);
+        await denopodOk(roots, [
+          "network",
+          "create",
+          "--ipv6",
+          "--subnet",
+          `${v6}/64`,
+          "--subnet",
+          net.subnet,
+          "--interface-name",
+          net.bridge,
+          net.name,
+        ]);
+        const file = JSON.parse(await denopodOk(roots, ["network", "inspect", net.name]))[0];
+        assert.equal(file.ipv6_enabled, true);
+        assert.deepEqual(file.subnets, [
+          { subnet: `${v6}/64`, gateway: `${v6}1` },
+          { subnet: net.subnet, gateway: `${net.prefix}1` },
+        ]);
+        id = (await denopodOk(roots, [
+          "run",
+          "-d",
+          "--name",
+          "web6",
+          "--network",
+          net.name,
+          "-p",
+          `${net.port}:80`,
+          "busybox",
+          "sh",
+          "-c",
+          "mkdir /www && echo over-v6 > /www/index.html && exec httpd -f -p 80 -h /www",
+        ])).trim();
+        const settings = JSON.parse(
+          await denopodOk(roots, ["inspect", "--format", "{{json .NetworkSettings}}", "web6"]),
+        );
+        const entry = settings.Networks[net.name];
+        assert.deepEqual(
+          [entry.IPAddress, entry.IPPrefixLen, entry.Gateway],
+          [`${net.prefix}2`, 24, `${net.prefix}1`],
+        );
+        assert.deepEqual(
+          [entry.GlobalIPv6Address, entry.GlobalIPv6PrefixLen, entry.IPv6Gateway],
+          [`${v6}2`, 64, `${v6}1`],
+        );
+        assert.equal(settings.GlobalIPv6Address, `${v6}2`);
+        const short = id.slice(0, 12);
+        // podman 4.3 writes these for a network whose IPv6 subnet comes first
+        const files = await denopodOk(roots, [
+          "exec",
+          "web6",
+          "sh",
+          "-c",
+          "head -3 /etc/resolv.conf; tail -2 /etc/hosts",
+        ]);
+        assert.equal(
+          files,
+          `search dns.podman\nnameserver ${v6}1\nnameserver ${net.prefix}1\n` +
+            `${v6}2\t${short} web6\n${net.prefix}2\t${short} web6\n`,
+        );
+        // over IPv6, by address from the host and by name from another container
+        const direct = await new Deno.Command("wget", {
+          args: ["-q", "-O", "-", `http://[${v6}2]/`],
+          stdout: "piped",
+        }).output();
+        assert.equal(new TextDecoder().decode(direct.stdout), "over-v6\n");
+        const byName = await denopodOk(roots, [
+          "run",
+          "--rm",
+          "--network",
+          net.name,
+          "busybox",
+          "sh",
+          "-c",
+          "for i in 1 2 3 4 5 6 7 8 9 10; do nslookup -type=AAAA web6 >/dev/null 2>&1 && break; sleep 0.3; done; " +
+          `wget -q -O - "http://[$(nslookup -type=AAAA web6 | awk '/^Address: ${v6}/ {print $2}')]/"`,
+        ]);
+        assert.equal(byName, "over-v6\n");
+        // netavark publishes the port on IPv6 too
+        assert.ok(
+          (await firewall6LinesFor(v6, [id])).some((l) =>
+            l.includes(`--to-destination [${v6}2]:80`)
+          ),
+          "an ip6tables DNAT rule for the published port",
+        );
+        await denopodOk(roots, ["rm", "-f", "-t", "0", "web6"]);
+        await assertNothingLeft(roots, net, [id]);
+        assert.deepEqual(await firewall6LinesFor(v6, [id]), []);
+        await denopodOk(roots, ["network", "rm", net.name]);
+        assert.deepEqual(await firewall6LinesFor(v6, [id]), []);
+      } finally {
+        for (const line of await firewall6LinesFor(v6, id ? [id] : [])) {
+          if (!line.startsWith("-A ")) continue;
+          for (const table of ["nat", "filter"]) {
+            await new Deno.Command("sh", {
+              args: ["-c", `ip6tables -t ${table} ${line.replace(/^-A /, "-D ")}`],
+              stderr: "null",
+            }).output();
+          }
+        }
       }
     });
   },

@@ -42,7 +42,7 @@ function networkName(name: string): string {
 
 /** The flags of `network create`. */
 export interface NetworkCreateFlags {
-  subnet?: string;
+  subnet: string[];
   gateway?: string;
   internal?: boolean;
   disableDns?: boolean;
@@ -66,7 +66,7 @@ export async function networkCreate(
   await withRuntime(this, async (runtime) => {
     const created = await networkStore(runtime).create({
       name,
-      subnet: flags.subnet,
+      subnets: flags.subnet,
       gateway: flags.gateway,
       internal: flags.internal === true,
       disableDns: flags.disableDns === true,

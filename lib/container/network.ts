@@ -22,7 +22,7 @@ import {
   addressHolder,
   AddressInUseError,
   holdsAny,
-  leaseAddress,
+  leaseAddresses,
   leasesOf,
   portHolder,
   PortInUseError,
@@ -38,7 +38,7 @@ import {
 } from "../network/ports.ts";
 import { DEFAULT_NETWORK, NetworkStore } from "../network/store.ts";
 import type { Network, NetworkOptions, PortMapping, StatusBlock } from "../network/types.ts";
-import { firstAddress } from "../network/status.ts";
+import { addressesOf, firstAddress } from "../network/status.ts";
 import { checkStaticIp, parseMac, parseNetworkList, parseStaticIp } from "../network/static.ts";
 import { formatIpv4, prefixMask } from "../network/ipv4.ts";
 import type { ContainerConfig, NetworkMode } from "./config.ts";
@@ -248,7 +248,7 @@ export function interfaceNames(config: Readonly<ContainerConfig>): Record<string
 export function networkOptions(
   ctr: Container,
   networks: Network[],
-  leases: Record<string, string>,
+  leases: Record<string, string[]>,
   config: Readonly<ContainerConfig> = ctr.config,
 ): NetworkOptions {
   const options: NetworkOptions = {
@@ -259,11 +259,11 @@ export function networkOptions(
   };
   const interfaces = interfaceNames(config);
   for (const network of networks) {
-    const ip = leases[network.name];
+    const ips = leases[network.name] ?? [];
     const mac = config.staticMacs?.[network.name];
     options.networks[network.name] = {
       interface_name: interfaces[network.name],
-      ...(ip ? { static_ips: [ip] } : {}),
+      ...(ips.length > 0 ? { static_ips: ips } : {}),
       ...(mac ? { static_mac: mac } : {}),
       aliases: [ctr.id.slice(0, 12)],
     };
@@ -282,31 +282,31 @@ export function networkOptions(
  */
 export function expectedStatus(
   networks: Network[],
-  leases: Record<string, string>,
+  leases: Record<string, string[]>,
   withDns: boolean,
   interfaces: Record<string, string>,
 ): Record<string, StatusBlock> {
   const out: Record<string, StatusBlock> = {};
-  networks.forEach((network) => {
-    const subnet = network.subnets[0];
-    const ip = leases[network.name];
-    const gateway = subnet?.gateway;
-    const dns = withDns && network.dns_enabled && gateway !== undefined;
+  for (const network of networks) {
+    const ips = leases[network.name] ?? [];
+    const gateways = network.subnets.flatMap((s) => s.gateway ?? []);
+    const dns = withDns && network.dns_enabled && gateways.length > 0;
     out[network.name] = {
-      ...(dns ? { dns_search_domains: ["dns.podman"], dns_server_ips: [gateway] } : {}),
+      ...(dns ? { dns_search_domains: ["dns.podman"], dns_server_ips: gateways } : {}),
       interfaces: {
         [interfaces[network.name]]: {
           mac_address: "",
-          subnets: ip
-            ? [{
-              ipnet: `${ip}/${subnet.subnet.split("/")[1]}`,
-              ...(gateway ? { gateway } : {}),
+          // a lease per subnet, in the subnets' order
+          subnets: network.subnets.flatMap((subnet, i) =>
+            ips[i] === undefined ? [] : [{
+              ipnet: `${ips[i]}/${subnet.subnet.split("/")[1]}`,
+              ...(subnet.gateway ? { gateway: subnet.gateway } : {}),
             }]
-            : [],
+          ),
         },
       },
     };
-  });
+  }
   return out;
 }
 
@@ -315,15 +315,11 @@ function rundirFacts(
   status: Record<string, StatusBlock>,
   names: readonly string[],
 ): string {
-  return JSON.stringify(names.map((name) => {
-    const address = firstAddress(status, name);
-    return [
-      status[name]?.dns_server_ips ?? [],
-      status[name]?.dns_search_domains ?? [],
-      address?.ip ?? "",
-      address?.gateway ?? "",
-    ];
-  }));
+  return JSON.stringify(names.map((name) => [
+    status[name]?.dns_server_ips ?? [],
+    status[name]?.dns_search_domains ?? [],
+    addressesOf(status, name).map((a) => [a.ip, a.gateway]),
+  ]));
 }
 
 /** A setup under way: see {@linkcode beginNetworkSetup}. */
@@ -350,10 +346,10 @@ export async function beginNetworkSetup(ctr: Container): Promise<NetworkSetup> {
   const networks = names.map((name) => store.get(name));
   const driver = netavarkFor(ctx);
   const nsPath = ctx.paths.netnsPath(ctr.id);
-  let leases: Record<string, string> = {};
+  let leases: Record<string, string[]> = {};
   ctx.db.transaction(() => {
     leases = Object.fromEntries(
-      networks.map((n) => [n.name, leaseAddress(ctx.db, n, ctr.id, config.staticIps?.[n.name])]),
+      networks.map((n) => [n.name, leaseAddresses(ctx.db, n, ctr.id, config.staticIps?.[n.name])]),
     );
     reservePorts(
       ctx.db,

@@ -14,7 +14,13 @@
  */
 import { InvalidArgError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { addressHolder, AddressInUseError, leaseAddress, releaseLease } from "../network/ipam.ts";
+import {
+  addressHolder,
+  AddressInUseError,
+  leaseAddresses,
+  leasesOf,
+  releaseLease,
+} from "../network/ipam.ts";
 import { checkStaticIp, parseStaticIp } from "../network/static.ts";
 import { DEFAULT_NETWORK } from "../network/store.ts";
 import type { ContainerConfig } from "./config.ts";
@@ -100,9 +106,9 @@ export async function connectNetwork(
       ctr.replaceConfig(next);
       return;
     }
-    let leased = "";
+    let leased: string[] = [];
     ctx.db.transaction(() => {
-      leased = leaseAddress(ctx.db, network, ctr.id, ip);
+      leased = leaseAddresses(ctx.db, network, ctr.id, ip);
     });
     let status;
     try {
@@ -147,15 +153,11 @@ export async function disconnectNetwork(
     const interfaces = interfaceNames(config);
     const live = isLive(ctr);
     if (live) {
-      const lease = ctx.db.get<{ ip: string }>(
-        "SELECT ip FROM network_leases WHERE network = ? AND container_id = ?",
-        network.name,
-        ctr.id,
-      );
+      const leased = leasesOf(ctx.db, ctr.id)[network.name] ?? [];
       try {
         await netavarkFor(ctx).teardown(
           state.netNs,
-          networkOptions(ctr, [network], lease ? { [network.name]: lease.ip } : {}),
+          networkOptions(ctr, [network], { [network.name]: leased }),
         );
       } catch (err) {
         if (!options.force) throw err;

@@ -22,6 +22,7 @@ import {
   parseCidr,
   parseIpv4Number,
 } from "./ipv4.ts";
+import { isIpv6 } from "./ipv6.ts";
 import type { Network } from "./types.ts";
 
 /** One entry of `--network`: a name, and the static address and MAC asked for on it. */
@@ -96,7 +97,8 @@ export function parseMac(text: string): string {
  */
 export function checkStaticIp(network: Network, ip: string): void {
   const value = parseIpv4Number(parseStaticIp(ip))!;
-  const subnet = network.subnets.map((s) => ({ ...s, cidr: parseCidr(s.subnet) }))
+  const subnet = network.subnets.filter((s) => !isIpv6(s.subnet))
+    .map((s) => ({ ...s, cidr: parseCidr(s.subnet) }))
     .find((s) => containsIp(s.cidr, value));
   if (!subnet) {
     throw new InvalidArgError(
