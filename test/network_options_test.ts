@@ -411,6 +411,18 @@ Deno.test(
         assert.equal(settings.Networks[other.name].Gateway, `${other.prefix}1`);
         assert.match(settings.Networks[other.name].MacAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
         assert.equal(bridgePorts(other.bridge).length, 1, "one veth on the second bridge");
+        assert.equal(
+          await denopodOk(roots, [
+            "ps",
+            "-a",
+            "--filter",
+            `network=${other.name}`,
+            "--format",
+            "{{.Names}}",
+          ]),
+          "live\n",
+          "ps --filter network= names the containers joined to it",
+        );
 
         await denopodOk(roots, ["network", "disconnect", net.name, "live"]);
         assert.equal(

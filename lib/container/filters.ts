@@ -6,8 +6,8 @@
  * `created`, `stopped` as `exited`); `exited` matches exited containers by exit code;
  * `ancestor` the image ID, the image name, or the name without its `:latest`; `before`/`since`
  * the creation time of a named container; `until` a time or duration; `volume` a bind mount's
- * source (optionally `SOURCE:DEST`); `network` and `health` match nothing here, as denopod has
- * neither named networks nor health checks.
+ * source (optionally `SOURCE:DEST`); `network` a network the container joins, by name;
+ * `health` matches nothing here, as denopod has no health checks.
  *
  * @example
  * ```ts
@@ -32,6 +32,8 @@ export interface FilterView {
   /** RFC 3339. */
   created: string;
   volumes: readonly { source: string; destination: string }[];
+  /** The bridge networks the container joins, by name. */
+  networks?: readonly string[];
 }
 
 /** What filters need from outside: other containers' creation times, and the clock. */
@@ -197,8 +199,9 @@ function predicateFor(key: string, values: string[], ctx: FilterContext): Predic
           );
         });
     case "network":
+      return (c) => values.some((value) => (c.networks ?? []).includes(value));
     case "health":
-      // no named networks, no health checks: nothing matches, as in podman for such containers
+      // no health checks: nothing matches, as in podman for such containers
       return () => false;
   }
   throw new InvalidArgError(`${key} is an invalid filter`);

@@ -166,6 +166,7 @@ export function filterView(ctr: Container): FilterView {
     imageName: config.imageName,
     created: config.created,
     volumes: config.volumes,
+    networks: config.network === "bridge" ? config.networks ?? [] : [],
   };
 }
 
