@@ -267,7 +267,7 @@ Deno.test("bash completion: commands, subcommands, flags and fixed values", asyn
     stdout: "piped",
   }).output()).stdout;
   const text = new TextDecoder().decode(script);
-  assert.deepEqual(await complete(text, ["denopod", "st"]), ["start", "stop"]);
+  assert.deepEqual(await complete(text, ["denopod", "st"]), ["start", "stats", "stop"]);
   assert.deepEqual(await complete(text, ["denopod", "image", "l"]), ["list", "load", "ls"]);
   assert.deepEqual(await complete(text, ["denopod", "ps", "--no"]), ["--no-trunc", "--noheading"]);
   assert.deepEqual(await complete(text, ["denopod", "--root", "/x", "inspect", "--type", "c"]), [

@@ -1323,6 +1323,65 @@ const port: CommandSpec = {
   action: () => import("./network.ts").then((m) => m.port),
 };
 
+const stats: CommandSpec = {
+  name: "stats",
+  short: "Display a live stream of container resource usage statistics",
+  long:
+    "Display percentage of CPU, memory, network I/O, block I/O and PIDs for one or more containers.",
+  usage: "[options] [CONTAINER...]",
+  examples: [
+    "denopod stats --all --no-stream",
+    "denopod stats ctrID",
+    'denopod stats --no-stream --format "table {{.ID}} {{.Name}} {{.MemUsage}}" ctrID',
+  ],
+  args: [{ name: "container", variadic: true, complete: CONTAINERS }],
+  flags: [
+    {
+      name: "all",
+      short: "a",
+      type: "bool",
+      help:
+        "Show all containers (as podman 4.3.1, every container is shown anyway, one not running as zeros)",
+    },
+    f.format("Pretty-print container statistics to JSON or using a Go template"),
+    {
+      name: "interval",
+      short: "i",
+      type: "int",
+      default: 5,
+      help: "Time in seconds between stats reports",
+    },
+    { name: "no-reset", type: "bool", help: "Disable resetting the screen between intervals" },
+    {
+      name: "no-stream",
+      type: "bool",
+      help: "Disable streaming stats and only pull the first result, default setting is false",
+    },
+    f.noTrunc(),
+  ],
+  action: () => import("./stats.ts").then((m) => m.stats),
+};
+
+const top: CommandSpec = {
+  name: "top",
+  short: "Display the running processes of a container",
+  long: "Display the running processes of a container, read from /proc. The format descriptors\n" +
+    "are ps (1) compatible AIX format descriptors: user pid ppid pcpu etime tty time args\n" +
+    "(the default), and comm group rgroup ruser uid nice pgid vsz rss state seccomp hpid huser\n" +
+    "huid hgroup.",
+  usage: "[options] CONTAINER [FORMAT-DESCRIPTORS...]",
+  examples: [
+    "denopod top ctrID",
+    "denopod top ctrID pid seccomp args %C",
+    "denopod top ctrID user,pid,comm",
+  ],
+  args: [
+    { name: "container", required: true, complete: CONTAINERS },
+    { name: "descriptors", variadic: true },
+  ],
+  action: () => import("./stats.ts").then((m) => m.top),
+};
+
 /** `spec` under another name (`images` as `image list`); its examples follow lazily. */
 function named(spec: CommandSpec, name: string, aliases: string[] = []): CommandSpec {
   return withExamples(
@@ -1395,7 +1454,9 @@ const container: CommandSpec = {
     rm,
     run,
     start,
+    stats,
     stop,
+    top,
     umount,
     unpause,
     wait,
@@ -1557,9 +1618,11 @@ export const PROGRAM_SPEC: CommandSpec = {
     run,
     save,
     start,
+    stats,
     stop,
     system,
     tag,
+    top,
     umount,
     unpause,
     untag,
