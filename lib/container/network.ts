@@ -2,14 +2,16 @@
  * A container's bridge networks: what `--network` and `-p`/`-P` resolve to at create, and the
  * setup and teardown around each run. Setup takes the container's addresses and host ports in one
  * transaction (recording the namespace path in the same one, so a crash at any later point leaves
- * something teardown finds), makes the network namespace, and runs `netavark setup`. Teardown runs
+ * something teardown finds), makes the network namespace, and starts `netavark setup`, which the
+ * start awaits only before `runc start`. Teardown runs
  * `netavark teardown`, unmounts and deletes the namespace, and frees the addresses and ports; it
  * runs under the container's lock and clears what it undid, so it happens once however many
  * commands notice the container ended.
  *
  * @example
  * ```ts
- * await setupNetwork(ctr);    // before the rundir files and the spec are written
+ * const { ready } = await beginNetworkSetup(ctr); // before the rundir files and the spec
+ * await ready;                                      // before runc start
  * await teardownNetwork(ctr); // when the container has ended (finishExit, refresh, rm)
  * ```
  * @module
@@ -394,21 +396,6 @@ export async function beginNetworkSetup(ctr: Container): Promise<NetworkSetup> {
   return { ready };
 }
 
-/**
- * Sets up the container's bridge networks and waits for netavark (the caller holds its lock); a
- * no-op for other modes. On failure everything taken is given back and the error is thrown.
- */
-export async function setupNetwork(ctr: Container): Promise<void> {
-  if (ctr.config.network !== "bridge") return;
-  try {
-    await (await beginNetworkSetup(ctr)).ready;
-    ctr.save();
-  } catch (err) {
-    await teardownNetwork(ctr);
-    throw err;
-  }
-}
-
 /** Keeps netavark's status in the state, and the first network's address in the old fields. */
 export function recordStatus(ctr: Container, status: Record<string, StatusBlock>): void {
   ctr.state.networkStatus = status;
@@ -425,7 +412,7 @@ function forgetNetworkState(ctr: Container): void {
 }
 
 /**
- * Undoes {@linkcode setupNetwork} (the caller holds the lock): `netavark teardown` when the
+ * Undoes {@linkcode beginNetworkSetup} (the caller holds the lock): `netavark teardown` when the
  * namespace is still there, then the namespace, the addresses and the host ports, and saves. A
  * no-op when nothing is set up, so a second call changes nothing. netavark failing is logged,
  * not thrown: the container has ended either way, and its rows must not stay taken.
