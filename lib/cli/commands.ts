@@ -99,6 +99,12 @@ const CREATE_FLAGS: FlagSpec[] = [
     negates: true,
     help: "Do not create /etc/hosts within the container, instead use the version from the image",
   },
+  { name: "ip", type: "string", help: "Specify a static IPv4 address for the container" },
+  {
+    name: "mac-address",
+    type: "string",
+    help: "Container MAC address (e.g. 92:d0:c6:0a:29:33)",
+  },
   {
     name: "publish",
     short: "p",
@@ -1210,15 +1216,20 @@ const networkCreate: CommandSpec = {
       help: "driver to manage the network",
       complete: ["bridge"],
     },
-    { name: "gateway", type: "string", help: "IPv4 gateway for the subnet" },
+    { name: "gateway", type: "string", help: "IPv4 or IPv6 gateway for the subnet of its family" },
     { name: "interface-name", type: "string", help: "interface name which is used by the driver" },
     { name: "internal", type: "bool", help: "restrict external access from this network" },
-    { name: "ipv6", type: "bool", help: "enable IPv6 networking (not supported)" },
+    {
+      name: "ipv6",
+      type: "bool",
+      help: "enable IPv6 (Dual Stack) networking (default: a random unique local /64)",
+    },
     { name: "label", type: "string", repeatable: true, help: "set metadata on a network" },
     {
       name: "subnet",
       type: "string",
-      help: "subnet in CIDR format (default: a free /24 of 10.87.0.0/16)",
+      repeatable: true,
+      help: "subnets in CIDR format, one IPv4 and one IPv6 (default: a free /24 of 10.87.0.0/16)",
     },
   ],
   action: () => import("./network.ts").then((m) => m.networkCreate),
@@ -1287,10 +1298,53 @@ const networkPrune: CommandSpec = {
   action: () => import("./network.ts").then((m) => m.networkPrune),
 };
 
+const networkConnect: CommandSpec = {
+  name: "connect",
+  short: "Add container to a network",
+  long: "Joins a container to a network; a running one gets the interface at once.",
+  usage: "[options] NETWORK CONTAINER",
+  examples: ["denopod network connect web ctr1", "denopod network connect --ip 10.89.0.9 web ctr1"],
+  args: [{ name: "network", required: true }, {
+    name: "container",
+    required: true,
+    complete: CONTAINERS,
+  }],
+  flags: [{ name: "ip", type: "string", help: "set a static ipv4 address for this container" }],
+  action: () => import("./network.ts").then((m) => m.networkConnect),
+};
+
+const networkDisconnect: CommandSpec = {
+  name: "disconnect",
+  short: "Disconnect a container from a network",
+  usage: "[options] NETWORK CONTAINER",
+  examples: ["denopod network disconnect web ctr1"],
+  args: [{ name: "network", required: true }, {
+    name: "container",
+    required: true,
+    complete: CONTAINERS,
+  }],
+  flags: [{
+    name: "force",
+    short: "f",
+    type: "bool",
+    help: "force removal of container from network",
+  }],
+  action: () => import("./network.ts").then((m) => m.networkDisconnect),
+};
+
 const network: CommandSpec = {
   name: "network",
   short: "Manage networks",
-  subcommands: [networkCreate, networkExists, networkInspect, networkLs, networkPrune, networkRm],
+  subcommands: [
+    networkConnect,
+    networkCreate,
+    networkDisconnect,
+    networkExists,
+    networkInspect,
+    networkLs,
+    networkPrune,
+    networkRm,
+  ],
 };
 
 const port: CommandSpec = {

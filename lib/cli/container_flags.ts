@@ -24,6 +24,8 @@ export interface CreateFlagValues {
   label: string[];
   volume: string[];
   network?: string;
+  ip?: string;
+  macAddress?: string;
   publish: string[];
   publishAll?: boolean;
   stopSignal?: string;
@@ -87,6 +89,8 @@ export function createOptionsFrom(
     labels: flags.label,
     volumes: flags.volume,
     network: flags.network,
+    ip: flags.ip,
+    macAddress: flags.macAddress,
     publish: flags.publish,
     publishAll: flags.publishAll === true,
     stopSignal: flags.stopSignal,

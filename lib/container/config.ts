@@ -60,6 +60,12 @@ export interface ContainerConfig {
   network: NetworkMode;
   /** With `bridge`: the networks joined, by name (absent in rows written before networks). */
   networks?: string[];
+  /** With `bridge`: static addresses (`--ip`, `--network NAME:ip=`), by network name. */
+  staticIps?: Record<string, string>;
+  /** With `bridge`: static MAC addresses (`--mac-address`, `NAME:mac=`), by network name. */
+  staticMacs?: Record<string, string>;
+  /** With `bridge`: interface names, by network, once `network connect`/`disconnect` ran. */
+  interfaceNames?: Record<string, string>;
   /** `-p`/`-P`: published ports, host ports chosen at create (absent: none). */
   portMappings?: PortMapping[];
   shmSize: number;

@@ -116,6 +116,19 @@ export class Container {
     }
   }
 
+  /**
+   * Replaces the config (only `network connect`/`disconnect`, under the lock) and saves it with
+   * the state.
+   */
+  replaceConfig(config: ContainerConfig): void {
+    this.assertValid();
+    if (!this.ctx.containers.saveConfigAndState(this.id, config, this.#state)) {
+      this.#removed = true;
+      this.assertValid();
+    }
+    this.#config = config;
+  }
+
   /** Marks the object as removed (after its row was deleted). */
   markRemoved(): void {
     this.#removed = true;

@@ -167,6 +167,7 @@ export function filterView(ctr: Container): FilterView {
     created: config.created,
     volumes: config.volumes,
     restartPolicy: config.restartPolicy?.name ?? "",
+    networks: config.network === "bridge" ? config.networks ?? [] : [],
   };
 }
 

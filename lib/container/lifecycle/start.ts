@@ -70,8 +70,13 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   }
   crashPoint("start:mounted");
   const monitor = await ctx.oci.monitor();
+  // netavark configures the namespace while the monitor has runc create the container; the
+  // container's process runs only after both (runc start)
+  let networkReady: Promise<boolean> | undefined;
   try {
-    if (config.network === "bridge") await (await import("../network.ts")).setupNetwork(ctr);
+    if (config.network === "bridge") {
+      networkReady = (await (await import("../network.ts")).beginNetworkSetup(ctr)).ready;
+    }
     await writeRundirFiles(ctr);
     mountVolumes(ctx, config.volumes);
     mountOverlayVolumes(ctx.paths, ctr.id, config.volumes);
@@ -97,6 +102,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
     crashPoint("start:created");
     try {
       await options.onCreated?.();
+      if (networkReady && await networkReady) await writeRundirFiles(ctr);
       await ctx.oci.runc.start(ctr.id);
       crashPoint("start:started");
     } catch (err) {
@@ -104,6 +110,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
       throw err;
     }
   } catch (err) {
+    await networkReady?.catch(() => {});
     await teardownIfBridged(ctr);
     ctx.db.transaction(() => {
       failStart(ctr, err);
