@@ -70,10 +70,10 @@ async function withServer(
   const input: Uint8Array[] = [];
   const ends: number[] = [];
   const resizes: Array<[number, number]> = [];
-  const server = AttachServer.listen(loop, bundle, dir, "ctr", {
+  const server = AttachServer.listen(loop, bundle, {
     onInput: (bytes) => input.push(bytes.slice()),
     onInputEnd: () => ends.push(1),
-  });
+  }, join(dir, "ctr"));
   const ctl = ControlFifo.open(loop, bundle, (rows, cols) => resizes.push([rows, cols]));
   try {
     await fn({ dir, server, input, ends, resizes });

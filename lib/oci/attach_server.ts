@@ -1,7 +1,7 @@
 /**
  * The monitor's side of the attach protocol (see `attach.ts`), for the built-in monitor: the
  * `SOCK_SEQPACKET` socket at `<bundle>/attach`, reached by clients through the symlink
- * `<runDir>/<id>` → bundle (conmon's layout), and the `ctl` fifo in the bundle. Output is sent
+ * `<runDir>/<id>` → bundle (conmon's layout; an exec session's is reached directly), and the `ctl` fifo in the bundle. Output is sent
  * to every client as packets of one stream byte and at most 8192 bytes; a client that cannot
  * keep up has its packets queued (and is dropped past 8 MiB, so a stuck client never holds the
  * container back). Input from any client goes to `onInput`; a client ending its input calls
@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * const loop = new FdLoop();
- * const server = AttachServer.listen(loop, bundle, runDir, id, { onInput, onInputEnd });
+ * const server = AttachServer.listen(loop, bundle, { onInput, onInputEnd }, join(runDir, id));
  * server.broadcast(ATTACH_PIPE_STDOUT, bytes);
  * ```
  * @module
@@ -60,7 +60,7 @@ interface Client {
 export class AttachServer {
   readonly #loop: FdLoop;
   readonly #listenFd: number;
-  readonly #symlink: string;
+  readonly #symlink: string | null;
   readonly #clients = new Set<Client>();
   readonly #handlers: AttachServerHandlers;
   #closed = false;
@@ -68,7 +68,7 @@ export class AttachServer {
   private constructor(
     loop: FdLoop,
     listenFd: number,
-    symlink: string,
+    symlink: string | null,
     handlers: AttachServerHandlers,
   ) {
     this.#loop = loop;
@@ -79,23 +79,23 @@ export class AttachServer {
   }
 
   /**
-   * Creates `<bundle>/attach` and the `<runDir>/<id>` symlink to the bundle, and starts accepting
-   * clients on `loop`.
+   * Creates `<bundle>/attach` and (unless null) the `symlink` to the bundle (a container's
+   * `<runDir>/<id>`; an exec session has none), and starts accepting clients on `loop`.
    */
   static listen(
     loop: FdLoop,
     bundle: string,
-    runDir: string,
-    id: string,
     handlers: AttachServerHandlers,
+    symlink: string | null,
   ): AttachServer {
-    const symlink = join(runDir, id);
-    try {
-      Deno.removeSync(symlink);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    if (symlink !== null) {
+      try {
+        Deno.removeSync(symlink);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+      Deno.symlinkSync(bundle, symlink);
     }
-    Deno.symlinkSync(bundle, symlink);
     const fd = listenUnix("seqpacket", join(bundle, "attach"));
     return new AttachServer(loop, fd, symlink, handlers);
   }
@@ -201,7 +201,7 @@ export class AttachServer {
     this.#loop.remove(this.#listenFd);
     closeFd(this.#listenFd);
     try {
-      Deno.removeSync(this.#symlink);
+      if (this.#symlink !== null) Deno.removeSync(this.#symlink);
     } catch {
       // already gone
     }

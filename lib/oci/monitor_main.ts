@@ -30,7 +30,7 @@
  * @module
  */
 import { join } from "../util/path.ts";
-import { DenopodError, RuntimeError } from "../errors.ts";
+import { DenopodError, InvalidArgError, RuntimeError } from "../errors.ts";
 import { libc, PR_SET_CHILD_SUBREAPER } from "../sys/libc.ts";
 import {
   decodeWaitStatus,
@@ -58,7 +58,14 @@ import { writeExitFile } from "./exitfile.ts";
 import { FdLoop } from "./fd_loop.ts";
 import { K8sLogWriter, type LogStream } from "./k8s_log.ts";
 import type { MonitorStartRequest } from "./monitor.ts";
-import { MONITOR_PID_FILE, OCI_LOG_FILE, parseMonitorRequest } from "./monitor_request.ts";
+import {
+  MONITOR_EXEC_MODE,
+  MONITOR_PID_FILE,
+  OCI_LOG_FILE,
+  parseExecSessionRequest,
+  parseMonitorRequest,
+} from "./monitor_request.ts";
+import { execSessionPaths, type ExecSessionRequest } from "./exec_session.ts";
 import { runcErrorMessage, runtimeErrorFor } from "./runc_errors.ts";
 
 const encoder = new TextEncoder();
@@ -83,6 +90,13 @@ class Reporter {
     } catch {
       // the parent is gone: nobody to tell
     }
+  }
+
+  /** An exec session's monitor: the attach socket listens (not the final report). */
+  ready(): void {
+    if (this.done) return;
+    this.#write("ready");
+    this.done = false;
   }
 
   created(pid: number): void {
@@ -368,10 +382,14 @@ class Endpoints {
   consoleDir: string | null = null;
   consoleFd = -1;
 
-  constructor(request: MonitorStartRequest) {
-    this.loop = new FdLoop((err) => diagnose(request.runDir, `attach: ${err}`));
+  /**
+   * Serves `<bundle>/attach` (reached through `symlink` unless null) and `<bundle>/ctl`;
+   * problems go to `<diagnoseDir>/monitor.log`.
+   */
+  constructor(bundle: string, diagnoseDir: string, symlink: string | null) {
+    this.loop = new FdLoop((err) => diagnose(diagnoseDir, `attach: ${err}`));
     this.#running = this.loop.run();
-    this.server = AttachServer.listen(this.loop, request.bundle, request.runDir, request.id, {
+    this.server = AttachServer.listen(this.loop, bundle, {
       onInput: (bytes) => {
         if (this.relay !== null) this.relay.input(bytes);
         else this.stdin?.write(bytes.slice()).catch(() => {});
@@ -383,8 +401,8 @@ class Endpoints {
           this.stdin = null;
         }
       },
-    });
-    this.ctl = ControlFifo.open(this.loop, request.bundle, (rows, cols) => {
+    }, symlink);
+    this.ctl = ControlFifo.open(this.loop, bundle, (rows, cols) => {
       this.relay?.resize(rows, cols);
     });
   }
@@ -429,7 +447,7 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   const log = await K8sLogWriter.open(request.logPath);
   const gate = new OutputGate(log);
   const ociLog = join(request.runDir, OCI_LOG_FILE);
-  const endpoints = new Endpoints(request);
+  const endpoints = new Endpoints(request.bundle, request.runDir, join(request.runDir, request.id));
   gate.onOutput = (stream, chunk) =>
     endpoints.server.broadcast(
       stream === "stderr" ? ATTACH_PIPE_STDERR : ATTACH_PIPE_STDOUT,
@@ -527,13 +545,118 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   return 0;
 }
 
+/** Waits for the client's start message (a line, or end of file) on stdin. */
+async function waitForStart(): Promise<void> {
+  for (;;) {
+    const bytes = readFd(0, 64);
+    if (bytes !== null) return;
+    await pollFds([{ fd: 0, events: POLLIN }], 1000);
+  }
+}
+
 /**
- * Runs the built-in monitor for the request in `args[0]` (JSON, a MonitorStartRequest) and
- * returns the process exit code: 0 after the container ran and exited, non-zero when the request
+ * An exec session's monitor (conmon's `--exec --exec-attach` with `-t`): serves the attach
+ * socket and `ctl` fifo in the session's directory, says `ready`, waits for the client's start
+ * message on stdin, runs `runc exec --detach` with a console socket of ours, reports the pid,
+ * then holds the terminal and waits for the process (our child, as subreaper) until it exits,
+ * writes the exit file and lets the clients go.
+ */
+async function execMonitor(request: ExecSessionRequest, reporter: Reporter): Promise<number> {
+  if (!request.terminal) {
+    throw new InvalidArgError("the built-in monitor runs exec sessions with a terminal only");
+  }
+  libc().prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const paths = execSessionPaths(request.dir);
+  await Deno.mkdir(paths.exitDir, { recursive: true, mode: 0o700 });
+  const endpoints = new Endpoints(request.dir, request.dir, null);
+  const consolePath = await endpoints.listenConsole();
+  reporter.ready();
+  await waitForStart();
+  const runcBinary = request.runcBinary ?? "runc";
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(runcBinary, {
+      args: [
+        "--root",
+        request.runcRoot,
+        "--log",
+        paths.ociLog,
+        "--log-format",
+        "json",
+        "exec",
+        "--detach",
+        "--tty",
+        "--pid-file",
+        paths.pidFile,
+        "--process",
+        paths.processFile,
+        "--console-socket",
+        consolePath,
+        request.id,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (err) {
+    await endpoints.close();
+    throw new RuntimeError(`runc exec: cannot run ${runcBinary}: ${err}`);
+  }
+  if (!out.success) {
+    await endpoints.close();
+    const ociText = await Deno.readTextFile(paths.ociLog).catch(() => "");
+    const message = runcErrorMessage(ociText) ?? runcErrorMessage(decoder.decode(out.stderr)) ??
+      `exit status ${out.code}`;
+    reporter.failed(runtimeErrorFor("exec", message));
+    return 1;
+  }
+  let pid: number;
+  try {
+    const master = await receiveConsole(endpoints.consoleFd);
+    endpoints.relay = new ConsoleRelay(endpoints.loop, master, (bytes) => {
+      endpoints.server.broadcast(ATTACH_PIPE_STDOUT, bytes);
+    });
+    pid = Number((await Deno.readTextFile(paths.pidFile)).trim());
+  } catch (err) {
+    await endpoints.close();
+    reporter.failed(err);
+    return 1;
+  } finally {
+    endpoints.closeConsole();
+  }
+  reporter.created(pid);
+  redirectStdioToDevNull();
+  const status = await waitForExit(pid);
+  const exitCode = status === null ? -1 : decodeWaitStatus(status).exitCode;
+  endpoints.relay?.close();
+  await writeExitFile(paths.exitDir, request.id, exitCode);
+  await endpoints.close();
+  return 0;
+}
+
+/**
+ * Runs the built-in monitor for the request in `args[0]` (JSON, a MonitorStartRequest; or, after
+ * `exec`, an ExecSessionRequest for an exec session's monitor) and returns the process exit code: 0 after the container ran and exited, non-zero when the request
  * was bad or the container could not be created (reported on stdout first).
  */
 export async function builtinMonitorMain(args: string[]): Promise<number> {
   const reporter = new Reporter();
+  if (args[0] === MONITOR_EXEC_MODE) {
+    let request: ExecSessionRequest;
+    try {
+      request = parseExecSessionRequest(args[1] ?? "");
+    } catch (err) {
+      reporter.failed(err);
+      return 125;
+    }
+    try {
+      return await execMonitor(request, reporter);
+    } catch (err) {
+      if (!reporter.done) reporter.failed(err);
+      else diagnose(request.dir, `monitor failed: ${(err as Error).message}`);
+      return 1;
+    }
+  }
   let request: MonitorStartRequest;
   try {
     request = parseMonitorRequest(args[0] ?? "");
