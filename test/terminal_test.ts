@@ -159,7 +159,7 @@ testEachMonitor(
 );
 
 testEachMonitor(
-  "exec -it then the detach keys: the shell lives on (its monitor holds the terminal); exec -it's exit code",
+  "exec -it then the detach keys: the shell lives on (its monitor holds the terminal); exec -it's exit code; exec -dt",
   async (cli, roots, monitor) => {
     await cli.ok(["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);
     const r = await inPty(roots, monitor, ["exec", "-it", "e", "sh"], [
@@ -181,6 +181,21 @@ testEachMonitor(
     assert.match(status, /^sh\0?\nState:\s+S /, status);
     const code = await inPty(roots, monitor, ["exec", "-it", "e", "sh", "-c", "exit 3"], []);
     assertPty(code, 3);
+    // -d -t: nothing printed, exit 0, the process runs on with its terminal
+    const detached = await cli.run([
+      "exec",
+      "-d",
+      "-t",
+      "e",
+      "sh",
+      "-c",
+      "tty > /tmp/dt; sleep 1000",
+    ]);
+    assert.deepEqual([detached.code, detached.stdout, detached.stderr], [0, "", ""]);
+    await pollFor("the detached exec's terminal", async () => {
+      const r = await cli.run(["exec", "e", "cat", "/tmp/dt"]);
+      return /^\/dev\/pts\/\d+\n$/.test(r.stdout) ? true : undefined;
+    });
     await cli.ok(["rm", "-f", "-t", "0", "e"]);
   },
 );

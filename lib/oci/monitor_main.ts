@@ -44,18 +44,14 @@ import {
   listenUnix,
   pollFds,
   POLLIN,
-  POLLOUT,
   readFd,
   receiveFd,
   setNonBlocking,
   setOutputCrLf,
-  setWindowSize,
-  writeFd,
 } from "../sys/socket.ts";
 import { ATTACH_PIPE_STDERR, ATTACH_PIPE_STDOUT } from "./attach.ts";
-import { AttachServer, ControlFifo } from "./attach_server.ts";
+import { MonitorRelay } from "./monitor_relay.ts";
 import { writeExitFile } from "./exitfile.ts";
-import { FdLoop } from "./fd_loop.ts";
 import { K8sLogWriter, type LogStream } from "./k8s_log.ts";
 import type { MonitorStartRequest } from "./monitor.ts";
 import {
@@ -181,89 +177,6 @@ function pump(
 }
 
 /**
- * The container's terminal, held by its pty master: output to the log and the clients; input
- * and resizes from them. When no slave is open (a HUP), reading pauses for 100 ms, as conmon's.
- */
-class ConsoleRelay {
-  readonly #loop: FdLoop;
-  readonly #master: number;
-  readonly #onOutput: (bytes: Uint8Array) => void;
-  #pending: Uint8Array[] = [];
-  #paused = false;
-  #closed = false;
-
-  constructor(loop: FdLoop, master: number, onOutput: (bytes: Uint8Array) => void) {
-    this.#loop = loop;
-    this.#master = master;
-    this.#onOutput = onOutput;
-    setNonBlocking(master);
-    try {
-      setOutputCrLf(master);
-    } catch {
-      // not a terminal after all: relay it anyway
-    }
-    loop.add(
-      master,
-      () => (this.#paused ? 0 : POLLIN) | (this.#pending.length > 0 ? POLLOUT : 0),
-      (revents) => this.#ready(revents),
-    );
-  }
-
-  #ready(revents: number): void {
-    if (revents & POLLOUT) this.#flush();
-    if (revents & POLLIN) {
-      const bytes = readFd(this.#master, 8192);
-      if (bytes !== null && bytes.length > 0) return this.#onOutput(bytes);
-      if (bytes === null) return;
-    } else if (!(revents & ~POLLOUT)) return;
-    // end of file or hang-up: nobody holds the terminal now; look again in a while
-    this.#paused = true;
-    setTimeout(() => {
-      this.#paused = false;
-      if (!this.#closed) this.#loop.wake();
-    }, 100);
-  }
-
-  #flush(): void {
-    while (this.#pending.length > 0) {
-      const n = writeFd(this.#master, this.#pending[0]);
-      if (n === 0) return;
-      if (n < this.#pending[0].length) {
-        this.#pending[0] = this.#pending[0].subarray(n);
-        return;
-      }
-      this.#pending.shift();
-    }
-  }
-
-  /** Types `bytes` into the terminal. */
-  input(bytes: Uint8Array): void {
-    if (this.#closed) return;
-    this.#pending.push(bytes.slice());
-    if (this.#pending.length === 1) this.#flush();
-    if (this.#pending.length > 0) this.#loop.wake();
-  }
-
-  /** Sets the terminal's size (the container's foreground process gets SIGWINCH). */
-  resize(rows: number, cols: number): void {
-    if (!this.#closed) setWindowSize(this.#master, { rows, cols });
-  }
-
-  /** Reads what is left in the terminal, then stops relaying and closes the master. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (;;) {
-      const bytes = readFd(this.#master, 8192);
-      if (bytes === null || bytes.length === 0) break;
-      this.#onOutput(bytes);
-    }
-    this.#loop.remove(this.#master);
-    closeFd(this.#master);
-  }
-}
-
-/**
  * Waits (up to 5 s) for runc to connect to the console socket and send the pty master; returns
  * the master's descriptor.
  */
@@ -371,28 +284,27 @@ async function runExitCommand(request: MonitorStartRequest): Promise<void> {
   }
 }
 
-/** The attach socket, the ctl fifo and the console socket, and what they feed. */
+/** The attach socket and ctl fifo (on their relay thread), the console socket, stdin. */
 class Endpoints {
-  readonly loop: FdLoop;
-  readonly #running: Promise<void>;
-  readonly server: AttachServer;
-  readonly ctl: ControlFifo;
-  relay: ConsoleRelay | null = null;
+  readonly relay: MonitorRelay;
   stdin: WritableStreamDefaultWriter<Uint8Array> | null = null;
   consoleDir: string | null = null;
   consoleFd = -1;
 
   /**
-   * Serves `<bundle>/attach` (reached through `symlink` unless null) and `<bundle>/ctl`;
-   * problems go to `<diagnoseDir>/monitor.log`.
+   * Serves `<bundle>/attach` (reached through `symlink` unless null) and `<bundle>/ctl`; the
+   * terminal's output goes to `onOutput`; problems go to `<diagnoseDir>/monitor.log`.
    */
-  constructor(bundle: string, diagnoseDir: string, symlink: string | null) {
-    this.loop = new FdLoop((err) => diagnose(diagnoseDir, `attach: ${err}`));
-    this.#running = this.loop.run();
-    this.server = AttachServer.listen(this.loop, bundle, {
+  constructor(
+    bundle: string,
+    diagnoseDir: string,
+    symlink: string | null,
+    onOutput: (bytes: Uint8Array) => void,
+  ) {
+    this.relay = MonitorRelay.start(bundle, symlink, {
+      onOutput,
       onInput: (bytes) => {
-        if (this.relay !== null) this.relay.input(bytes);
-        else this.stdin?.write(bytes.slice()).catch(() => {});
+        this.stdin?.write(bytes).catch(() => {});
       },
       onInputEnd: () => {
         // conmon's -i: a client's end of input closes the container's stdin (not a terminal's)
@@ -401,10 +313,19 @@ class Endpoints {
           this.stdin = null;
         }
       },
-    }, symlink);
-    this.ctl = ControlFifo.open(this.loop, bundle, (rows, cols) => {
-      this.relay?.resize(rows, cols);
+      onError: (message) => diagnose(diagnoseDir, `attach: ${message}`),
     });
+  }
+
+  /** Hands the terminal's master to the relay thread. */
+  setTerminal(master: number): void {
+    setNonBlocking(master);
+    try {
+      setOutputCrLf(master);
+    } catch {
+      // not a terminal after all: relay it anyway
+    }
+    this.relay.setTerminal(master);
   }
 
   /** Makes the socket runc sends the terminal to; returns its path. */
@@ -432,12 +353,8 @@ class Endpoints {
   /** Lets every client go (they read end of file) and closes everything. */
   async close(): Promise<void> {
     this.closeConsole();
-    this.relay?.close();
-    this.server.close();
-    this.ctl.close();
+    await this.relay.close();
     this.stdin?.close().catch(() => {});
-    this.loop.stop();
-    await this.#running;
   }
 }
 
@@ -447,12 +364,15 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   const log = await K8sLogWriter.open(request.logPath);
   const gate = new OutputGate(log);
   const ociLog = join(request.runDir, OCI_LOG_FILE);
-  const endpoints = new Endpoints(request.bundle, request.runDir, join(request.runDir, request.id));
+  const endpoints = new Endpoints(
+    request.bundle,
+    request.runDir,
+    join(request.runDir, request.id),
+    (bytes) => gate.write("stdout", bytes),
+  );
+  // the pipes' output (no terminal) goes to the clients through the relay thread
   gate.onOutput = (stream, chunk) =>
-    endpoints.server.broadcast(
-      stream === "stderr" ? ATTACH_PIPE_STDERR : ATTACH_PIPE_STDOUT,
-      chunk,
-    );
+    endpoints.relay.output(stream === "stderr" ? ATTACH_PIPE_STDERR : ATTACH_PIPE_STDOUT, chunk);
   const consoleArgs = request.terminal ? ["--console-socket", await endpoints.listenConsole()] : [];
   let runc: Deno.ChildProcess;
   try {
@@ -508,10 +428,7 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   const pid = Number((await Deno.readTextFile(request.pidFile)).trim());
   if (request.terminal) {
     try {
-      const master = await receiveConsole(endpoints.consoleFd);
-      endpoints.relay = new ConsoleRelay(endpoints.loop, master, (bytes) => {
-        gate.write("stdout", bytes);
-      });
+      endpoints.setTerminal(await receiveConsole(endpoints.consoleFd));
     } catch (err) {
       await drain();
       log.close();
@@ -537,7 +454,7 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   stopForwarding();
   const exitCode = status === null ? -1 : decodeWaitStatus(status).exitCode;
   await drain();
-  endpoints.relay?.close();
+  await endpoints.relay.drain();
   log.close();
   await writeExitFile(request.exitDir, request.id, exitCode);
   await endpoints.close();
@@ -568,7 +485,8 @@ async function execMonitor(request: ExecSessionRequest, reporter: Reporter): Pro
   libc().prctl(PR_SET_CHILD_SUBREAPER, 1);
   const paths = execSessionPaths(request.dir);
   await Deno.mkdir(paths.exitDir, { recursive: true, mode: 0o700 });
-  const endpoints = new Endpoints(request.dir, request.dir, null);
+  // an exec session keeps no log (podman's: conmon -l none)
+  const endpoints = new Endpoints(request.dir, request.dir, null, () => {});
   const consolePath = await endpoints.listenConsole();
   reporter.ready();
   await waitForStart();
@@ -612,10 +530,7 @@ async function execMonitor(request: ExecSessionRequest, reporter: Reporter): Pro
   }
   let pid: number;
   try {
-    const master = await receiveConsole(endpoints.consoleFd);
-    endpoints.relay = new ConsoleRelay(endpoints.loop, master, (bytes) => {
-      endpoints.server.broadcast(ATTACH_PIPE_STDOUT, bytes);
-    });
+    endpoints.setTerminal(await receiveConsole(endpoints.consoleFd));
     pid = Number((await Deno.readTextFile(paths.pidFile)).trim());
   } catch (err) {
     await endpoints.close();
@@ -628,7 +543,7 @@ async function execMonitor(request: ExecSessionRequest, reporter: Reporter): Pro
   redirectStdioToDevNull();
   const status = await waitForExit(pid);
   const exitCode = status === null ? -1 : decodeWaitStatus(status).exitCode;
-  endpoints.relay?.close();
+  await endpoints.relay.drain();
   await writeExitFile(paths.exitDir, request.id, exitCode);
   await endpoints.close();
   return 0;
