@@ -201,7 +201,8 @@ function monitorRelayMain(): void {
         packet.set(part, 1);
         packets.push(packet);
       }
-      for (const client of [...clients.values()]) {
+      // deleting the entry being visited (a dropped client) is safe while iterating a Map
+      for (const client of clients.values()) {
         const hadQueue = client.queue.length > 0;
         for (const p of packets) {
           client.queue.push(p);
@@ -332,42 +333,57 @@ function monitorRelayMain(): void {
       frames = all.slice(at);
     };
 
-    const pollBuf = new Uint8Array(8 * 64);
+    // the poll set is written in place each round (no allocation on a keystroke's path)
+    let pollBuf = new Uint8Array(8 * 16);
+    let pollView = new DataView(pollBuf.buffer);
+    let pollFdsOf = new Int32Array(16);
+    let count = 0;
+    const want = (fd: number, events: number) => {
+      if (count === pollFdsOf.length) {
+        const bigger = new Uint8Array(pollBuf.length * 2);
+        bigger.set(pollBuf);
+        pollBuf = bigger;
+        pollView = new DataView(pollBuf.buffer);
+        const fds = new Int32Array(pollFdsOf.length * 2);
+        fds.set(pollFdsOf);
+        pollFdsOf = fds;
+      }
+      pollFdsOf[count] = fd;
+      pollView.setInt32(8 * count, fd, true);
+      pollView.setInt16(8 * count + 4, events, true);
+      pollView.setInt16(8 * count + 6, 0, true);
+      count++;
+    };
     while (!closing) {
       const now = Date.now();
-      const wanted: Array<[number, number]> = [];
-      if (framesOpen) wanted.push([config.frames, POLLIN]);
-      wanted.push([config.listen, POLLIN], [config.ctl, POLLIN]);
+      count = 0;
+      if (framesOpen) want(config.frames, POLLIN);
+      want(config.listen, POLLIN);
+      want(config.ctl, POLLIN);
       if (master >= 0) {
         const events = (now >= pausedUntil ? POLLIN : 0) | (masterPending.length ? POLLOUT : 0);
-        if (events !== 0) wanted.push([master, events]);
+        if (events !== 0) want(master, events);
       }
       for (const c of clients.values()) {
-        wanted.push([c.fd, (c.readable ? POLLIN : 0) | (c.queue.length > 0 ? POLLOUT : 0)]);
+        want(c.fd, (c.readable ? POLLIN : 0) | (c.queue.length > 0 ? POLLOUT : 0));
       }
-      const buf = wanted.length * 8 <= pollBuf.length ? pollBuf : new Uint8Array(wanted.length * 8);
-      const view = new DataView(buf.buffer);
-      wanted.forEach(([fd, events], i) => {
-        view.setInt32(8 * i, fd, true);
-        view.setInt16(8 * i + 4, events, true);
-        view.setInt16(8 * i + 6, 0, true);
-      });
+      const view = pollView;
       let timeout = master >= 0 && now < pausedUntil ? pausedUntil - now : -1;
       if (logParts.length > 0) {
         const logIn = Math.max(0, logSince + LOG_DELAY_MS - now);
         timeout = timeout < 0 ? logIn : Math.min(timeout, logIn);
       }
-      const n = lib.poll(buf, BigInt(wanted.length), timeout);
+      const n = lib.poll(pollBuf, BigInt(count), timeout);
       if (n < 0) {
         if (errno() === EINTR) continue;
         throw new Error(`poll failed: errno ${errno()}`);
       }
       if (logParts.length > 0 && Date.now() - logSince >= LOG_DELAY_MS) postLog();
       if (n === 0) continue;
-      for (let i = 0; i < wanted.length; i++) {
+      for (let i = 0; i < count; i++) {
         const revents = view.getUint16(8 * i + 6, true);
         if (revents === 0) continue;
-        const fd = wanted[i][0];
+        const fd = pollFdsOf[i];
         if (fd === config.frames) readFrames();
         else if (fd === config.listen) accept();
         else if (fd === config.ctl) readCtl();
