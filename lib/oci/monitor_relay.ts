@@ -30,7 +30,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import {
   closeFd,
   listenUnix,
