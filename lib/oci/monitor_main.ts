@@ -11,7 +11,7 @@
  * 6. writes the exit file (exit code, or 128 + signal; -1 when the status was lost) atomically,
  *    runs the exit command and exits.
  *
- * Like conmon, it serves the attach socket (`<runDir>/<id>/attach`, see `attach_server.ts`) and
+ * Like conmon, it serves the attach socket (`<runDir>/<id>/attach`, on a thread of its own: `monitor_relay.ts`) and
  * the `ctl` fifo from before `runc create` until the container exits: every client gets the
  * output from when it connects, and its input goes to the container's stdin (kept open with
  * `stdin`). With `terminal`, runc gets a console socket of ours, the pty master arrives over it
