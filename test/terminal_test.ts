@@ -223,6 +223,23 @@ testEachMonitor(
 );
 
 testEachMonitor(
+  "Ctrl-C on the caller's terminal reaches an exec without -t: its trap runs, the client exits with its code",
+  async (cli, roots, monitor) => {
+    await cli.ok(["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);
+    const script = "n=0; trap 'n=$((n+1))' INT; echo ready; " +
+      'while [ $n = 0 ]; do sleep 0.1; done; sleep 1; echo "count $n"; exit 3';
+    const r = await inPty(roots, monitor, ["exec", "e", "sh", "-c", script], [
+      { expect: "ready" },
+      { send: "\x03" },
+      { expect: "count \\d" },
+    ]);
+    assertPty(r, 3);
+    assert.match(r.output, /count 1\r?\n/);
+    await cli.ok(["rm", "-f", "-t", "0", "e"]);
+  },
+);
+
+testEachMonitor(
   "exec without -i never reads stdin (a while-read loop sees every line); -i forwards it and its end",
   async (cli, roots, monitor) => {
     await cli.ok(["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);

@@ -403,6 +403,9 @@ export class Runc {
         stdin: opts.stdin ? "inherit" : "null",
         stdout: "inherit",
         stderr: "piped",
+        // a session of its own: a Ctrl-C on the caller's terminal reaches the client, which
+        // passes it on once (`onStarted`), not also runc, which would pass it on a second time
+        detached: true,
       }).spawn();
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) {
