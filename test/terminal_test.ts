@@ -201,6 +201,20 @@ testEachMonitor(
 );
 
 testEachMonitor(
+  "exec -it of a command that is not there: 127, one Error line, no session left behind",
+  async (cli, roots, monitor) => {
+    await cli.ok(["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);
+    const r = await inPty(roots, monitor, ["exec", "-it", "e", "nosuchcmd"], []);
+    assertPty(r, 127);
+    assert.match(r.output, /Error: .*"nosuchcmd": executable file not found in \$PATH\r\n$/);
+    const id = (await cli.ok(["inspect", "--format", "{{.Id}}", "e"])).trim();
+    const sessions = join(roots.runRoot, "containers", id, "exec");
+    assert.deepEqual([...Deno.readDirSync(sessions)], []);
+    await cli.ok(["rm", "-f", "-t", "0", "e"]);
+  },
+);
+
+testEachMonitor(
   "exec without -t passes SIGUSR1, SIGTERM on to the process; exits with its code",
   async (cli) => {
     await cli.ok(["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);
