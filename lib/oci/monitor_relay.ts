@@ -290,6 +290,8 @@ function monitorRelayMain(): void {
           if (master >= 0) {
             masterPending.push(bytes);
             flushMaster();
+            // the terminal's echo is there at once: relay it without another round of poll
+            if (masterPending.length === 0 && Date.now() >= pausedUntil) readMaster();
           } else scope.postMessage({ type: "input", bytes }, [bytes.buffer]);
         } else if (bytes !== null) {
           client.readable = false;
