@@ -2,7 +2,9 @@
  * The built-in monitor, for hosts without conmon: this program re-executed in a hidden mode
  * (`denopod __monitor <json request>`), in a session of its own. It creates the container and
  * reports on its stdout, once, `created pid N` or `error NAME MESSAGE`; then it points its stdio
- * at /dev/null and holds the container as conmon would (see `monitor_main.ts`).
+ * at /dev/null and holds the container as conmon would (see `monitor_main.ts`). An exec session
+ * with a terminal gets a monitor of its own (`__monitor exec <json>`, `startExec`), which says
+ * `ready` once its attach socket listens and runs the process when a line arrives on its stdin.
  *
  * @example
  * ```ts

@@ -11,6 +11,11 @@
  * `{"data": PID}` (or `{"data": -1, "message": "runc's stderr"}`) there. conmon keeps the pipe
  * open while the container runs, so only the first line is read.
  *
+ * An exec session with a terminal (`startExec`, conmon's `--exec --exec-attach`, as podman's
+ * `startExec`) also takes a start pipe (fd 4) and an attach pipe (fd 5): pipes made here, which
+ * the shell opens by their `/proc/<our pid>/fd/N` names; its sync pipe then says the pid, and
+ * later the exit code.
+ *
  * Files conmon leaves: `<runDir>/monitor.pid` (its pid, from `-P`), `<runDir>/oci-log` (runc's
  * JSON log), `<runDir>/<id>` (a symlink to the bundle; the attach socket is `<runDir>/<id>/attach`
  * while conmon runs), and the FIFOs `ctl` and `winsz` in the bundle directory.
@@ -179,7 +184,11 @@ export class ConmonMonitor implements Monitor {
  * waits for the start message before running `runc exec`), no log, the attach socket in the
  * session's directory.
  */
-export function conmonExecArgs(request: ExecSessionRequest, runc: string, logLevel = "error") {
+export function conmonExecArgs(
+  request: ExecSessionRequest,
+  runc: string,
+  logLevel = "error",
+): string[] {
   const paths = execSessionPaths(request.dir);
   const args = [
     "--api-version",
