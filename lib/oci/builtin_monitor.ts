@@ -128,21 +128,7 @@ export class BuiltinMonitor implements Monitor {
     };
     await prepareMonitorDirs(resolved);
     const { cmd, args, cwd } = monitorCommand(resolved, this.#options);
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(cmd, {
-        args,
-        cwd,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "null",
-        detached: true,
-      }).spawn();
-    } catch (err) {
-      throw new RuntimeError(`built-in monitor: cannot start ${cmd}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    const child = spawnMonitor(cmd, args, cwd, "null");
     const report = await readFirstLine(child.stdout);
     const created = report === null ? null : /^created pid (\d+)$/.exec(report);
     if (created) {
@@ -168,21 +154,7 @@ export class BuiltinMonitor implements Monitor {
    */
   async startExec(request: ExecSessionRequest): Promise<ExecSession> {
     const { cmd, args, cwd } = monitorCommand(request, this.#options);
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(cmd, {
-        args,
-        cwd,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "null",
-        detached: true,
-      }).spawn();
-    } catch (err) {
-      throw new RuntimeError(`built-in monitor: cannot start ${cmd}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    const child = spawnMonitor(cmd, args, cwd, "piped");
     const reports = new LineReader(child.stdout);
     const input = child.stdin.getWriter();
     const release = () => {
@@ -224,5 +196,29 @@ export class BuiltinMonitor implements Monitor {
       },
       release,
     };
+  }
+}
+
+/** Spawns a detached monitor process whose first lines on stdout report to us. */
+function spawnMonitor(
+  cmd: string,
+  args: string[],
+  cwd: string | undefined,
+  stdin: "null" | "piped",
+): Deno.ChildProcess {
+  try {
+    return new Deno.Command(cmd, {
+      args,
+      cwd,
+      stdin,
+      stdout: "piped",
+      stderr: "null",
+      detached: true,
+    })
+      .spawn();
+  } catch (err) {
+    throw new RuntimeError(`built-in monitor: cannot start ${cmd}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

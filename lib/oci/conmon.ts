@@ -122,11 +122,7 @@ export class ConmonMonitor implements Monitor {
   /** Runs conmon, which creates the container; resolves with the container and conmon pids. */
   async start(request: MonitorStartRequest): Promise<MonitorStartResult> {
     const pathList = Deno.env.get("PATH") ?? DEFAULT_PATH;
-    const conmon = this.#binary ?? lookPath("conmon", pathList);
-    if (conmon === null) throw new RuntimeError("conmon: not found on PATH");
-    const runcName = request.runcBinary ?? "runc";
-    const runc = lookPath(runcName, pathList);
-    if (runc === null) throw new RuntimeError(`runc create: runc binary "${runcName}" not found`);
+    const { conmon, runc } = this.#binaries(pathList, request.runcBinary, "create");
     const exitCommand = resolveExitCommand(request.exitCommand, pathList);
     await prepareMonitorDirs(request);
 
@@ -137,7 +133,7 @@ export class ConmonMonitor implements Monitor {
           "-c",
           'exec "$0" "$@" 3>&1',
           conmon,
-          ...conmonArgs(request, resolve(runc), exitCommand, this.#logLevel),
+          ...conmonArgs(request, runc, exitCommand, this.#logLevel),
         ],
         env: { _OCI_SYNCPIPE: "3" },
         stdin: "null",
@@ -170,12 +166,18 @@ export class ConmonMonitor implements Monitor {
   /** Runs conmon in exec mode for the session; resolves once its attach socket listens. */
   async startExec(request: ExecSessionRequest): Promise<ExecSession> {
     const pathList = Deno.env.get("PATH") ?? DEFAULT_PATH;
+    const { conmon, runc } = this.#binaries(pathList, request.runcBinary, "exec");
+    return await startConmonExec(conmon, runc, request, this.#logLevel);
+  }
+
+  /** conmon's and runc's paths, or the error naming which one is missing. */
+  #binaries(pathList: string, runcBinary: string | undefined, verb: string) {
     const conmon = this.#binary ?? lookPath("conmon", pathList);
     if (conmon === null) throw new RuntimeError("conmon: not found on PATH");
-    const runcName = request.runcBinary ?? "runc";
+    const runcName = runcBinary ?? "runc";
     const runc = lookPath(runcName, pathList);
-    if (runc === null) throw new RuntimeError(`runc exec: runc binary "${runcName}" not found`);
-    return await startConmonExec(conmon, resolve(runc), request, this.#logLevel);
+    if (runc === null) throw new RuntimeError(`runc ${verb}: runc binary "${runcName}" not found`);
+    return { conmon, runc: resolve(runc) };
   }
 }
 
