@@ -236,20 +236,23 @@ export async function umount(
   });
 }
 
-/** `export NAME`: the container's filesystem as a tar archive. */
+/**
+ * `export NAME`: the container's filesystem as a tar archive. podman prints nothing; with `-o`
+ * and stderr a terminal, a bar shows the bytes written and the rate.
+ */
 export async function exportContainer(this: Invocation, name: string, flags: { output?: string }) {
   const { exportContainer } = await import("../container/export.ts");
-  const { progressReporter } = await import("./progress.ts");
+  const { byteProgress } = await import("./progress.ts");
   await withRuntime(this, async (runtime) => {
     const ctr = runtime.lookupContainer(name);
     if (flags.output === undefined && Deno.stdout.isTerminal()) {
       throw new InvalidArgError("refusing to export to terminal. Use -o flag or redirect");
     }
-    const progress = flags.output ? await progressReporter("Exporting") : undefined;
+    const progress = flags.output ? byteProgress(`Exporting ${ctr.name}`) : undefined;
     try {
       await exportContainer(ctr, { path: flags.output, onProgress: progress?.update });
     } finally {
-      progress?.stop();
+      progress?.done();
     }
   });
 }

@@ -26,10 +26,10 @@ const IMAGES_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSinc
 const IMAGES_DIGESTS =
   "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
-/** Opens the import source: a file path, or `-` for stdin. */
-async function openSource(path: string): Promise<ChunkSource> {
+/** Opens the import source: a file path, or `-` for stdin; with its size when it is a file. */
+async function openSource(path: string): Promise<{ source: ChunkSource; size?: number }> {
   const { fileChunks, readerChunks } = await import("../storage/tar/source.ts");
-  if (path === "-") return readerChunks(Deno.stdin);
+  if (path === "-") return { source: readerChunks(Deno.stdin) };
   if (/^[a-z]+:\/\//i.test(path)) {
     throw new InvalidArgError(
       `cannot import from ${path}: denopod reads only local files and stdin`,
@@ -37,11 +37,12 @@ async function openSource(path: string): Promise<ChunkSource> {
   }
   try {
     const file = await Deno.open(path, { read: true });
-    if (!(await file.stat()).isFile) {
+    const info = await file.stat();
+    if (!info.isFile) {
       file.close();
       throw new InvalidArgError(`import source ${path} is not a regular file`);
     }
-    return fileChunks(file);
+    return { source: fileChunks(file), size: info.size };
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new InvalidArgError(`cannot import ${path}: no such file`);
@@ -50,7 +51,10 @@ async function openSource(path: string): Promise<ChunkSource> {
   }
 }
 
-/** `import FILE [REFERENCE]`: prints the new image's ID. */
+/**
+ * `import FILE [REFERENCE]`: prints the new image's ID, after podman's steps on stderr (a bar
+ * while the tarball is read, on a terminal) unless `-q`.
+ */
 export async function importTarball(
   this: Invocation,
   file: string,
@@ -58,14 +62,33 @@ export async function importTarball(
   flags: { change: string[]; message?: string; quiet?: boolean },
 ) {
   const { importImage } = await import("../image/import.ts");
+  const { copyProgress } = await import("./progress.ts");
   await withRuntime(this, async (runtime) => {
-    const source = await openSource(file);
-    const image = await importImage(runtime, source, {
+    const { source, size } = await openSource(file);
+    const progress = copyProgress({ quiet: flags.quiet });
+    progress.line("Getting image source signatures");
+    // podman names the blob before reading it; its digest is known here only at the end
+    const blob = progress.copy("blob", undefined, size);
+    let read = 0;
+    const counted: ChunkSource = {
+      async read() {
+        const chunk = await source.read();
+        if (chunk !== null) blob.update(read += chunk.length);
+        return chunk;
+      },
+      cancel: (reason) => source.cancel(reason),
+    };
+    const image = await importImage(runtime, counted, {
       reference,
       changes: flags.change,
       message: flags.message,
       sourceName: file,
     });
+    blob.done({ digest: `sha256:${image.layers[0]}` });
+    progress.copy("config", `sha256:${image.id}`).done();
+    progress.line("Writing manifest to image destination");
+    progress.line("Storing signatures");
+    progress.flush();
     println(`sha256:${image.id}`);
   });
 }
