@@ -17,6 +17,7 @@ import type { Runtime } from "../runtime.ts";
 import { eprintln, exitStatus, println, withRuntime } from "./common.ts";
 import { type CreateFlagValues, createOptionsFrom } from "./container_flags.ts";
 import type { Invocation } from "./table/spec.ts";
+import type { TemplateOptions } from "../util/template/parse.ts";
 
 /**
  * Runs `fn` for each name, printing podman-style errors for the ones that fail; the exit status
@@ -111,6 +112,7 @@ export async function ps(this: Invocation, flags: PsFlags) {
     "../container/ps.ts"
   );
   const { printRows } = await import("./output.ts");
+  const { PS_TEMPLATE } = await import("./template_contexts.ts");
   await withRuntime(this, async (runtime) => {
     const now = clockNow();
     const sort = flags.sort ?? "created";
@@ -149,7 +151,7 @@ export async function ps(this: Invocation, flags: PsFlags) {
     }
     const rows = ctrs.map((c) => psReport(c, view));
     const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
-    printRows(rows, flags.format, defaultTable, PS_HEADERS, flags.noheading === true);
+    printRows(rows, flags.format, defaultTable, PS_HEADERS, flags.noheading === true, PS_TEMPLATE);
   });
 }
 
@@ -166,8 +168,12 @@ export async function inspect(this: Invocation, names: string[], flags: InspectF
   const { containerInspect } = await import("../container/inspect.ts");
   const { imageInspect } = await import("../image/inspect.ts");
   const { printInspect } = await import("./output.ts");
+  const { CONTAINER_INSPECT_TEMPLATE, IMAGE_INSPECT_TEMPLATE } = await import(
+    "./template_contexts.ts"
+  );
   await withRuntime(this, async (runtime) => {
     const found: object[] = [];
+    const templates: TemplateOptions[] = [];
     let failure: DenopodError | undefined;
     for (const name of names) {
       const ctr = flags.type === "image" ? undefined : runtime.containers.find(name);
@@ -175,19 +181,21 @@ export async function inspect(this: Invocation, names: string[], flags: InspectF
         const container = runtime.lookupContainer(ctr.config.id);
         if (await syncForDisplay(container)) {
           found.push(containerInspect(container, { size: flags.size === true }));
+          templates.push(CONTAINER_INSPECT_TEMPLATE);
           continue;
         }
       }
       const image = flags.type === "container" ? undefined : runtime.images.find(name);
       if (image) {
         found.push(imageInspect(runtime, image));
+        templates.push(IMAGE_INSPECT_TEMPLATE);
         continue;
       }
       failure = flags.type === "container"
         ? new NoSuchContainerError(name)
         : new InvalidArgError(`no such object: "${name}"`);
     }
-    printInspect(found, flags.format);
+    printInspect(found, flags.format, templates);
     if (failure) throw failure;
   });
 }

@@ -111,6 +111,7 @@ export async function images(this: Invocation, reference: string | undefined, fl
     "../image/list.ts"
   );
   const { printRows } = await import("./output.ts");
+  const { IMAGES_TEMPLATE } = await import("./template_contexts.ts");
   await withRuntime(this, (runtime) => {
     const now = clockNow();
     if (!(IMAGE_SORT_KEYS as readonly string[]).includes(flags.sort)) {
@@ -142,7 +143,14 @@ export async function images(this: Invocation, reference: string | undefined, fl
       imageReport(runtime, row, { noTrunc: flags.trunc === false, now })
     );
     const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
-    printRows(reports, flags.format, table, IMAGE_HEADERS, flags.noheading === true);
+    printRows(
+      reports,
+      flags.format,
+      table,
+      IMAGE_HEADERS,
+      flags.noheading === true,
+      IMAGES_TEMPLATE,
+    );
   });
 }
 

@@ -33,6 +33,7 @@ const CREATED_BY_WIDTH = 45;
 export async function imageInspect(this: Invocation, names: string[], flags: { format?: string }) {
   const { imageInspect } = await import("../image/inspect.ts");
   const { printInspect } = await import("./output.ts");
+  const { IMAGE_INSPECT_TEMPLATE } = await import("./template_contexts.ts");
   await withRuntime(this, (runtime) => {
     const found: object[] = [];
     let failure: DenopodError | undefined;
@@ -41,7 +42,7 @@ export async function imageInspect(this: Invocation, names: string[], flags: { f
       if (record) found.push(imageInspect(runtime, record));
       else failure = new NoSuchImageError(name);
     }
-    printInspect(found, flags.format);
+    printInspect(found, flags.format, found.map(() => IMAGE_INSPECT_TEMPLATE));
     if (failure) throw new DenopodError(`inspecting object: ${failure.message}`);
   });
 }
@@ -220,6 +221,7 @@ export interface HistoryFlags {
 export async function history(this: Invocation, reference: string, flags: HistoryFlags) {
   const { imageHistory, MISSING_ID } = await import("../image/history.ts");
   const { printRows } = await import("./output.ts");
+  const { HISTORY_TEMPLATE } = await import("./template_contexts.ts");
   await withRuntime(this, (runtime) => {
     const entries = imageHistory(runtime, runtime.images.resolve(reference));
     const noTrunc = flags.trunc === false;
@@ -255,7 +257,7 @@ export async function history(this: Invocation, reference: string, flags: Histor
         Tags: [] as string[],
       };
     });
-    printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS);
+    printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS, false, HISTORY_TEMPLATE);
   });
 }
 
