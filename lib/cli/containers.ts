@@ -106,8 +106,7 @@ export interface PsFlags {
 
 /** `ps`: lists containers. */
 export async function ps(this: Invocation, flags: PsFlags) {
-  const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
-  const { containerFilter } = await import("../container/filters.ts");
+  // what an empty store or no --filter never needs is loaded only when it is needed
   const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
     "../container/ps.ts"
   );
@@ -123,13 +122,19 @@ export async function ps(this: Invocation, flags: PsFlags) {
         }"`,
       );
     }
-    const keep = containerFilter(flags.filter, {
-      now,
-      created: (name) => runtime.lookupContainer(name).config.created,
-    });
+    const keep = flags.filter.length === 0
+      ? () => true
+      : (await import("../container/filters.ts")).containerFilter(flags.filter, {
+        now,
+        created: (name) => runtime.lookupContainer(name).config.created,
+      });
     let ctrs: Container[] = [];
-    for (const ctr of runtime.allContainers()) {
-      if (await syncForDisplay(ctr)) ctrs.push(ctr);
+    const all = runtime.allContainers();
+    if (all.length > 0) {
+      const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
+      for (const ctr of all) {
+        if (await syncForDisplay(ctr)) ctrs.push(ctr);
+      }
     }
     // podman: a filter does not imply -a; --latest and --last do
     if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
@@ -151,8 +156,15 @@ export async function ps(this: Invocation, flags: PsFlags) {
     }
     const rows = ctrs.map((c) => psReport(c, view));
     const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
-    printRows(rows, flags.format, defaultTable, PS_HEADERS, flags.noheading === true, PS_TEMPLATE);
-  });
+    await printRows(
+      rows,
+      flags.format,
+      defaultTable,
+      PS_HEADERS,
+      flags.noheading === true,
+      PS_TEMPLATE,
+    );
+  }, { light: true });
 }
 
 /** `inspect` flags. */
@@ -164,9 +176,12 @@ export interface InspectFlags {
 
 /** `inspect NAME...`: containers and images, as a JSON array or a template per object. */
 export async function inspect(this: Invocation, names: string[], flags: InspectFlags) {
-  const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
-  const { containerInspect } = await import("../container/inspect.ts");
-  const { imageInspect } = await import("../image/inspect.ts");
+  // a container's or an image's code loads when one is found
+  const containerCode = async () => ({
+    ...await import("../container/lifecycle/sync.ts"),
+    ...await import("../container/inspect.ts"),
+  });
+  const imageCode = () => import("../image/inspect.ts");
   const { printInspect } = await import("./output.ts");
   const { CONTAINER_INSPECT_TEMPLATE, IMAGE_INSPECT_TEMPLATE } = await import(
     "./template_contexts.ts"
@@ -179,6 +194,7 @@ export async function inspect(this: Invocation, names: string[], flags: InspectF
       const ctr = flags.type === "image" ? undefined : runtime.containers.find(name);
       if (ctr) {
         const container = runtime.lookupContainer(ctr.config.id);
+        const { containerInspect, syncForDisplay } = await containerCode();
         if (await syncForDisplay(container)) {
           found.push(containerInspect(container, { size: flags.size === true }));
           templates.push(CONTAINER_INSPECT_TEMPLATE);
@@ -187,7 +203,7 @@ export async function inspect(this: Invocation, names: string[], flags: InspectF
       }
       const image = flags.type === "container" ? undefined : runtime.images.find(name);
       if (image) {
-        found.push(imageInspect(runtime, image));
+        found.push((await imageCode()).imageInspect(runtime, image));
         templates.push(IMAGE_INSPECT_TEMPLATE);
         continue;
       }
@@ -195,9 +211,9 @@ export async function inspect(this: Invocation, names: string[], flags: InspectF
         ? new NoSuchContainerError(name)
         : new InvalidArgError(`no such object: "${name}"`);
     }
-    printInspect(found, flags.format, templates);
+    await printInspect(found, flags.format, templates);
     if (failure) throw failure;
-  });
+  }, { light: true });
 }
 
 /** `container inspect NAME...`: containers only. */

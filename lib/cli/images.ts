@@ -112,7 +112,7 @@ export async function images(this: Invocation, reference: string | undefined, fl
   );
   const { printRows } = await import("./output.ts");
   const { IMAGES_TEMPLATE } = await import("./template_contexts.ts");
-  await withRuntime(this, (runtime) => {
+  await withRuntime(this, async (runtime) => {
     const now = clockNow();
     if (!(IMAGE_SORT_KEYS as readonly string[]).includes(flags.sort)) {
       throw new InvalidArgError(
@@ -143,7 +143,7 @@ export async function images(this: Invocation, reference: string | undefined, fl
       imageReport(runtime, row, { noTrunc: flags.trunc === false, now })
     );
     const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
-    printRows(
+    await printRows(
       reports,
       flags.format,
       table,
@@ -151,7 +151,7 @@ export async function images(this: Invocation, reference: string | undefined, fl
       flags.noheading === true,
       IMAGES_TEMPLATE,
     );
-  });
+  }, { light: true });
 }
 
 /** podman-rmi(1) EXIT STATUS: 1 no such image, 2 the image is in use. */

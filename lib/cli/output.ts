@@ -1,12 +1,18 @@
 /**
  * `--format` for listing commands: `json`, a Go-template (`{{.Names}}`), or `table ...` with a
- * header row; without `--format`, the command's default table.
+ * header row; without `--format`, the command's default table. The template engine loads only
+ * for a template the plain path cannot print (a default `ps` or `images` never loads it).
  * @module
  */
-import { alignColumns, formatTable, isTableFormat } from "../util/template.ts";
-import { TemplateError, type TemplateOptions } from "../util/template/parse.ts";
+import { alignColumns } from "../util/tabwriter.ts";
+import type { TemplateOptions } from "../util/template/parse.ts";
 import { println, writeOut } from "./common.ts";
 import { INSPECT_ERROR_PREFIX } from "./template_contexts.ts";
+
+/** A `--format` value that asks for a table (`table …`). */
+function isTableFormat(format: string): boolean {
+  return format.startsWith("table ");
+}
 
 /**
  * Prints `rows` as `--format` asks, or as `defaultTable` (a `table ...` template) otherwise;
@@ -14,14 +20,14 @@ import { INSPECT_ERROR_PREFIX } from "./template_contexts.ts";
  * drops a table's header row (`--noheading`). `options` names the data as podman does in a bad
  * template's message (`./template_contexts.ts`).
  */
-export function printRows(
+export async function printRows(
   rows: object[],
   format: string | undefined,
   defaultTable: string,
   headers: Record<string, string>,
   noHeading = false,
   options: TemplateOptions = {},
-): void {
+): Promise<void> {
   if (format === "json") {
     println(JSON.stringify(rows, null, 4));
     return;
@@ -32,6 +38,7 @@ export function printRows(
     writeOut(plain);
     return;
   }
+  const { formatTable } = await import("../util/template.ts");
   if (noHeading && isTableFormat(text)) {
     const body = text.slice("table ".length).replaceAll(" ", "\t");
     writeOut(alignColumns(formatTable(body, rows, headers, options)));
@@ -75,16 +82,18 @@ function plainTable(
  * `templates` gives each object's names for a bad template's message (`./template_contexts.ts`),
  * which then starts as podman's: `inspecting object: printing inspect output: template: ...`.
  */
-export function printInspect(
+export async function printInspect(
   objects: object[],
   format: string | undefined,
   templates: readonly TemplateOptions[] = [],
-): void {
+): Promise<void> {
   if (format === undefined || format === "json") {
     // podman indents inspect's JSON by five spaces
     println(JSON.stringify(objects, null, 5));
     return;
   }
+  const { formatTable } = await import("../util/template.ts");
+  const { TemplateError } = await import("../util/template/parse.ts");
   let out = "";
   try {
     if (templates.every((t) => t === templates[0])) {

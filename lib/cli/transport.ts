@@ -34,7 +34,7 @@ export async function imageInspect(this: Invocation, names: string[], flags: { f
   const { imageInspect } = await import("../image/inspect.ts");
   const { printInspect } = await import("./output.ts");
   const { IMAGE_INSPECT_TEMPLATE } = await import("./template_contexts.ts");
-  await withRuntime(this, (runtime) => {
+  await withRuntime(this, async (runtime) => {
     const found: object[] = [];
     let failure: DenopodError | undefined;
     for (const name of names) {
@@ -42,7 +42,7 @@ export async function imageInspect(this: Invocation, names: string[], flags: { f
       if (record) found.push(imageInspect(runtime, record));
       else failure = new NoSuchImageError(name);
     }
-    printInspect(found, flags.format, found.map(() => IMAGE_INSPECT_TEMPLATE));
+    await printInspect(found, flags.format, found.map(() => IMAGE_INSPECT_TEMPLATE));
     if (failure) throw new DenopodError(`inspecting object: ${failure.message}`);
   });
 }
@@ -222,7 +222,7 @@ export async function history(this: Invocation, reference: string, flags: Histor
   const { imageHistory, MISSING_ID } = await import("../image/history.ts");
   const { printRows } = await import("./output.ts");
   const { HISTORY_TEMPLATE } = await import("./template_contexts.ts");
-  await withRuntime(this, (runtime) => {
+  await withRuntime(this, async (runtime) => {
     const entries = imageHistory(runtime, runtime.images.resolve(reference));
     const noTrunc = flags.trunc === false;
     const shortId = (id: string) => (noTrunc || id === MISSING_ID ? id : id.slice(0, 12));
@@ -257,7 +257,7 @@ export async function history(this: Invocation, reference: string, flags: Histor
         Tags: [] as string[],
       };
     });
-    printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS, false, HISTORY_TEMPLATE);
+    await printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS, false, HISTORY_TEMPLATE);
   });
 }
 
