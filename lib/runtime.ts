@@ -44,12 +44,14 @@ export interface RuntimeOptions {
    */
   replay?: boolean;
   /**
-   * The command only reads what the store holds (`ps`, `images`, `inspect`): when the store has
-   * no container and nothing to refresh, replay or clean up, the code that handles containers,
-   * runc and layers is not loaded (a few milliseconds of start-up), and a container another
-   * process creates after the open is not seen, as if the command had run a moment earlier.
+   * The command only reads, and needs: `"rows"` image and container rows, never a container
+   * object (`images`); `"containers"` container objects when the store has containers (`ps`,
+   * `inspect`). When the store then needs no container object and has nothing to refresh,
+   * replay or clean up, the code that handles containers, runc and layers is not loaded (a few
+   * milliseconds of start-up); with `"containers"`, a container another process creates after
+   * the open is not seen, as if the command had run a moment earlier.
    */
-  light?: boolean;
+  light?: "rows" | "containers";
 }
 
 /** The modules that handle containers, runc and layers, loaded by an open that needs them. */
@@ -74,8 +76,8 @@ async function loadStoreCode(): Promise<StoreCode> {
 }
 
 /** For a light open: true when the store holds nothing that needs the store's code now. */
-function nothingToHandle(paths: Paths, db: StateDb): boolean {
-  return db.get("SELECT 1 AS one FROM containers LIMIT 1") === undefined &&
+function nothingToHandle(paths: Paths, db: StateDb, light: "rows" | "containers"): boolean {
+  return (light === "rows" || db.get("SELECT 1 AS one FROM containers LIMIT 1") === undefined) &&
     db.get("SELECT 1 AS one FROM intents LIMIT 1") === undefined &&
     aliveMarkerIsCurrent(paths.aliveMarker) && !hasLayerLeftovers(paths, db);
 }
@@ -166,6 +168,7 @@ async function replayInterrupted(runtime: Runtime): Promise<void> {
 export class Runtime implements RuntimeContext {
   readonly #code: StoreCode | undefined;
   readonly #layers: LayerStore | undefined;
+  #light: RuntimeOptions["light"];
 
   private constructor(
     readonly paths: Paths,
@@ -203,12 +206,14 @@ export class Runtime implements RuntimeContext {
     const db = openStateDb(paths.stateDb);
     let code: StoreCode | undefined;
     try {
-      if (!options.light || !nothingToHandle(paths, db)) code = await loadStoreCode();
+      const light = options.light;
+      if (light === undefined || !nothingToHandle(paths, db, light)) code = await loadStoreCode();
     } catch (err) {
       db.close();
       throw err;
     }
     const runtime = new Runtime(paths, db, options.hostFiles ?? DEFAULT_HOST_FILES, code);
+    runtime.#light = options.light;
     // a full disk: show what there is, change nothing; a light open found nothing to do
     if (db.readOnly || code === undefined) return runtime;
     try {
@@ -230,15 +235,21 @@ export class Runtime implements RuntimeContext {
   /** Finds a container by name, ID or unique ID prefix; throws NoSuchContainerError. */
   lookupContainer(nameOrId: string): Container {
     const record = this.containers.resolve(nameOrId);
-    // a light runtime opened a store without containers: this one came later
-    if (this.#code === undefined) throw new NoSuchContainerError(nameOrId);
+    if (this.#code === undefined) {
+      if (this.#light === "rows") throw notLoaded("a container");
+      // a light runtime opened a store without containers: this one came later
+      throw new NoSuchContainerError(nameOrId);
+    }
     return new this.#code.Container(this, record);
   }
 
   /** Every container, newest first. */
   allContainers(): Container[] {
     const code = this.#code;
-    if (code === undefined) return []; // a light runtime opened a store without containers
+    if (code === undefined) {
+      if (this.#light === "rows") throw notLoaded("a container");
+      return []; // a light runtime opened a store without containers
+    }
     return this.containers.list().map((record) => new code.Container(this, record));
   }
 

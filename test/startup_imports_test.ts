@@ -90,7 +90,7 @@ Deno.test(
 );
 
 Deno.test(
-  "ps, images and inspect on a store without containers load no container, runc or layer code",
+  "ps and inspect on a store without containers, and images always, load no container, runc or layer code",
   opts,
   async () => {
     await withRoots(async (roots) => {
@@ -103,10 +103,12 @@ Deno.test(
       for (const args of [["ps", "-a"], ["images"], ["inspect", "--type", "image", "nothere"]]) {
         assert.deepEqual(await loadedHeavy(args), [], `denopod ${args.join(" ")}`);
       }
-      // with a container, they are loaded and used
+      // with a container, ps and inspect load and use them; images never needs them
       await importBusybox(roots);
       await denopodOk(roots, ["create", "--name", "idle", "busybox", "true"]);
       assert.deepEqual((await loadedHeavy(["ps", "-a"])).length, 3);
+      assert.deepEqual(await loadedHeavy(["images"]), []);
+      assert.match(await denopodOk(roots, ["images", "--format", "{{.Containers}}"]), /^1\n$/);
       assert.match(await denopodOk(roots, ["ps", "-a", "--format", "{{.Names}}"]), /^idle\n$/);
       assert.match(
         await denopodOk(roots, ["inspect", "--format", "{{.Name}}", "idle"]),

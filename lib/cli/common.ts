@@ -35,13 +35,13 @@ export function applyGlobalOptions(options: GlobalOptions): void {
 }
 
 /**
- * Opens the runtime for a command, runs `fn`, and always closes it. `light`: the command only
- * reads (`ps`, `images`, `inspect`; see `RuntimeOptions.light`).
+ * Opens the runtime for a command, runs `fn`, and always closes it. `light`: what a command
+ * that only reads needs (`ps`, `images`, `inspect`; see `RuntimeOptions.light`).
  */
 export async function withRuntime<T>(
   invocation: Invocation,
   fn: (runtime: Runtime) => Promise<T> | T,
-  options: { light?: boolean } = {},
+  options: { light?: "rows" | "containers" } = {},
 ): Promise<T> {
   const globals = globalOptions(invocation);
   applyGlobalOptions(globals);

@@ -164,7 +164,7 @@ export async function ps(this: Invocation, flags: PsFlags) {
       flags.noheading === true,
       PS_TEMPLATE,
     );
-  }, { light: true });
+  }, { light: "containers" });
 }
 
 /** `inspect` flags. */
@@ -213,7 +213,7 @@ export async function inspect(this: Invocation, names: string[], flags: InspectF
     }
     await printInspect(found, flags.format, templates);
     if (failure) throw failure;
-  }, { light: true });
+  }, { light: "containers" });
 }
 
 /** `container inspect NAME...`: containers only. */

@@ -151,7 +151,7 @@ export async function images(this: Invocation, reference: string | undefined, fl
       flags.noheading === true,
       IMAGES_TEMPLATE,
     );
-  }, { light: true });
+  }, { light: "rows" });
 }
 
 /** podman-rmi(1) EXIT STATUS: 1 no such image, 2 the image is in use. */
