@@ -15,7 +15,7 @@ import {
 import type { Container } from "../container/container.ts";
 import type { Runtime } from "../runtime.ts";
 import { eprintln, exitStatus, println, withRuntime } from "./common.ts";
-import { type CreateFlagValues, createOptionsFrom } from "./container_flags.ts";
+import type { CreateFlagValues } from "./container_flags.ts";
 import type { Invocation } from "./table/spec.ts";
 import type { TemplateOptions } from "../util/template/parse.ts";
 
@@ -84,6 +84,7 @@ export async function create(
   flags: CreateFlagValues,
 ) {
   const { createContainer } = await import("../container/create.ts");
+  const { createOptionsFrom } = await import("./container_flags.ts");
   await withRuntime(this, async (runtime) => {
     const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
     println(ctr.id);
@@ -106,14 +107,28 @@ export interface PsFlags {
 
 /** `ps`: lists containers. */
 export async function ps(this: Invocation, flags: PsFlags) {
-  // what an empty store or no --filter never needs is loaded only when it is needed
-  const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
-    "../container/ps.ts"
-  );
   const { printRows } = await import("./output.ts");
   const { PS_TEMPLATE } = await import("./template_contexts.ts");
   await withRuntime(this, async (runtime) => {
     const now = clockNow();
+    const all = runtime.allContainers();
+    // what an empty store, or no --filter, never needs loads only when it is needed
+    const keep = flags.filter.length === 0
+      ? undefined
+      : (await import("../container/filters.ts")).containerFilter(flags.filter, {
+        now,
+        created: (name) => runtime.lookupContainer(name).config.created,
+      });
+    if (all.length === 0 && flags.sort === undefined) {
+      if (flags.quiet) return;
+      if (flags.format === "json") return println("[]");
+      const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
+      const noHeading = flags.noheading === true;
+      return await printRows([], flags.format, defaultTable, PS_HEADERS, noHeading, PS_TEMPLATE);
+    }
+    const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
+      "../container/ps.ts"
+    );
     const sort = flags.sort ?? "created";
     if (!(PS_SORT_KEYS as readonly string[]).includes(sort)) {
       throw new InvalidArgError(
@@ -122,14 +137,7 @@ export async function ps(this: Invocation, flags: PsFlags) {
         }"`,
       );
     }
-    const keep = flags.filter.length === 0
-      ? () => true
-      : (await import("../container/filters.ts")).containerFilter(flags.filter, {
-        now,
-        created: (name) => runtime.lookupContainer(name).config.created,
-      });
     let ctrs: Container[] = [];
-    const all = runtime.allContainers();
     if (all.length > 0) {
       const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
       for (const ctr of all) {
@@ -140,7 +148,7 @@ export async function ps(this: Invocation, flags: PsFlags) {
     if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
       ctrs = ctrs.filter((c) => c.state.status === "running" || c.state.status === "stopping");
     }
-    ctrs = ctrs.filter((c) => keep(filterView(c)));
+    if (keep) ctrs = ctrs.filter((c) => keep(filterView(c)));
     // the store lists the newest first; --latest and --last take the newest
     if (flags.latest) ctrs = ctrs.slice(0, 1);
     if (flags.last !== undefined && flags.last >= 0) ctrs = ctrs.slice(0, flags.last);

@@ -9,7 +9,6 @@ import { DenopodError, ImageInUseError, InvalidArgError, NoSuchImageError } from
 import type { ChunkSource } from "../storage/tar/source.ts";
 import { println, withRuntime } from "./common.ts";
 import type { Invocation } from "./table/spec.ts";
-import { forEachTarget } from "./containers.ts";
 
 const IMAGE_HEADERS: Record<string, string> = {
   Repository: "REPOSITORY",
@@ -169,6 +168,7 @@ export async function rmi(
 ) {
   const { removeImage } = await import("../image/remove.ts");
   const { removeContainer } = await import("../container/remove.ts");
+  const { forEachTarget } = await import("./containers.ts");
   await withRuntime(this, async (runtime) => {
     const targets = flags.all ? runtime.images.list().map((i) => i.id) : references;
     if (targets.length === 0 && !flags.all) {
