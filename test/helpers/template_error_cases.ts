@@ -35,6 +35,7 @@ const TEMPLATES: Record<string, string[]> = {
     "{{.Config.Foo}}",
     "{{.HostConfig.Foo}}",
     "{{.Mounts.Foo}}",
+    "{{.State.Health.Status}}",
   ],
   "image inspect": ["{{.Foo}}", "{{.Config.Foo}}", "{{.RootFS.Foo}}"],
   info: ["{{.Foo}}", "{{.Host.Foo}}", "{{.Store.Foo}}"],

@@ -464,8 +464,8 @@ class Parser {
       }
       case "field": {
         const [names, next] = this.#chain(tokens, k + 1, to);
-        // Go places a field chain (`.State.Foo`) at its last field
-        const pos = { ...posOf(next), offset: tokens[next - 1].offset };
+        // Go places a field chain (`.State.Health.Foo`) at its second field (`.Health`)
+        const pos = { ...posOf(next), offset: tokens[names.length > 0 ? k + 1 : k].offset };
         return [{ kind: "field", names: [t.text, ...names], pos }, next];
       }
       case "var": {
