@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { cliPrefix, denopod, IS_ROOT, REPO, withRoots } from "./helpers/denopod.ts";
 import { busyboxRootfsTar } from "./helpers/denopod.ts";
 import { ptyRun } from "./helpers/pty.ts";
+import { progressLine } from "../lib/cli/progress.ts";
 import {
   fillIn,
   FIXTURES,
@@ -142,4 +143,19 @@ Deno.test("-q on a terminal: load prints only the loaded names", opts, async () 
     assert.equal(r.exit, 0, r.output);
     assert.equal(screen(r.output), "Loaded image: localhost/fixture:2\r\n");
   });
+});
+
+Deno.test("a bar fits the terminal: size and percent when known, else bytes and rate", () => {
+  const known = progressLine("Copying blob 7b47c2970140", 1024 * 1024, 2 * 1024 * 1024, 500, 80);
+  assert.equal(known.length, 79);
+  assert.match(known, /^Copying blob 7b47c2970140 \[=+> +\] 1\.0MiB \/ 2\.0MiB  50%$/);
+  const full = progressLine("Copying blob 7b47c2970140", 10240, 10240, 5, 70);
+  assert.match(full, /^Copying blob 7b47c2970140 \[=+\] 10\.0KiB \/ 10\.0KiB 100%$/);
+  assert.equal(full.length, 69);
+  assert.equal(
+    progressLine("Copying blob", 3 * 1024 * 1024, undefined, 2000, 80),
+    "Copying blob 3.0MiB (1.5MiB/s)",
+  );
+  // a narrow terminal: the figures without a bar, cut to the width
+  assert.ok(progressLine("Copying blob 7b47c2970140", 1, 2, 1, 30).length <= 29);
 });

@@ -12,10 +12,10 @@
  * Storing signatures
  * ```
  *
- * On a terminal a blob being read gets a bar, redrawn in place at most ten times a second: the total and
- * percent when the size is known (`Copying blob 7b47c2970140 [=====>    ] 1.0MiB / 2.0MiB`),
- * bytes and rate otherwise; it ends as `Copying blob 7b47c2970140 done` and a newline. `-q`
- * makes the reporter {@linkcode SILENT}. A tiny renderer of our own: `\r` and "erase to end of
+ * On a terminal a blob being read gets a bar, redrawn in place at most ten times a second: the
+ * total and percent when the size is known (`Copying blob 7b47c2970140 [=====>    ] 1.0MiB /
+ * 2.0MiB  50%`), bytes and rate otherwise; it ends as `Copying blob 7b47c2970140 done` and a
+ * newline. `-q` makes the reporter {@linkcode SILENT}. A tiny renderer of our own: `\r` and "erase to end of
  * line" are the only escape codes, and only on a terminal.
  *
  * @example
@@ -67,19 +67,25 @@ function writeErr(text: string): void {
   while (offset < bytes.length) offset += Deno.stderr.writeSync(bytes.subarray(offset));
 }
 
+/** The terminal's width (80 when it cannot be read). */
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80;
+  }
+}
+
 /** How often a bar is redrawn, at most. */
 const REDRAW_MS = 100;
 
 /**
  * The reporter for this process: {@linkcode SILENT} when `quiet`, bars when stderr is a
- * terminal (or `terminal` says so), else podman's plain lines.
+ * terminal, else podman's plain lines.
  */
-export function copyProgress(
-  options: { quiet?: boolean; terminal?: boolean; columns?: number } = {},
-): CopyProgress {
+export function copyProgress(options: { quiet?: boolean } = {}): CopyProgress {
   if (options.quiet) return SILENT;
-  const terminal = options.terminal ?? Deno.stderr.isTerminal();
-  return terminal ? new TerminalProgress(options.columns) : new PlainProgress();
+  return Deno.stderr.isTerminal() ? new TerminalProgress() : new PlainProgress();
 }
 
 /**
@@ -122,8 +128,6 @@ function shortDigest(kind: "blob" | "config", digest: string | undefined): strin
 class TerminalProgress implements CopyProgress {
   readonly live = true;
 
-  constructor(readonly fixedColumns?: number) {}
-
   line(text: string): void {
     writeErr(`${text}\n`);
   }
@@ -136,7 +140,8 @@ class TerminalProgress implements CopyProgress {
     let finished = false;
     const label = () => `Copying ${kind} ${shortDigest(kind, digest)}`.trimEnd();
     const draw = (bytes: number) => {
-      const line = progressLine(label(), bytes, total, performance.now() - started, this.columns());
+      const elapsed = performance.now() - started;
+      const line = progressLine(label(), bytes, total, elapsed, terminalColumns());
       writeErr(`\r${line}\x1b[K`);
     };
     // the first bytes draw the bar: a blob the store has, or a config, shows only its last line
@@ -155,15 +160,6 @@ class TerminalProgress implements CopyProgress {
         writeErr(`\r${label()} ${options.status ?? "done"}\x1b[K\n`);
       },
     };
-  }
-
-  columns(): number {
-    if (this.fixedColumns !== undefined) return this.fixedColumns;
-    try {
-      return Deno.consoleSize().columns || 80;
-    } catch {
-      return 80;
-    }
   }
 }
 
@@ -217,15 +213,14 @@ export function byteProgress(label: string, terminal = Deno.stderr.isTerminal())
   let drawn = -Infinity;
   let last = 0;
   let finished = false;
-  const columns = () => {
-    try {
-      return Deno.consoleSize().columns || 80;
-    } catch {
-      return 80;
-    }
-  };
   const draw = () => {
-    const line = progressLine(label, last, undefined, performance.now() - started, columns());
+    const line = progressLine(
+      label,
+      last,
+      undefined,
+      performance.now() - started,
+      terminalColumns(),
+    );
     writeErr(`\r${line}\x1b[K`);
   };
   draw();
