@@ -106,12 +106,24 @@ export interface ImagesFlags {
 
 /** `images [REFERENCE]`: lists images. */
 export async function images(this: Invocation, reference: string | undefined, flags: ImagesFlags) {
-  const { IMAGE_SORT_KEYS, imageFilter, imageJson, imageListRows, imageReport } = await import(
-    "../image/list.ts"
-  );
   const { printRows } = await import("./output.ts");
   const { IMAGES_TEMPLATE } = await import("./template_contexts.ts");
   await withRuntime(this, async (runtime) => {
+    const all = runtime.images.list();
+    const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
+    const noHeading = flags.noheading === true;
+    if (
+      all.length === 0 && reference === undefined && flags.filter.length === 0 &&
+      flags.sort === "created"
+    ) {
+      // no image and nothing to check: the listing's code is not needed
+      if (flags.quiet) return;
+      if (flags.format === "json") return println("[]");
+      return await printRows([], flags.format, table, IMAGE_HEADERS, noHeading, IMAGES_TEMPLATE);
+    }
+    const { IMAGE_SORT_KEYS, imageFilter, imageJson, imageListRows, imageReport } = await import(
+      "../image/list.ts"
+    );
     const now = clockNow();
     if (!(IMAGE_SORT_KEYS as readonly string[]).includes(flags.sort)) {
       throw new InvalidArgError(
@@ -123,7 +135,7 @@ export async function images(this: Invocation, reference: string | undefined, fl
       ? flags.filter
       : [...flags.filter, `reference=${reference}`];
     const keep = imageFilter(runtime, specs, now);
-    const images = runtime.images.list().filter(keep);
+    const images = all.filter(keep);
     const rows = imageListRows(images, flags.sort);
     if (flags.quiet) {
       const seen = new Set<string>();
@@ -141,15 +153,7 @@ export async function images(this: Invocation, reference: string | undefined, fl
     const reports = rows.map((row) =>
       imageReport(runtime, row, { noTrunc: flags.trunc === false, now })
     );
-    const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
-    await printRows(
-      reports,
-      flags.format,
-      table,
-      IMAGE_HEADERS,
-      flags.noheading === true,
-      IMAGES_TEMPLATE,
-    );
+    await printRows(reports, flags.format, table, IMAGE_HEADERS, noHeading, IMAGES_TEMPLATE);
   }, { light: "rows" });
 }
 

@@ -74,7 +74,8 @@ function plainTable(
     if (values.some((v) => typeof v !== "string" && typeof v !== "number")) return undefined;
     lines.push(values.map((v) => String(v)).join("\t"));
   }
-  return alignColumns(`${lines.join("\n")}\n`);
+  // no header and no row: nothing at all, as podman prints
+  return lines.length === 0 ? "" : alignColumns(`${lines.join("\n")}\n`);
 }
 
 /**
