@@ -28,7 +28,6 @@ import type { Runc } from "./oci/runc.ts";
 import type { Monitor } from "./oci/monitor.ts";
 import { selfCommand } from "./sys/self.ts";
 import { aliveMarkerIsCurrent } from "./container/alive_marker.ts";
-import { IntentLog } from "./state/intents.ts";
 import { isAbsolute, join, resolve } from "./util/path.ts";
 import { hasLayerLeftovers } from "./storage/layer_leftovers.ts";
 import { assertNoControlChars } from "./container/rundir/validate.ts";
@@ -154,6 +153,7 @@ function lazyOci(paths: Paths, code: StoreCode | undefined): OciContext {
  * replay code loads only when there are). On a full disk the replay waits for a later command.
  */
 async function replayInterrupted(runtime: Runtime): Promise<void> {
+  const { IntentLog } = await import("./state/intents.ts");
   const pending = new IntentLog(runtime.db).list();
   if (pending.length === 0) return;
   const { replayIntents } = await import("./housekeeping/replay.ts");
