@@ -374,11 +374,16 @@ async function benchTransport(): Promise<string[]> {
 /**
  * `run --rm --network NAME -p 127.0.0.1:PORT:80 busybox true` (netns, netavark setup and teardown,
  * firewall rules in and out), beside podman's in a PodmanSandbox whose containers.conf also keeps
- * its network files in the sandbox. Test-only subnets and names; both networks removed after.
+ * its network files in the sandbox. The two are interleaved (denopod then podman, then podman then
+ * denopod, ...), so a burst of load from elsewhere lands on both; after one warm-up run each,
+ * `BENCH_NET_RUNS` pairs (default 11) are timed, and the medians and the median of the per-pair
+ * ratios are printed. Test-only subnets and names; both networks removed after.
  */
 async function benchNet(): Promise<string[]> {
+  const pairs = Number(Deno.env.get("BENCH_NET_RUNS") ?? "11");
   const roots = await makeRoots("denopod-bench-net-");
   const net = ["--network", "dptestbench"];
+  let sandbox: PodmanSandbox | undefined;
   try {
     const tar = await busyboxTar(roots.dir);
     await denopod(roots, "import", tar, "busybox");
@@ -392,45 +397,62 @@ async function benchNet(): Promise<string[]> {
       "dptestbrbench",
       "dptestbench",
     );
-    const ours = await median(
-      5,
-      () => denopod(roots, "run", "--rm", ...net, "-p", "127.0.0.1:18350:80", "busybox", "true"),
-    );
-    await denopod(roots, "network", "rm", "-f", "dptestbench");
-    let ref: number | undefined;
+    const ours = () =>
+      denopod(roots, "run", "--rm", ...net, "-p", "127.0.0.1:18350:80", "busybox", "true");
+    let theirs: (() => Promise<string>) | undefined;
     if (PODMAN) {
-      const sandbox = await PodmanSandbox.create("overlay");
-      try {
-        const conf = join(sandbox.dir, "containers.conf");
-        const text = await Deno.readTextFile(conf);
-        await Deno.writeTextFile(
-          conf,
-          text.replace(
-            "[engine]",
-            `[network]\nnetwork_config_dir = "${join(sandbox.dir, "networks")}"\n\n[engine]`,
-          ),
-        );
-        await Deno.mkdir(join(sandbox.dir, "networks"));
-        await sandbox.output("import", tar, "busybox");
-        await sandbox.output(
-          "network",
-          "create",
-          "--subnet",
-          "10.231.251.0/24",
-          "dptestbench",
-        );
-        ref = await median(
-          5,
-          () =>
-            sandbox.output("run", "--rm", ...net, "-p", "127.0.0.1:18351:80", "busybox", "true"),
-        );
-        await sandbox.run("network", "rm", "-f", "dptestbench");
-      } finally {
-        await sandbox.remove();
+      const box = sandbox = await PodmanSandbox.create("overlay");
+      const conf = join(box.dir, "containers.conf");
+      const text = await Deno.readTextFile(conf);
+      await Deno.writeTextFile(
+        conf,
+        text.replace(
+          "[engine]",
+          `[network]\nnetwork_config_dir = "${join(box.dir, "networks")}"\n\n[engine]`,
+        ),
+      );
+      await Deno.mkdir(join(box.dir, "networks"));
+      await box.output("import", tar, "busybox");
+      await box.output("network", "create", "--subnet", "10.231.251.0/24", "dptestbench");
+      theirs = () =>
+        box.output("run", "--rm", ...net, "-p", "127.0.0.1:18351:80", "busybox", "true");
+    }
+    await ours();
+    await theirs?.();
+    const oursRuns: number[] = [];
+    const theirRuns: number[] = [];
+    const ratios: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      let a: number;
+      let b: number | undefined;
+      if (i % 2 === 0 || !theirs) {
+        a = await timed(ours);
+        b = theirs ? await timed(theirs) : undefined;
+      } else {
+        b = await timed(theirs);
+        a = await timed(ours);
+      }
+      oursRuns.push(a);
+      if (b !== undefined) {
+        theirRuns.push(b);
+        ratios.push(a / b);
       }
     }
-    return [line("run --rm --network NAME -p ... busybox true", ours, "podman", ref)];
+    const label = "run --rm --network NAME -p ... busybox true";
+    const out = [
+      line(label, middle(oursRuns), "podman", theirs ? middle(theirRuns) : undefined),
+      `  ${pairs} interleaved pairs: denopod ${seconds(oursRuns)}`,
+    ];
+    if (theirs) {
+      out.push(`  podman ${seconds(theirRuns)}`);
+      out.push(`  median of the per-pair ratios ${middle(ratios).toFixed(2)}`);
+    }
+    return out;
   } finally {
+    if (sandbox) {
+      await sandbox.run("network", "rm", "-f", "dptestbench").catch(() => {});
+      await sandbox.remove();
+    }
     await denopod(roots, "network", "rm", "-f", "dptestbench").catch(() => {});
     await removeRoots(roots);
   }

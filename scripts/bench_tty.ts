@@ -5,7 +5,10 @@
  * store and containers.conf), in interleaved rounds (medians); and the memory high-water mark (VmHWM) of the built-in monitor
  * holding a terminal after that traffic, beside conmon's.
  *
- *   deno run -A scripts/bench.ts tty
+ *   deno run -A scripts/bench.ts tty          # BENCH_TTY_ROUNDS=15 for more rounds (default 5)
+ *
+ * On this shared 2-core machine the figures move a lot with the load (podman's own from 85 to
+ * 290 µs per key between runs): compare ratios within one run, and run it more than once.
  * @module
  */
 import { join } from "node:path";
@@ -14,8 +17,8 @@ import { ptyRun, type PtyStep } from "../test/helpers/pty.ts";
 import { PODMAN, PodmanSandbox } from "../test/helpers/podman.ts";
 
 const KEYSTROKES = 1000;
-/** Interleaved rounds; each figure is the median. */
-const ROUNDS = 5;
+/** Interleaved rounds (`BENCH_TTY_ROUNDS`, default 5); each figure is the median. */
+const ROUNDS = Number(Deno.env.get("BENCH_TTY_ROUNDS") ?? 5);
 
 function median(figures: number[]): number | null {
   if (figures.length === 0) return null;

@@ -94,8 +94,8 @@ Deno.test("run, create and exec stop taking flags at the first argument; -- ends
     { env: ["A=1"] },
   ]);
   // other commands take flags after their arguments, as podman does
-  assert.deepEqual(parsed("rm", "ctr", "-f").params, [["ctr"], { force: true }]);
-  assert.deepEqual(parsed("rm", "--", "-f").params, [["-f"], {}]);
+  assert.deepEqual(parsed("rm", "ctr", "-f").params, [["ctr"], { cidfile: [], force: true }]);
+  assert.deepEqual(parsed("rm", "--", "-f").params, [["-f"], { cidfile: [] }]);
   // a value that starts with a dash is a value
   assert.deepEqual(parsed("create", "--name", "-x", "img").params[0], "img");
 });
@@ -267,7 +267,7 @@ Deno.test("bash completion: commands, subcommands, flags and fixed values", asyn
     stdout: "piped",
   }).output()).stdout;
   const text = new TextDecoder().decode(script);
-  assert.deepEqual(await complete(text, ["denopod", "st"]), ["start", "stop"]);
+  assert.deepEqual(await complete(text, ["denopod", "st"]), ["start", "stats", "stop"]);
   assert.deepEqual(await complete(text, ["denopod", "image", "l"]), ["list", "load", "ls"]);
   assert.deepEqual(await complete(text, ["denopod", "ps", "--no"]), ["--no-trunc", "--noheading"]);
   assert.deepEqual(await complete(text, ["denopod", "--root", "/x", "inspect", "--type", "c"]), [

@@ -150,8 +150,19 @@ Deno.test("system df lays out its table as podman does", opts, async () => {
     const tar = await busyboxRootfsTar();
     await denopodOk(roots, ["import", tar, "busybox"]);
     await podman.output("import", tar, "busybox");
-    await denopodOk(roots, ["create", "busybox", "true"]);
-    await podman.output("create", "busybox", "true");
+    // a volume a container uses (active) and one nobody uses (reclaimable)
+    for (
+      const args of [["volume", "create", "idle"], [
+        "create",
+        "-v",
+        "data:/data",
+        "busybox",
+        "true",
+      ]]
+    ) {
+      await denopodOk(roots, args);
+      await podman.output(...args);
+    }
     // sizes differ (denopod counts directories as `du` does; podman counts files only)
     const cells = (text: string) =>
       text.split("\n").map((l) =>
@@ -169,6 +180,15 @@ Deno.test("system df lays out its table as podman does", opts, async () => {
     assert.deepEqual(
       verboseHeaders(await denopodOk(roots, ["system", "df", "-v"])),
       verboseHeaders(await podman.output("system", "df", "-v")),
+    );
+    // the volume rows: names, links and (both empty) sizes cell by cell
+    const volumeRows = (text: string) =>
+      text.slice(text.indexOf("Local Volumes space usage:")).split("\n").map((l) =>
+        l.split(/ {2,}/)
+      );
+    assert.deepEqual(
+      volumeRows(await denopodOk(roots, ["system", "df", "-v"])),
+      volumeRows(await podman.output("system", "df", "-v")),
     );
   });
 });

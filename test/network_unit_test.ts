@@ -2,7 +2,8 @@
  * Unit tests of the network library: IPv4 subnets (`lib/network/ipv4.ts`), `-p` parsing and the
  * ways ports are shown (`ports.ts`), the network files with a fake host (`store.ts`: name, subnet,
  * gateway and bridge checks, the default network's subnet choice), and IPAM and host-port
- * reservations in a real state database (`ipam.ts`). No host network is touched.
+ * reservations in a real state database (`ipam.ts`), static addresses (`static.ts`). No host
+ * network is touched.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -28,13 +29,23 @@ import {
 } from "../lib/network/store.ts";
 import {
   AddressExhaustedError,
+  AddressInUseError,
   holdsAny,
   leaseAddress,
+  leaseAddresses,
   leasesOf,
   PortInUseError,
   releaseContainer,
   reservePorts,
 } from "../lib/network/ipam.ts";
+import {
+  formatIpv6,
+  overlaps6,
+  parseCidr6,
+  parseIpv6Number,
+  randomUlaSubnet,
+} from "../lib/network/ipv6.ts";
+import { checkStaticIp, parseMac, parseNetworkList } from "../lib/network/static.ts";
 import { openStateDb } from "../lib/state/db.ts";
 import { InvalidArgError } from "../lib/errors.ts";
 import type { Cidr } from "../lib/network/ipv4.ts";
@@ -180,7 +191,15 @@ Deno.test("network files are podman's JSON, and bad input leaves no file", async
       [{ name: "dptest1", subnet: "10.231.1.0/24" }, /already exists/],
       [{ name: "bad name", subnet: "10.231.1.0/24" }, /invalid network name/],
       [{ name: "host" }, /reserved/],
-      [{ name: "dptest2", ipv6: true }, /IPv4 only/],
+      [
+        { name: "dptest2", subnets: ["fd31:1::/64", "fd31:2::/64"] },
+        /at most one IPv4 and one IPv6/,
+      ],
+      [
+        { name: "dptest2", subnet: "fd31:1::1/64" },
+        /host bits are set \(the network is fd31:1::\/64\)/,
+      ],
+      [{ name: "dptest2", subnet: "fd31:1::/64", gateway: "fd31:2::1" }, /not a host address/],
       [{ name: "dptest2", subnet: "10.231.1.0/24", interfaceName: "x".repeat(16) }, /interface/],
     ];
     for (const [options, message] of bad) {
@@ -221,7 +240,7 @@ Deno.test("IPAM leases the lowest free address once, and host ports name their h
       assert.equal(a, "10.231.4.2", "skips the network address and the gateway");
       assert.equal(db.transaction(() => leaseAddress(db, net, "a")), a, "same lease again");
       assert.throws(() => db.transaction(() => leaseAddress(db, net, "b")), AddressExhaustedError);
-      assert.deepEqual(leasesOf(db, "a"), { dptest4: "10.231.4.2" });
+      assert.deepEqual(leasesOf(db, "a"), { dptest4: ["10.231.4.2"] });
 
       db.transaction(() => reservePorts(db, "a", [parsePublish("18080-18081:80-81")], (id) => id));
       assert.throws(
@@ -238,6 +257,145 @@ Deno.test("IPAM leases the lowest free address once, and host ports name their h
       releaseContainer(db, "a");
       assert.ok(!holdsAny(db, "a"));
       assert.equal(db.transaction(() => leaseAddress(db, net, "b")), "10.231.4.2");
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("parseNetworkList splits names and NAME:ip=,mac= options, as podman reads --network", () => {
+  assert.deepEqual(parseNetworkList("a,b"), [{ name: "a" }, { name: "b" }]);
+  assert.deepEqual(parseNetworkList("a:ip=10.231.4.9,mac=02:42:AC:11:00:09,b"), [
+    { name: "a", ip: "10.231.4.9", mac: "02:42:ac:11:00:09" },
+    { name: "b" },
+  ]);
+  assert.deepEqual(parseNetworkList("a,b:mac=02-42-ac-11-00-0a"), [
+    { name: "a" },
+    { name: "b", mac: "02:42:ac:11:00:0a" },
+  ]);
+  assert.throws(
+    () => parseNetworkList("a:alias=x"),
+    /^InvalidArgError: invalid option for network a: unknown bridge network option: alias$/,
+  );
+  assert.throws(() => parseNetworkList("a:ip=10.1"), /"10.1" is not an ip address/);
+  assert.throws(() => parseMac("02:42:ac:11:00"), /address 02:42:ac:11:00: invalid MAC address/);
+  assert.throws(() => parseMac("01:00:5e:00:00:01"), /multicast/);
+});
+
+Deno.test("checkStaticIp wants a host address of the subnet that is not the gateway", async () => {
+  await withTempDir("denopod-static-", async (dir) => {
+    const net = await fakeStore(dir).create({ name: "dptest5", subnet: "10.231.5.0/24" });
+    checkStaticIp(net, "10.231.5.9");
+    checkStaticIp(net, "10.231.5.254");
+    for (
+      const [ip, message] of [
+        ["10.231.6.9", "requested static ip 10.231.6.9 not in any subnet on network dptest5"],
+        ["10.231.5.1", "requested static ip 10.231.5.1 is the gateway of network dptest5"],
+        ["10.231.5.0", "is the network address of subnet 10.231.5.0/24"],
+        ["10.231.5.255", "is the broadcast address of subnet 10.231.5.0/24"],
+        ["fd00::1", '"fd00::1" is not an ip address'],
+      ]
+    ) {
+      assert.throws(
+        () => checkStaticIp(net, ip),
+        (err: Error) => err instanceof InvalidArgError && err.message.includes(message),
+        ip,
+      );
+    }
+  });
+});
+
+Deno.test("IPAM leases a requested address, and refuses one another container holds", async () => {
+  await withTempDir("denopod-ipam-static-", async (dir) => {
+    const db = openStateDb(join(dir, "state.db"));
+    try {
+      const net = await fakeStore(dir).create({ name: "dptest6", subnet: "10.231.6.0/24" });
+      assert.equal(db.transaction(() => leaseAddress(db, net, "a", "10.231.6.9")), "10.231.6.9");
+      assert.throws(
+        () => db.transaction(() => leaseAddress(db, net, "b", "10.231.6.9")),
+        (err: Error) =>
+          err instanceof AddressInUseError &&
+          err.message ===
+            "IPAM error: requested ip address 10.231.6.9 is already allocated to container ID a",
+      );
+      assert.ok(!holdsAny(db, "b"));
+      assert.equal(db.transaction(() => leaseAddress(db, net, "b")), "10.231.6.2");
+      assert.equal(db.transaction(() => leaseAddress(db, net, "a", "10.231.6.9")), "10.231.6.9");
+      assert.deepEqual(leasesOf(db, "a"), { dptest6: ["10.231.6.9"] });
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("IPv6 addresses parse and print in their short form; subnets overlap by prefix", () => {
+  assert.equal(parseIpv6Number("fd31:4159:2653::1"), 0xfd31_4159_2653_0000_0000_0000_0000_0001n);
+  assert.equal(parseIpv6Number("::"), 0n);
+  for (const bad of ["fd31::1::2", "1:2:3:4:5:6:7:8:9", "fd31:12345::", "10.0.0.1", "g::1"]) {
+    assert.equal(parseIpv6Number(bad), null, bad);
+  }
+  assert.equal(formatIpv6(parseIpv6Number("fd31:0:0:1:0:0:0:1")!), "fd31:0:0:1::1");
+  assert.equal(formatIpv6(parseIpv6Number("fd31:4159:2653:0::")!), "fd31:4159:2653::");
+  assert.equal(formatIpv6(1n), "::1");
+  assert.ok(overlaps6(parseCidr6("fd31:4159::/32"), parseCidr6("fd31:4159:2653::/64")));
+  assert.ok(!overlaps6(parseCidr6("fd31:4159:2653::/64"), parseCidr6("fd31:4159:2654::/64")));
+  const ula = randomUlaSubnet();
+  assert.equal(ula.prefix, 64);
+  assert.equal(ula.address >> 120n, 0xfdn);
+  assert.equal(ula.address & ((1n << 64n) - 1n), 0n);
+});
+
+Deno.test("--ipv6 makes a dual-stack network as podman; IPAM leases one address of each", async () => {
+  await withTempDir("denopod-ipv6-", async (dir) => {
+    const store = new NetworkStore(join(dir, "networks"), join(dir, "networks.lock"), {
+      subnets: () => [],
+      interfaces: () => new Set(),
+      subnets6: () => [parseCidr6("fd31:4159:2660::/64")],
+    });
+    const auto = await store.create({ name: "dptest7", ipv6: true, subnet: "10.231.7.0/24" });
+    assert.equal(auto.ipv6_enabled, true);
+    assert.equal(auto.subnets.length, 2);
+    assert.deepEqual(auto.subnets[0], { subnet: "10.231.7.0/24", gateway: "10.231.7.1" });
+    assert.match(auto.subnets[1].subnet, /^fd[0-9a-f]{2}:[0-9a-f:]+::\/64$/);
+    assert.equal(auto.subnets[1].gateway, auto.subnets[1].subnet.replace("::/64", "::1"));
+    // a given IPv6 subnet comes first and an IPv4 one is picked after it, as podman orders them
+    const given = await store.create({
+      name: "dptest8",
+      ipv6: true,
+      subnets: ["fd31:4159:2653::/64"],
+    });
+    assert.deepEqual(given.subnets[0], {
+      subnet: "fd31:4159:2653::/64",
+      gateway: "fd31:4159:2653::1",
+    });
+    assert.match(given.subnets[1].subnet, /^10\.87\.[0-9]+\.0\/24$/);
+    // only an IPv6 subnet, without --ipv6: IPv6 only
+    const only6 = await store.create({ name: "dptest9", subnet: "fd31:4159:2654::/64" });
+    assert.deepEqual(only6.subnets.map((s) => s.subnet), ["fd31:4159:2654::/64"]);
+    assert.equal(only6.ipv6_enabled, true);
+    await assert.rejects(
+      () => store.create({ name: "dptest10", subnet: "fd31:4159:2653::/48" }),
+      /overlaps network dptest8/,
+    );
+    await assert.rejects(
+      () => store.create({ name: "dptest10", subnet: "fd31:4159:2660:0:8000::/65" }),
+      /already used on the host/,
+    );
+
+    const db = openStateDb(join(dir, "state.db"));
+    try {
+      assert.deepEqual(db.transaction(() => leaseAddresses(db, given, "a")), [
+        "fd31:4159:2653::2",
+        given.subnets[1].gateway!.replace(/\.1$/, ".2"),
+      ]);
+      assert.deepEqual(
+        db.transaction(() => leaseAddresses(db, given, "b")).map((ip) => ip.split(/[.:]/).at(-1)),
+        ["3", "3"],
+      );
+      assert.deepEqual(db.transaction(() => leaseAddresses(db, only6, "a")), [
+        "fd31:4159:2654::2",
+      ]);
+      assert.equal(leasesOf(db, "a")[given.name].length, 2);
     } finally {
       db.close();
     }

@@ -77,7 +77,7 @@ testEachMonitor(
 );
 
 testEachMonitor(
-  "detach keys in separate reads leave the container running; attach gets the shell back",
+  "detach keys in separate reads leave the container running; attach gets the shell back and exits 0 when it ends (podman 4.3.1)",
   async (cli, roots, monitor) => {
     const first = await inPty(roots, monitor, ["run", "-it", "--name", "d", "busybox", "sh"], [
       { expect: "/ # " },
@@ -92,7 +92,7 @@ testEachMonitor(
       { expect: "\r\ntwo\r\n" },
       { send: "exit 4\n" },
     ]);
-    assertPty(again, 4);
+    assertPty(again, 0);
     assert.match(await psStatus(cli, "d"), /^Exited \(4\)/);
   },
 );
@@ -120,7 +120,8 @@ testEachMonitor(
       { expect: "\r\ntwo\r\n" },
       { send: "exit 5\n" },
     ]);
-    assertPty(again, 5);
+    assertPty(again, 0);
+    assert.match(await psStatus(cli, "k"), /^Exited \(5\)/);
   },
 );
 
@@ -153,6 +154,101 @@ testEachMonitor(
       { expect: "\r\n35 101\r\n" },
     ]);
     assertPty(r, 7);
+    await cli.ok(["rm", "-f", "-t", "0", "e"]);
+  },
+);
+
+testEachMonitor(
+  "exec -it then the detach keys: the shell lives on (its monitor holds the terminal); exec -it's exit code; exec -dt",
+  async (cli, roots, monitor) => {
+    await cli.ok(["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);
+    const r = await inPty(roots, monitor, ["exec", "-it", "e", "sh"], [
+      { expect: "/ # " },
+      { send: "echo $$ > /tmp/shell.pid; echo saved\n" },
+      { expect: "saved\r\n" },
+      { sendEach: "\x10\x11", delay: 0.2 },
+    ]);
+    assertPty(r, 0);
+    // the client is gone: a shell that lost its terminal would have had SIGHUP by now
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const status = await cli.ok([
+      "exec",
+      "e",
+      "sh",
+      "-c",
+      "cat /proc/$(cat /tmp/shell.pid)/cmdline; echo; grep State: /proc/$(cat /tmp/shell.pid)/status",
+    ]);
+    assert.match(status, /^sh\0?\nState:\s+S /, status);
+    const code = await inPty(roots, monitor, ["exec", "-it", "e", "sh", "-c", "exit 3"], []);
+    assertPty(code, 3);
+    // -d -t: nothing printed, exit 0, the process runs on with its terminal
+    const detached = await cli.run([
+      "exec",
+      "-d",
+      "-t",
+      "e",
+      "sh",
+      "-c",
+      "tty > /tmp/dt; sleep 1000",
+    ]);
+    assert.deepEqual([detached.code, detached.stdout, detached.stderr], [0, "", ""]);
+    await pollFor("the detached exec's terminal", async () => {
+      const r = await cli.run(["exec", "e", "cat", "/tmp/dt"]);
+      return /^\/dev\/pts\/\d+\n$/.test(r.stdout) ? true : undefined;
+    });
+    await cli.ok(["rm", "-f", "-t", "0", "e"]);
+  },
+);
+
+testEachMonitor(
+  "exec -it of a command that is not there: 127, one Error line, no session left behind",
+  async (cli, roots, monitor) => {
+    await cli.ok(["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);
+    const r = await inPty(roots, monitor, ["exec", "-it", "e", "nosuchcmd"], []);
+    assertPty(r, 127);
+    assert.match(r.output, /Error: .*"nosuchcmd": executable file not found in \$PATH\r\n$/);
+    const id = (await cli.ok(["inspect", "--format", "{{.Id}}", "e"])).trim();
+    const sessions = join(roots.runRoot, "containers", id, "exec");
+    assert.deepEqual([...Deno.readDirSync(sessions)], []);
+    await cli.ok(["rm", "-f", "-t", "0", "e"]);
+  },
+);
+
+testEachMonitor(
+  "exec without -t passes SIGUSR1, SIGTERM on to the process; exits with its code",
+  async (cli) => {
+    await cli.ok(["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);
+    for (const [signal, code] of [["SIGUSR1", 7], ["SIGTERM", 8]] as const) {
+      const name = signal.slice(3);
+      const script = `trap "echo got ${name}; exit ${code}" ${name}; touch /tmp/${name}; ` +
+        "while true; do sleep 0.1; done";
+      const client = cli.spawn(["exec", "e", "sh", "-c", script]);
+      await pollFor(`the process of the ${name} exec`, async () => {
+        const r = await cli.run(["exec", "e", "test", "-f", `/tmp/${name}`]);
+        return r.code === 0 ? true : undefined;
+      });
+      Deno.kill(client.pid, signal);
+      const result = await client.done;
+      assert.equal(result.code, code, result.stderr);
+      assert.equal(result.stdout, `got ${name}\n`);
+    }
+    await cli.ok(["rm", "-f", "-t", "0", "e"]);
+  },
+);
+
+testEachMonitor(
+  "Ctrl-C on the caller's terminal reaches an exec without -t: its trap runs, the client exits with its code",
+  async (cli, roots, monitor) => {
+    await cli.ok(["run", "-d", "--name", "e", "busybox", "sleep", "1000"]);
+    const script = "n=0; trap 'n=$((n+1))' INT; echo ready; " +
+      'while [ $n = 0 ]; do sleep 0.1; done; sleep 1; echo "count $n"; exit 3';
+    const r = await inPty(roots, monitor, ["exec", "e", "sh", "-c", script], [
+      { expect: "ready" },
+      { send: "\x03" },
+      { expect: "count \\d" },
+    ]);
+    assertPty(r, 3);
+    assert.match(r.output, /count 1\r?\n/);
     await cli.ok(["rm", "-f", "-t", "0", "e"]);
   },
 );
@@ -225,7 +321,7 @@ testEachMonitor(
 );
 
 testEachMonitor(
-  "attach to a container without a terminal shows its output and passes signals on",
+  "attach to a container without a terminal shows its output, passes signals on, exits 0 when it ends (podman 4.3.1)",
   async (cli) => {
     const script = 'trap "echo bye; exit 9" TERM; while true; do echo tick; sleep 0.2; done';
     await cli.ok(["run", "-d", "--name", "p", "busybox", "sh", "-c", script]);
@@ -236,8 +332,9 @@ testEachMonitor(
     });
     Deno.kill(client.pid, "SIGTERM");
     const result = await client.done;
-    assert.equal(result.code, 9, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^(tick\n)+bye\n$/);
+    assert.match(await psStatus(cli, "p"), /^Exited \(9\)/);
   },
 );
 

@@ -170,3 +170,233 @@ Deno.test(
     });
   },
 );
+
+/** Mount points (mountinfo's field 5) under `dir`. */
+function mountsUnder(dir: string): string[] {
+  return Deno.readTextFileSync("/proc/self/mountinfo").split("\n").map((l) => l.split(" ")[4])
+    .filter((p) => p !== undefined && p.startsWith(`${dir}/`));
+}
+
+Deno.test(
+  "a tmpfs volume is mounted at first use, seen inside, counted in MountCount, gone after the last",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      await denopodOk(roots, [
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "-o",
+        "o=size=10m,uid=1000",
+        "scratch",
+      ]);
+      const data = join(roots.root, "volumes/scratch/_data");
+      assert.deepEqual(mountsUnder(roots.root).filter((p) => p === data), [], "not mounted yet");
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "scratch"]),
+        "0\n",
+      );
+      // seen from inside the container: a tmpfs of 10 MiB owned by uid 1000
+      const inside = await denopodOk(roots, [
+        "run",
+        "--rm",
+        "-v",
+        "scratch:/scratch",
+        "busybox",
+        "sh",
+        "-c",
+        "grep ' /scratch ' /proc/mounts | cut -d' ' -f1,3; df -k /scratch | tail -1 | awk '{print $2}'; stat -c %u /scratch",
+      ]);
+      assert.equal(inside, "tmpfs tmpfs\n10240\n1000\n");
+      assert.deepEqual(mountsUnder(roots.dir), [], "unmounted after the last user");
+
+      // two users: mounted once, counted twice, unmounted only after both
+      for (const name of ["one", "two"]) {
+        await denopodOk(roots, [
+          "run",
+          "-d",
+          "--name",
+          name,
+          "-v",
+          "scratch:/scratch",
+          "busybox",
+          "sleep",
+          "100",
+        ]);
+      }
+      assert.equal(mountsUnder(roots.root).filter((p) => p === data).length, 1);
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "scratch"]),
+        "2\n",
+      );
+      await denopodOk(roots, ["exec", "one", "sh", "-c", "echo kept > /scratch/f"]);
+      // system check counts the volume's mount as the running containers' own
+      const check = await denopod(roots, ["system", "check", "--quick"]);
+      assert.deepEqual([check.code, check.stdout], [0, ""], check.stderr);
+      assert.equal(await denopodOk(roots, ["exec", "two", "cat", "/scratch/f"]), "kept\n");
+      await denopodOk(roots, ["stop", "-t", "0", "one"]);
+      assert.equal(
+        mountsUnder(roots.root).filter((p) => p === data).length,
+        1,
+        "two still uses it",
+      );
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "scratch"]),
+        "1\n",
+      );
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "one", "two"]);
+      assert.deepEqual(mountsUnder(roots.dir), [], "no mount left after rm");
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "scratch"]),
+        "0\n",
+      );
+      await denopodOk(roots, ["volume", "rm", "scratch"]);
+      assert.deepEqual(listDir(join(roots.root, "volumes")), []);
+    });
+  },
+);
+
+Deno.test(
+  "volume create -o o=uid=,gid= owns a plain volume's data; MountCount stays 0 (podman's)",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      await denopodOk(roots, ["volume", "create", "-o", "o=uid=1000,gid=1001", "owned"]);
+      const inspect = JSON.parse(await denopodOk(roots, ["volume", "inspect", "owned"]))[0];
+      assert.deepEqual(
+        [inspect.Options, inspect.UID, inspect.GID],
+        [{ o: "uid=1000,gid=1001", UID: "1000", GID: "1001" }, 1000, 1001],
+      );
+      await denopodOk(roots, [
+        "run",
+        "-d",
+        "--name",
+        "user",
+        "-v",
+        "owned:/o",
+        "busybox",
+        "sleep",
+        "100",
+      ]);
+      assert.equal(
+        await denopodOk(roots, ["exec", "user", "stat", "-c", "%u:%g", "/o"]),
+        "1000:1001\n",
+      );
+      assert.equal(
+        await denopodOk(roots, ["volume", "inspect", "--format", "{{.MountCount}}", "owned"]),
+        "0\n",
+      );
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "user"]);
+    });
+  },
+);
+
+Deno.test(
+  "bad volume options and bad :O volumes are refused with one line, nothing written",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      const cases: [string[], string][] = [
+        [
+          ["-o", "foo=bar"],
+          "Error: invalid mount option foo for driver 'local': invalid argument\n",
+        ],
+        [
+          ["-o", "o=size=10m"],
+          "Error: volume options size and inodes not supported. Filesystem does not support Project Quota\n",
+        ],
+        [
+          ["-o", "o=uid=abc"],
+          'Error: cannot convert UID abc to integer: strconv.Atoi: parsing "abc": invalid syntax\n',
+        ],
+      ];
+      for (const [args, stderr] of cases) {
+        const result = await denopod(roots, ["volume", "create", ...args, "v"]);
+        assert.deepEqual([result.code, result.stderr], [125, stderr], args.join(" "));
+      }
+      assert.deepEqual(listDir(join(roots.root, "volumes")), []);
+      // overlay volumes: a host directory only, O alone
+      await importBusybox(roots);
+      const file = join(roots.dir, "file");
+      await Deno.writeTextFile(file, "x");
+      const overlayCases: [string, string][] = [
+        [`${file}:/x:O`, `Error: invalid volume ${file}: an O source must be a directory\n`],
+        [
+          "named:/x:O",
+          'Error: invalid volume "named:/x:O": the O option needs an absolute host path, not a named volume\n',
+        ],
+        [
+          `${roots.dir}:/x:O,ro`,
+          `Error: invalid volume "${roots.dir}:/x:O,ro": the O option cannot be combined with other options\n`,
+        ],
+      ];
+      for (const [spec, stderr] of overlayCases) {
+        const result = await denopod(roots, ["create", "-v", spec, "busybox", "true"]);
+        assert.deepEqual([result.code, result.stderr], [125, stderr], spec);
+      }
+      assert.deepEqual(listDir(join(roots.root, "containers")), []);
+      assert.deepEqual(listDir(join(roots.root, "volumes")), []);
+    });
+  },
+);
+
+Deno.test(
+  "-v HOST:DST:O: the container writes over the host directory, which never changes; the writes go at stop",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      const host = join(roots.dir, "host");
+      await Deno.mkdir(host);
+      await Deno.writeTextFile(join(host, "f"), "orig\n");
+      assert.equal(
+        await denopodOk(roots, [
+          "run",
+          "--rm",
+          "-v",
+          `${host}:/d:O`,
+          "busybox",
+          "sh",
+          "-c",
+          "cat /d/f; echo new > /d/f; echo x > /d/g; cat /d/f; ls /d",
+        ]),
+        "orig\nnew\nf\ng\n",
+      );
+      assert.deepEqual(listDir(host), ["f"]);
+      assert.equal(await Deno.readTextFile(join(host, "f")), "orig\n");
+      assert.deepEqual(mountsUnder(roots.dir), []);
+
+      // a container kept after it stops: its writes are gone when it starts again
+      await denopodOk(roots, [
+        "create",
+        "--name",
+        "keep",
+        "-v",
+        `${host}:/d:O`,
+        "busybox",
+        "sh",
+        "-c",
+        "ls /d; touch /d/mark; sleep 100",
+      ]);
+      const marked = ["exec", "keep", "sh", "-c", "until [ -e /d/mark ]; do sleep 0.05; done"];
+      await denopodOk(roots, ["start", "keep"]);
+      await denopodOk(roots, marked);
+      // system check counts the overlay as the running container's own mount
+      const check = await denopod(roots, ["system", "check", "--quick"]);
+      assert.deepEqual([check.code, check.stdout], [0, ""], check.stderr);
+      await denopodOk(roots, ["stop", "-t", "0", "keep"]);
+      assert.deepEqual(mountsUnder(roots.dir), []);
+      await denopodOk(roots, ["start", "keep"]);
+      await denopodOk(roots, marked);
+      assert.equal(await denopodOk(roots, ["logs", "keep"]), "f\nf\n", "no mark seen from run 1");
+      assert.deepEqual(listDir(host), ["f"]);
+      await denopodOk(roots, ["rm", "-f", "-t", "0", "keep"]);
+      assert.deepEqual(mountsUnder(roots.dir), []);
+    });
+  },
+);

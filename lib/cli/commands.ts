@@ -30,6 +30,14 @@ const f = {
   quiet: (help: string): FlagSpec => ({ name: "quiet", short: "q", type: "bool", help }),
 };
 
+/** `stop`/`rm --cidfile`. */
+const CIDFILE_READ: FlagSpec = {
+  name: "cidfile",
+  type: "string",
+  repeatable: true,
+  help: "Read the container ID from the file",
+};
+
 /** The flags `create` and `run` share. */
 const CREATE_FLAGS: FlagSpec[] = [
   {
@@ -39,6 +47,7 @@ const CREATE_FLAGS: FlagSpec[] = [
     valueName: "host:ip",
     help: "Add a custom host-to-IP mapping (host:ip) (default [])",
   },
+  { name: "cidfile", type: "string", help: "Write the container ID to the file" },
   { name: "dns", type: "string", repeatable: true, help: "Set custom DNS servers" },
   { name: "dns-option", type: "string", repeatable: true, help: "Set custom DNS options" },
   { name: "dns-search", type: "string", repeatable: true, help: "Set custom DNS search domains" },
@@ -72,6 +81,11 @@ const CREATE_FLAGS: FlagSpec[] = [
   },
   { name: "name", type: "string", help: "Assign a name to the container" },
   {
+    name: "replace",
+    type: "bool",
+    help: "If a container with the same name exists, replace it",
+  },
+  {
     name: "network",
     type: "string",
     help:
@@ -84,6 +98,12 @@ const CREATE_FLAGS: FlagSpec[] = [
     key: "hosts",
     negates: true,
     help: "Do not create /etc/hosts within the container, instead use the version from the image",
+  },
+  { name: "ip", type: "string", help: "Specify a static IPv4 address for the container" },
+  {
+    name: "mac-address",
+    type: "string",
+    help: "Container MAC address (e.g. 92:d0:c6:0a:29:33)",
   },
   {
     name: "publish",
@@ -378,6 +398,7 @@ const rm: CommandSpec = {
   args: [{ name: "container", variadic: true, complete: CONTAINERS }],
   flags: [
     { name: "all", short: "a", type: "bool", help: "Remove all containers" },
+    CIDFILE_READ,
     {
       name: "force",
       short: "f",
@@ -533,9 +554,15 @@ const start: CommandSpec = {
     "denopod start 860a4b231279 5421ab43b45",
     "denopod start --attach ctrID",
     "denopod start -a -i ctrID",
+    "denopod start --all --filter restart-policy=always",
   ],
-  args: containerArgs,
+  args: [{ name: "container", variadic: true, complete: CONTAINERS }],
   flags: [
+    {
+      name: "all",
+      type: "bool",
+      help: "Start all containers regardless of their state or configuration",
+    },
     {
       name: "attach",
       short: "a",
@@ -543,6 +570,14 @@ const start: CommandSpec = {
       help: "Attach container's STDOUT and STDERR",
     },
     DETACH_KEYS,
+    {
+      name: "filter",
+      short: "f",
+      type: "string",
+      repeatable: true,
+      valueName: "strings",
+      help: "Filter output based on conditions given",
+    },
     { name: "interactive", short: "i", type: "bool", help: "Keep STDIN open even if not attached" },
     SIG_PROXY,
   ],
@@ -584,7 +619,17 @@ const stop: CommandSpec = {
     "denopod stop --all",
   ],
   args: [{ name: "container", variadic: true, complete: CONTAINERS }],
-  flags: [{ name: "all", short: "a", type: "bool", help: "Stop all running containers" }, f.time()],
+  flags: [
+    { name: "all", short: "a", type: "bool", help: "Stop all running containers" },
+    CIDFILE_READ,
+    {
+      name: "ignore",
+      short: "i",
+      type: "bool",
+      help: "Ignore errors when a specified container is missing",
+    },
+    f.time(),
+  ],
   action: () => import("./lifecycle.ts").then((m) => m.stop),
 };
 
@@ -1171,15 +1216,20 @@ const networkCreate: CommandSpec = {
       help: "driver to manage the network",
       complete: ["bridge"],
     },
-    { name: "gateway", type: "string", help: "IPv4 gateway for the subnet" },
+    { name: "gateway", type: "string", help: "IPv4 or IPv6 gateway for the subnet of its family" },
     { name: "interface-name", type: "string", help: "interface name which is used by the driver" },
     { name: "internal", type: "bool", help: "restrict external access from this network" },
-    { name: "ipv6", type: "bool", help: "enable IPv6 networking (not supported)" },
+    {
+      name: "ipv6",
+      type: "bool",
+      help: "enable IPv6 (Dual Stack) networking (default: a random unique local /64)",
+    },
     { name: "label", type: "string", repeatable: true, help: "set metadata on a network" },
     {
       name: "subnet",
       type: "string",
-      help: "subnet in CIDR format (default: a free /24 of 10.87.0.0/16)",
+      repeatable: true,
+      help: "subnets in CIDR format, one IPv4 and one IPv6 (default: a free /24 of 10.87.0.0/16)",
     },
   ],
   action: () => import("./network.ts").then((m) => m.networkCreate),
@@ -1248,10 +1298,53 @@ const networkPrune: CommandSpec = {
   action: () => import("./network.ts").then((m) => m.networkPrune),
 };
 
+const networkConnect: CommandSpec = {
+  name: "connect",
+  short: "Add container to a network",
+  long: "Joins a container to a network; a running one gets the interface at once.",
+  usage: "[options] NETWORK CONTAINER",
+  examples: ["denopod network connect web ctr1", "denopod network connect --ip 10.89.0.9 web ctr1"],
+  args: [{ name: "network", required: true }, {
+    name: "container",
+    required: true,
+    complete: CONTAINERS,
+  }],
+  flags: [{ name: "ip", type: "string", help: "set a static ipv4 address for this container" }],
+  action: () => import("./network.ts").then((m) => m.networkConnect),
+};
+
+const networkDisconnect: CommandSpec = {
+  name: "disconnect",
+  short: "Disconnect a container from a network",
+  usage: "[options] NETWORK CONTAINER",
+  examples: ["denopod network disconnect web ctr1"],
+  args: [{ name: "network", required: true }, {
+    name: "container",
+    required: true,
+    complete: CONTAINERS,
+  }],
+  flags: [{
+    name: "force",
+    short: "f",
+    type: "bool",
+    help: "force removal of container from network",
+  }],
+  action: () => import("./network.ts").then((m) => m.networkDisconnect),
+};
+
 const network: CommandSpec = {
   name: "network",
   short: "Manage networks",
-  subcommands: [networkCreate, networkExists, networkInspect, networkLs, networkPrune, networkRm],
+  subcommands: [
+    networkConnect,
+    networkCreate,
+    networkDisconnect,
+    networkExists,
+    networkInspect,
+    networkLs,
+    networkPrune,
+    networkRm,
+  ],
 };
 
 const port: CommandSpec = {
@@ -1267,6 +1360,65 @@ const port: CommandSpec = {
     help: "Display port information for all containers",
   }],
   action: () => import("./network.ts").then((m) => m.port),
+};
+
+const stats: CommandSpec = {
+  name: "stats",
+  short: "Display a live stream of container resource usage statistics",
+  long:
+    "Display percentage of CPU, memory, network I/O, block I/O and PIDs for one or more containers.",
+  usage: "[options] [CONTAINER...]",
+  examples: [
+    "denopod stats --all --no-stream",
+    "denopod stats ctrID",
+    'denopod stats --no-stream --format "table {{.ID}} {{.Name}} {{.MemUsage}}" ctrID',
+  ],
+  args: [{ name: "container", variadic: true, complete: CONTAINERS }],
+  flags: [
+    {
+      name: "all",
+      short: "a",
+      type: "bool",
+      help:
+        "Show all containers (as podman 4.3.1, every container is shown anyway, one not running as zeros)",
+    },
+    f.format("Pretty-print container statistics to JSON or using a Go template"),
+    {
+      name: "interval",
+      short: "i",
+      type: "int",
+      default: 5,
+      help: "Time in seconds between stats reports",
+    },
+    { name: "no-reset", type: "bool", help: "Disable resetting the screen between intervals" },
+    {
+      name: "no-stream",
+      type: "bool",
+      help: "Disable streaming stats and only pull the first result, default setting is false",
+    },
+    f.noTrunc(),
+  ],
+  action: () => import("./stats.ts").then((m) => m.stats),
+};
+
+const top: CommandSpec = {
+  name: "top",
+  short: "Display the running processes of a container",
+  long: "Display the running processes of a container, read from /proc. The format descriptors\n" +
+    "are ps (1) compatible AIX format descriptors: user pid ppid pcpu etime tty time args\n" +
+    "(the default), and comm group rgroup ruser uid nice pgid vsz rss state seccomp hpid huser\n" +
+    "huid hgroup.",
+  usage: "[options] CONTAINER [FORMAT-DESCRIPTORS...]",
+  examples: [
+    "denopod top ctrID",
+    "denopod top ctrID pid seccomp args %C",
+    "denopod top ctrID user,pid,comm",
+  ],
+  args: [
+    { name: "container", required: true, complete: CONTAINERS },
+    { name: "descriptors", variadic: true },
+  ],
+  action: () => import("./stats.ts").then((m) => m.top),
 };
 
 /** `spec` under another name (`images` as `image list`); its examples follow lazily. */
@@ -1341,7 +1493,9 @@ const container: CommandSpec = {
     rm,
     run,
     start,
+    stats,
     stop,
+    top,
     umount,
     unpause,
     wait,
@@ -1470,6 +1624,102 @@ const volume: CommandSpec = {
   ],
 };
 
+const generateSystemd: CommandSpec = {
+  name: "systemd",
+  short: "Generate systemd units.",
+  long: "Generate systemd units for a container.\n" +
+    "  The generated units can later be controlled via systemctl(1).",
+  usage: "[options] CONTAINER",
+  examples: [
+    "denopod generate systemd CTR",
+    "denopod generate systemd --new --time 10 CTR",
+    "denopod generate systemd --files --name CTR",
+  ],
+  args: [{ name: "container", required: true, complete: CONTAINERS }],
+  flags: [
+    {
+      name: "after",
+      type: "string",
+      repeatable: true,
+      help: "Add dependencies order to the generated unit file",
+    },
+    {
+      name: "container-prefix",
+      type: "string",
+      default: "container",
+      help: "Systemd unit name prefix for containers",
+    },
+    {
+      name: "files",
+      short: "f",
+      type: "bool",
+      help: "Generate .service files instead of printing to stdout",
+    },
+    f.format("Print the created units in specified format (json)"),
+    {
+      name: "name",
+      short: "n",
+      type: "bool",
+      help: "Use container/pod names instead of IDs",
+    },
+    {
+      name: "new",
+      type: "bool",
+      help: "Create a new container or pod instead of starting an existing one",
+    },
+    { name: "no-header", type: "bool", help: "Skip header generation" },
+    {
+      name: "requires",
+      type: "string",
+      repeatable: true,
+      help: "Similar to wants, but declares stronger requirement dependencies",
+    },
+    {
+      name: "restart-policy",
+      type: "string",
+      default: undefined,
+      help: 'Systemd restart-policy (default "on-failure")',
+      complete: [
+        "no",
+        "on-success",
+        "on-failure",
+        "on-abnormal",
+        "on-watchdog",
+        "on-abort",
+        "always",
+      ],
+    },
+    {
+      name: "separator",
+      type: "string",
+      default: "-",
+      help: "Systemd unit name separator between name/id and prefix",
+    },
+    { name: "start-timeout", type: "uint", help: "Start timeout override" },
+    { name: "stop-timeout", type: "uint", help: "Stop timeout override (default 10)" },
+    {
+      name: "time",
+      short: "t",
+      type: "uint",
+      hidden: true,
+      help: "Backwards alias for --stop-timeout",
+    },
+    {
+      name: "wants",
+      type: "string",
+      repeatable: true,
+      help: "Add (weak) requirement dependencies to the generated unit file",
+    },
+  ],
+  action: () => import("./generate.ts").then((m) => m.generateSystemd),
+};
+
+const generate: CommandSpec = {
+  name: "generate",
+  short: "Generate structured data based on containers",
+  subcommands: [generateSystemd],
+};
+
 /** The program: every top-level command and group. */
 export const PROGRAM_SPEC: CommandSpec = {
   name: "denopod",
@@ -1483,6 +1733,7 @@ export const PROGRAM_SPEC: CommandSpec = {
     events,
     exec,
     exportCommand,
+    generate,
     history,
     image,
     images,
@@ -1503,9 +1754,11 @@ export const PROGRAM_SPEC: CommandSpec = {
     run,
     save,
     start,
+    stats,
     stop,
     system,
     tag,
+    top,
     umount,
     unpause,
     untag,

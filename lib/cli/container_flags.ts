@@ -24,6 +24,8 @@ export interface CreateFlagValues {
   label: string[];
   volume: string[];
   network?: string;
+  ip?: string;
+  macAddress?: string;
   publish: string[];
   publishAll?: boolean;
   stopSignal?: string;
@@ -55,6 +57,10 @@ export interface CreateFlagValues {
   interactive?: boolean;
   tty?: boolean;
   detachKeys?: string;
+  /** `--cidfile`: write the new container's ID here (`lib/cli/cidfile.ts`). */
+  cidfile?: string;
+  /** `--replace`: remove the container of the same name first. */
+  replace?: boolean;
 }
 
 /** Turns parsed flags plus `IMAGE [CMD...]` into create options. */
@@ -83,6 +89,8 @@ export function createOptionsFrom(
     labels: flags.label,
     volumes: flags.volume,
     network: flags.network,
+    ip: flags.ip,
+    macAddress: flags.macAddress,
     publish: flags.publish,
     publishAll: flags.publishAll === true,
     stopSignal: flags.stopSignal,
@@ -91,6 +99,7 @@ export function createOptionsFrom(
     mounts: flags.mount,
     envFiles: flags.envFile,
     restart: flags.restart,
+    createCommand: ["denopod", ...Deno.args],
     confinement: {
       memory: flags.memory,
       memorySwap: flags.memorySwap,

@@ -85,8 +85,13 @@ export async function create(
 ) {
   const { createContainer } = await import("../container/create.ts");
   const { createOptionsFrom } = await import("./container_flags.ts");
+  const { assertCidfileFree, replaceNamed, writeCidfile } = await import("./cidfile.ts");
   await withRuntime(this, async (runtime) => {
-    const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
+    const options = createOptionsFrom(flags, image, command);
+    assertCidfileFree(flags.cidfile);
+    if (flags.replace) await replaceNamed(runtime, flags.name);
+    const ctr = await createContainer(runtime, options);
+    if (flags.cidfile !== undefined) await writeCidfile(flags.cidfile, ctr.id);
     println(ctr.id);
   });
 }
@@ -297,13 +302,17 @@ export interface RmFlags {
   time?: number;
   /** `-v`: also remove the anonymous volumes. */
   volumes?: boolean;
+  /** `--cidfile`: the containers named by these files. */
+  cidfile?: string[];
 }
 
 /** `rm NAME...`. */
 export async function rm(this: Invocation, names: string[], flags: RmFlags) {
   const { removeContainer } = await import("../container/remove.ts");
   await withRuntime(this, async (runtime) => {
-    if (names.length === 0 && !flags.all) {
+    const { readCidfiles } = await import("./cidfile.ts");
+    names = [...names, ...await readCidfiles(flags.cidfile ?? [], flags.ignore === true)];
+    if (names.length === 0 && !flags.all && (flags.cidfile ?? []).length === 0) {
       throw new InvalidArgError("you must provide at least one name or id");
     }
     if (flags.time !== undefined && !flags.force) {

@@ -1,19 +1,21 @@
 /**
  * `exec`: runs a command in a running container. Without `-t`, runc's stdio is the caller's
  * stdout and stderr, and stdin only with `-i` (otherwise /dev/null: a `while read` loop around
- * `exec` keeps its lines). With `-t`, the process gets a terminal this process holds itself
- * (`lib/oci/exec_terminal.ts`): the caller's terminal goes raw with `-i`, its size is set before
- * the process starts and follows SIGWINCH, input goes to the terminal (end of input as the
- * terminal's EOF character) and output to stdout. `-d` starts it and returns at once. The exit
- * status is the process's.
+ * `exec` keeps its lines); SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to the
+ * client are passed on to the process (held until it runs). With `-t`, a monitor holds the
+ * process's terminal (`lib/oci/exec_session.ts`: conmon's exec mode, or the built-in monitor's),
+ * so the process lives on when the client detaches (the detach keys) or dies: the client
+ * relays the monitor's attach socket, its terminal raw with `-i`, the size set before the
+ * process starts and followed on SIGWINCH (the session's `ctl` fifo), end of input sent as the
+ * terminal's EOF character. `-d` starts it and returns at once. The exit status is the
+ * process's (0 after a detach).
  * @module
  */
 import type { Runtime } from "../runtime.ts";
 import type { Container } from "../container/container.ts";
-import type { TerminalExec } from "../oci/exec_terminal.ts";
+import type { ContainerExecSession } from "../container/lifecycle/exec.ts";
 import { parseDetachKeys } from "../util/detach_keys.ts";
-import { closeFd, setNonBlocking, setWindowSize } from "../sys/socket.ts";
-import { type RelayEnd, runRelay } from "../oci/relay_worker.ts";
+import { AttachConnection, requestResize, runAttachSession } from "../oci/attach.ts";
 import { CallerSession, callerTerminalSize } from "./terminal.ts";
 
 /** The flags of `exec`. */
@@ -36,7 +38,7 @@ export async function execInContainerCli(
   onExec: (ctr: Container) => void = () => {},
 ): Promise<number> {
   const detachKeys = parseDetachKeys(flags.detachKeys);
-  const { execInContainer, startTerminalExecIn } = await import(
+  const { execInContainer, startExecSession } = await import(
     "../container/lifecycle/exec.ts"
   );
   const ctr = runtime.lookupContainer(name);
@@ -49,53 +51,92 @@ export async function execInContainerCli(
     stdin: flags.interactive,
     detach: flags.detach,
   };
-  if (flags.tty && !flags.detach) {
-    const exec = await startTerminalExecIn(ctr, options, callerTerminalSize());
-    return await relayTerminal(exec, flags.interactive, detachKeys);
+  if (flags.tty) {
+    const session = await startExecSession(ctr, options, callerTerminalSize());
+    if (flags.detach) {
+      try {
+        await session.start();
+      } catch (err) {
+        await session.remove();
+        throw err;
+      }
+      session.release();
+      return 0;
+    }
+    return await relayExecSession(session, flags.interactive, detachKeys);
   }
-  const result = await execInContainer(ctr, options, "inherit");
-  return flags.detach ? 0 : result.exitCode;
+  if (flags.detach) {
+    await execInContainer(ctr, options, "inherit");
+    return 0;
+  }
+  // signals to this client go to the process once it runs
+  let pid = 0;
+  const pending: Deno.Signal[] = [];
+  const pass = (signal: Deno.Signal) => {
+    try {
+      Deno.kill(pid, signal);
+    } catch {
+      // the process is gone: runc returns its code
+    }
+  };
+  const caller = CallerSession.begin({
+    raw: false,
+    onSignal: (signal) => pid > 0 ? pass(signal) : pending.push(signal),
+  });
+  try {
+    const result = await execInContainer(ctr, {
+      ...options,
+      onStarted: (started) => {
+        pid = started;
+        for (const signal of pending.splice(0)) pass(signal);
+      },
+    }, "inherit");
+    return result.exitCode;
+  } finally {
+    caller.end();
+  }
 }
 
 /**
- * Relays an exec's terminal: its output to stdout, the caller's input (with -i, through the
- * detach keys; its end as the EOF character) to it; the caller's terminal raw meanwhile.
+ * Connects to an exec session's monitor, lets the process run, and relays its terminal: output
+ * to stdout, the caller's input (with -i, through the detach keys; its end as the EOF
+ * character) to it; the caller's terminal raw meanwhile. Returns the process's exit code, or 0
+ * after the detach keys (the process runs on).
  */
-async function relayTerminal(
-  exec: TerminalExec,
+async function relayExecSession(
+  session: ContainerExecSession,
   interactive: boolean,
   detachKeys: Uint8Array,
 ): Promise<number> {
-  const master = exec.master;
-  setNonBlocking(master);
-  const session = CallerSession.begin({
-    raw: interactive,
-    onResize: (size) => {
-      try {
-        setWindowSize(master, size);
-      } catch {
-        // the process is gone
-      }
-    },
-  });
-  let end: RelayEnd;
+  let conn: AttachConnection | null = null;
   try {
-    end = await runRelay({
-      fd: master,
-      kind: "pty",
+    conn = AttachConnection.open(session.attachPath);
+    await session.start();
+  } catch (err) {
+    conn?.close();
+    session.release();
+    await session.remove();
+    throw err;
+  }
+  const caller = CallerSession.begin({
+    raw: interactive,
+    onResize: (size) => requestResize(session.bundle, size),
+  });
+  let end;
+  try {
+    end = await runAttachSession(conn, {
       input: interactive,
-      detachKeys: [...detachKeys],
+      detachKeys,
       eofByte: 0x04,
     });
   } finally {
-    session.end();
+    caller.end();
   }
   if (end === "detached") {
-    // the process keeps its terminal only while this process holds the master (podman's
-    // detached exec sessions live on under conmon)
+    session.release();
     return 0;
   }
-  const code = await exec.wait();
-  closeFd(master);
+  const code = await session.exitCode();
+  await session.remove();
   return code;
 }

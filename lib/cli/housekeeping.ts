@@ -163,9 +163,11 @@ export async function systemDf(this: Invocation, flags: DfFlags) {
         { ContainerID: "CONTAINER ID", LocalVolumes: "LOCAL VOLUMES", RWSize: "SIZE" },
       ));
       writeOut("\nLocal Volumes space usage:\n\n");
-      writeOut(formatTable("table {{.VolumeName}}\t{{.Links}}\t{{.Size}}", [], {
-        VolumeName: "VOLUME NAME",
-      }));
+      writeOut(
+        formatTable("table {{.VolumeName}}\t{{.Links}}\t{{.Size}}", df.volumeRowsVerbose(usage), {
+          VolumeName: "VOLUME NAME",
+        }),
+      );
       return;
     }
     const rows = df.summaryRows(usage);

@@ -43,8 +43,13 @@ export async function run(
   const { createContainer } = await import("../container/create.ts");
   const { startAndAttach } = await import("./attach.ts");
   const { warnWhenNotATerminal } = await import("./terminal.ts");
+  const { assertCidfileFree, replaceNamed, writeCidfile } = await import("./cidfile.ts");
   await withRuntime(this, async (runtime) => {
-    const ctr = await createContainer(runtime, createOptionsFrom(flags, image, command));
+    const options = createOptionsFrom(flags, image, command);
+    assertCidfileFree(flags.cidfile);
+    if (flags.replace) await replaceNamed(runtime, flags.name);
+    const ctr = await createContainer(runtime, options);
+    if (flags.cidfile !== undefined) await writeCidfile(flags.cidfile, ctr.id);
     if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
     const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true, {
       interactive: flags.interactive === true,
@@ -56,7 +61,12 @@ export async function run(
   });
 }
 
-/** `attach NAME`: its terminal, or its output (and stdin when it keeps one open). */
+/**
+ * `attach NAME`: its terminal, or its output (and stdin when it keeps one open). It exits 0 when
+ * the container exits, whatever the container's code, as podman 4.3.1's `attach` does (measured:
+ * `exit 4` typed into an attached shell, `attach` of `sh -c 'exit 5'`: both exit 0); `wait` and
+ * `inspect` give the code.
+ */
 export async function attach(
   this: Invocation,
   name: string,
@@ -65,23 +75,60 @@ export async function attach(
   const { attachToRunning } = await import("./attach.ts");
   await withRuntime(this, async (runtime) => {
     const ctr = runtime.lookupContainer(name);
-    const end = await attachToRunning(runtime, ctr, {
+    await attachToRunning(runtime, ctr, {
       interactive: flags.stdin !== false && ctr.config.stdin === true,
       detachKeys: flags.detachKeys ?? DEFAULT_DETACH_KEYS,
       sigProxy: flags.sigProxy !== false,
     });
-    if (end !== "detached") exitStatus.code = end;
   });
 }
 
-/** `start NAME...`; `-a` attaches to one and returns its exit code (`-i`: its stdin too). */
+/**
+ * `start NAME...`; `-a` attaches to one and returns its exit code (`-i`: its stdin too);
+ * `--all` and `--filter` start every container that matches (podman-restart.service's
+ * `start --all --filter restart-policy=always`), printing their IDs.
+ */
 export async function start(
   this: Invocation,
   names: string[],
-  flags: AttachFlagValues & { attach?: boolean; interactive?: boolean },
+  flags: AttachFlagValues & {
+    attach?: boolean;
+    interactive?: boolean;
+    all?: boolean;
+    filter?: string[];
+  },
 ) {
   const { startAndAttach, startDetached } = await import("./attach.ts");
+  const filters = flags.filter ?? [];
+  if (names.length === 0 && !flags.all && filters.length === 0) {
+    throw new InvalidArgError("start requires at least one argument");
+  }
+  if (names.length > 0 && flags.all) {
+    throw new InvalidArgError(
+      "either start all containers or the container(s) provided in the arguments",
+    );
+  }
+  if (flags.attach && flags.all) {
+    throw new InvalidArgError("you cannot start and attach all containers at once");
+  }
   await withRuntime(this, async (runtime) => {
+    if (flags.all || filters.length > 0) {
+      const { containerFilter } = await import("../container/filters.ts");
+      const { filterView } = await import("../container/ps.ts");
+      const keep = containerFilter(filters, {
+        now: clockNow(),
+        created: (name) => runtime.lookupContainer(name).config.created,
+      });
+      const named = new Set(names.map((name) => runtime.lookupContainer(name).id));
+      const targets = runtime.allContainers().filter((c) =>
+        (flags.all || named.size === 0 || named.has(c.id)) && keep(filterView(c))
+      ).map((c) => c.id);
+      await forEachTarget(targets, async (id) => {
+        await startDetached(runtime, runtime.lookupContainer(id));
+        println(id);
+      });
+      return;
+    }
     if (flags.attach) {
       if (names.length !== 1) {
         throw new InvalidArgError("you cannot start and attach multiple containers at once");
@@ -106,18 +153,28 @@ export async function start(
 export async function stop(
   this: Invocation,
   names: string[],
-  flags: { time?: number; all?: boolean },
+  flags: { time?: number; all?: boolean; ignore?: boolean; cidfile?: string[] },
 ) {
   const { stopContainer } = await import("../container/lifecycle/stop.ts");
+  const { readCidfiles } = await import("./cidfile.ts");
+  const { ContainerRemovedError, NoSuchContainerError } = await import("../errors.ts");
   await withRuntime(this, async (runtime) => {
+    const cidfiles = flags.cidfile ?? [];
+    const named = [...names, ...await readCidfiles(cidfiles, flags.ignore === true)];
     const targets = flags.all
       ? runtime.allContainers().filter((c) => isRunning(c.state.status)).map((c) => c.id)
-      : names;
-    if (targets.length === 0 && !flags.all) {
+      : named;
+    if (targets.length === 0 && !flags.all && cidfiles.length === 0) {
       throw new InvalidArgError("you must provide at least one name or id");
     }
     await forEachTarget(targets, async (name) => {
-      await stopContainer(runtime.lookupContainer(name), { timeout: flags.time });
+      try {
+        await stopContainer(runtime.lookupContainer(name), { timeout: flags.time });
+      } catch (err) {
+        const gone = err instanceof NoSuchContainerError || err instanceof ContainerRemovedError;
+        if (flags.ignore && gone) return;
+        throw err;
+      }
       println(name);
     });
   });

@@ -1,5 +1,5 @@
 /**
- * The actions of `network create/ls/inspect/exists/rm/prune` and `port` (their flags and help
+ * The actions of `network create/ls/inspect/exists/rm/prune/connect/disconnect` and `port` (their flags and help
  * are in the command table, `commands.ts`). Thin: parse values, call the library, print podman's
  * output — names on create/rm/prune, `NETWORK ID NAME DRIVER` for ls, the network files' JSON for
  * inspect, `80/tcp -> 0.0.0.0:8080` for port.
@@ -42,7 +42,7 @@ function networkName(name: string): string {
 
 /** The flags of `network create`. */
 export interface NetworkCreateFlags {
-  subnet?: string;
+  subnet: string[];
   gateway?: string;
   internal?: boolean;
   disableDns?: boolean;
@@ -66,7 +66,7 @@ export async function networkCreate(
   await withRuntime(this, async (runtime) => {
     const created = await networkStore(runtime).create({
       name,
-      subnet: flags.subnet,
+      subnets: flags.subnet,
       gateway: flags.gateway,
       internal: flags.internal === true,
       disableDns: flags.disableDns === true,
@@ -167,6 +167,34 @@ export async function networkRm(this: Invocation, names: string[], flags: { forc
         exitStatus.code = err.exitCode;
       }
     }
+  });
+}
+
+/** `network connect [--ip IP] NETWORK CONTAINER`: prints nothing, as podman. */
+export async function networkConnect(
+  this: Invocation,
+  network: string,
+  container: string,
+  flags: { ip?: string },
+) {
+  const { connectNetwork } = await import("../container/network_connect.ts");
+  await withRuntime(this, async (runtime) => {
+    await connectNetwork(runtime.lookupContainer(container), network, { ip: flags.ip });
+  });
+}
+
+/** `network disconnect [-f] NETWORK CONTAINER`: prints nothing, as podman. */
+export async function networkDisconnect(
+  this: Invocation,
+  network: string,
+  container: string,
+  flags: { force?: boolean },
+) {
+  const { disconnectNetwork } = await import("../container/network_connect.ts");
+  await withRuntime(this, async (runtime) => {
+    await disconnectNetwork(runtime.lookupContainer(container), network, {
+      force: flags.force === true,
+    });
   });
 }
 

@@ -39,7 +39,7 @@ export async function volumeCreate(
   });
 }
 
-function inspectView(store: VolumeStore, v: VolumeRecord) {
+function inspectView(store: VolumeStore, v: VolumeRecord, mountCount: number) {
   return {
     Name: v.name,
     Driver: v.driver,
@@ -48,7 +48,9 @@ function inspectView(store: VolumeStore, v: VolumeRecord) {
     Labels: v.labels,
     Scope: "local",
     Options: v.options,
-    MountCount: 0,
+    ...(v.options.UID !== undefined ? { UID: Number(v.options.UID) } : {}),
+    ...(v.options.GID !== undefined ? { GID: Number(v.options.GID) } : {}),
+    MountCount: mountCount,
     NeedsCopyUp: v.needsCopyUp,
     NeedsChown: v.needsCopyUp,
     Anonymous: v.anonymous,
@@ -58,11 +60,12 @@ function inspectView(store: VolumeStore, v: VolumeRecord) {
 /** `volume ls [-q] [--format]`. */
 export async function volumeLs(this: Invocation, flags: { quiet?: boolean; format?: string }) {
   const { renderTemplate } = await import("../util/template.ts");
+  const { volumeMountCount } = await import("../container/volume_mounts.ts");
   await withRuntime(this, (runtime) => {
     const store = volumeStore(runtime.paths);
     const volumes = store.list();
     if (flags.quiet) return volumes.forEach((v) => println(v.name));
-    const rows = volumes.map((v) => inspectView(store, v));
+    const rows = volumes.map((v) => inspectView(store, v, volumeMountCount(runtime, v.name)));
     if (flags.format === "json") return println(JSON.stringify(rows, null, 4));
     if (flags.format !== undefined) {
       return rows.forEach((r) => println(renderTemplate(flags.format!, r)));
@@ -79,9 +82,12 @@ export async function volumeInspect(
   flags: { format?: string },
 ) {
   const { renderTemplate } = await import("../util/template.ts");
+  const { volumeMountCount } = await import("../container/volume_mounts.ts");
   await withRuntime(this, (runtime) => {
     const store = volumeStore(runtime.paths);
-    const found = names.map((name) => inspectView(store, store.resolve(name)));
+    const found = names.map((name) =>
+      inspectView(store, store.resolve(name), volumeMountCount(runtime, name))
+    );
     if (flags.format !== undefined && flags.format !== "json") {
       return found.forEach((v) => println(renderTemplate(flags.format!, v)));
     }

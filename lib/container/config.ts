@@ -31,6 +31,8 @@ export interface VolumeSpec {
   volumeName?: string;
   /** `-v /path` without a name: a volume of its own, removed by `rm -v`. */
   anonymous?: boolean;
+  /** `:O`: an overlay over the host directory; the container's changes go when it stops. */
+  overlay?: boolean;
 }
 
 /** The container's configuration: set once by `create`, never changed afterwards. */
@@ -58,6 +60,12 @@ export interface ContainerConfig {
   network: NetworkMode;
   /** With `bridge`: the networks joined, by name (absent in rows written before networks). */
   networks?: string[];
+  /** With `bridge`: static addresses (`--ip`, `--network NAME:ip=`), by network name. */
+  staticIps?: Record<string, string>;
+  /** With `bridge`: static MAC addresses (`--mac-address`, `NAME:mac=`), by network name. */
+  staticMacs?: Record<string, string>;
+  /** With `bridge`: interface names, by network, once `network connect`/`disconnect` ran. */
+  interfaceNames?: Record<string, string>;
   /** `-p`/`-P`: published ports, host ports chosen at create (absent: none). */
   portMappings?: PortMapping[];
   shmSize: number;
@@ -78,6 +86,8 @@ export interface ContainerConfig {
   confinement?: Confinement;
   /** `--restart`; absent: none. */
   restartPolicy?: RestartPolicy;
+  /** The command line that created it (`denopod` first; absent in rows made before it was kept). */
+  createCommand?: string[];
   /** SELinux process and mount labels (empty when SELinux is off or `label=disable`). */
   selinux?: { processLabel: string; mountLabel: string };
 }

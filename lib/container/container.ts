@@ -35,6 +35,8 @@ import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { ContainerRecord } from "./repo.ts";
 import { canDelete, isActive } from "./status.ts";
+import { releaseVolumes } from "./volume_mounts.ts";
+import { dropOverlayVolumes } from "./overlay_volumes.ts";
 
 const log = logger("container");
 
@@ -112,6 +114,19 @@ export class Container {
       this.#removed = true;
       this.assertValid();
     }
+  }
+
+  /**
+   * Replaces the config (only `network connect`/`disconnect`, under the lock) and saves it with
+   * the state.
+   */
+  replaceConfig(config: ContainerConfig): void {
+    this.assertValid();
+    if (!this.ctx.containers.saveConfigAndState(this.id, config, this.#state)) {
+      this.#removed = true;
+      this.assertValid();
+    }
+    this.#config = config;
   }
 
   /** Marks the object as removed (after its row was deleted). */
@@ -267,6 +282,7 @@ export class Container {
   cleanupStorage(): void {
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
     unmountOverlay(this.ctx.paths, this.id);
+    dropOverlayVolumes(this.ctx.paths, this.id, this.#config.volumes);
     if (!this.#state.mounted && this.#state.mountpoint === "" && this.#state.mountCount === 0) {
       return;
     }
@@ -274,6 +290,7 @@ export class Container {
     this.#state.mountpoint = "";
     this.#state.mountCount = 0;
     this.save();
+    releaseVolumes(this.ctx, this.id, this.#config.volumes);
   }
 
   /**
@@ -288,6 +305,8 @@ export class Container {
     }
     await removeTree(join(this.bundlePath, ARTIFACTS_DIR));
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
+    releaseVolumes(this.ctx, this.id, this.#config.volumes);
+    dropOverlayVolumes(this.ctx.paths, this.id, this.#config.volumes);
     await deleteContainerLayer(this.ctx.paths, this.id);
     crashPoint("remove:layer");
     await removeTree(this.ctx.paths.containerDir(this.id));

@@ -66,6 +66,10 @@ export interface CreateOptions {
   labels: string[];
   volumes: string[];
   network?: string;
+  /** `--ip`: a static address on the container's only network. */
+  ip?: string;
+  /** `--mac-address`: a static MAC on the container's only network. */
+  macAddress?: string;
   /** `-p` values. */
   publish?: string[];
   /** `-P`: publish the image's `ExposedPorts` on free host ports. */
@@ -79,6 +83,8 @@ export interface CreateOptions {
   envFiles?: string[];
   /** `--restart`. */
   restart?: string;
+  /** The command line that made the container (program name first), kept for `generate systemd --new`. */
+  createCommand?: string[];
   /** Resource and security flags (`--memory`, `--cap-add`, `--security-opt`, …). */
   confinement?: ConfinementFlags;
   /** `-t`: give the process a terminal. */
@@ -114,6 +120,8 @@ export function parseNetwork(value: string | undefined): NetworkMode {
   if (value === undefined || value === "" || value === "private") return "private";
   if (value === "none" || value === "host") return value;
   if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*(,[a-zA-Z0-9][a-zA-Z0-9_.-]*)*$/.test(value)) return "bridge";
+  // NAME:ip=...,mac=... (the options are checked with the names)
+  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*:[^\s]*$/.test(value)) return "bridge";
   throw new InvalidArgError(
     `invalid --network ${
       JSON.stringify(value)
@@ -196,6 +204,9 @@ export function buildContainerConfig(
   for (const volume of volumes) {
     if (volume.anonymous) volume.volumeName = generateId();
     else if (volume.volumeName === undefined) assertVolumeSource(volume.source);
+    if (volume.overlay && !Deno.statSync(volume.source).isDirectory) {
+      throw new InvalidArgError(`invalid volume ${volume.source}: an O source must be a directory`);
+    }
   }
   const entrypoint = options.entrypoint !== undefined
     ? parseEntrypoint(options.entrypoint)
@@ -267,6 +278,8 @@ export function buildContainerConfig(
     noHosts: options.noHosts,
     network,
     ...(network === "bridge" ? { networks: selection?.networks ?? [] } : {}),
+    ...(selection?.staticIps ? { staticIps: selection.staticIps } : {}),
+    ...(selection?.staticMacs ? { staticMacs: selection.staticMacs } : {}),
     shmSize,
     volumes,
     stopSignal,
@@ -277,6 +290,7 @@ export function buildContainerConfig(
     created: new Date().toISOString(),
     confinement,
     restartPolicy: parseRestartPolicy(options.restart),
+    ...(options.createCommand ? { createCommand: options.createCommand } : {}),
   };
 }
 
@@ -328,6 +342,7 @@ export async function createContainer(
     ctx,
     options.network,
     publish.length > 0 || publishAll,
+    { ip: options.ip, mac: options.macAddress },
   );
   const config = buildContainerConfig(options, image, imageName, selection);
   const ports = resolvePortMappings(ctx, publish, publishAll, image.config.config?.ExposedPorts);

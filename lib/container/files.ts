@@ -19,7 +19,7 @@ import {
   primaryHostIp,
   renderResolvConf,
 } from "./rundir.ts";
-import { firstAddress } from "../network/status.ts";
+import { addressesOf, firstAddress } from "../network/status.ts";
 import { buildSpec } from "./spec.ts";
 import { confinementOptions } from "./spec/confine.ts";
 import { defaultConfinement } from "./confinement.ts";
@@ -70,7 +70,7 @@ export async function writeRundirFiles(ctr: Container): Promise<void> {
     hostResolvConf: (await readOptional(ctx.hostFiles.resolvConf)) ?? "",
     systemdResolvConf: await readOptional(ctx.hostFiles.systemdResolvConf),
     network,
-    ipv6: false,
+    ipv6: bridge.addresses.some((a) => a.includes(":")),
     dns: config.dns,
     dnsSearch: config.dnsSearch,
     dnsOptions: config.dnsOptions,
@@ -122,11 +122,10 @@ function bridgeFacts(ctr: Container): BridgeFacts {
     if (!block) continue;
     facts.dnsServers.push(...(block.dns_server_ips ?? []));
     facts.searchDomains.push(...(block.dns_search_domains ?? []));
+    // every address, IPv6 ones too, in netavark's order (as podman writes /etc/hosts)
+    facts.addresses.push(...addressesOf(status, name).map((a) => a.ip));
     const address = firstAddress(status, name);
-    if (address) {
-      facts.addresses.push(address.ip);
-      if (facts.gateway === "") facts.gateway = address.gateway;
-    }
+    if (address && facts.gateway === "") facts.gateway = address.gateway;
   }
   return facts;
 }
@@ -156,7 +155,7 @@ export async function writeBundleSpec(
   const resolved = user ?? numericUser(config.user) ?? { uid: 0, gid: 0 };
   const [, hardNofile] = libc().getrlimit(RLIMIT_NOFILE);
   const [, hardNproc] = libc().getrlimit(RLIMIT_NPROC);
-  const volumes = volumeBinds(ctr.ctx.paths, config.volumes);
+  const volumes = volumeBinds(ctr.ctx.paths, config.volumes, ctr.id);
   // `U` volumes belong to the container's user once its name is resolved (at start)
   if (user) {
     await chownVolumes(config.volumes, volumes, resolved.uid, resolved.gid);

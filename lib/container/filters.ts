@@ -6,8 +6,9 @@
  * `created`, `stopped` as `exited`); `exited` matches exited containers by exit code;
  * `ancestor` the image ID, the image name, or the name without its `:latest`; `before`/`since`
  * the creation time of a named container; `until` a time or duration; `volume` a bind mount's
- * source (optionally `SOURCE:DEST`); `network` and `health` match nothing here, as denopod has
- * neither named networks nor health checks.
+ * source (optionally `SOURCE:DEST`); `network` a network the container joins, by name;
+ * `health` matches nothing here, as denopod has no health checks; `restart-policy` the policy's
+ * name (`none`: no `--restart` given), what podman's `podman-restart.service` starts at boot.
  *
  * @example
  * ```ts
@@ -35,6 +36,10 @@ export interface FilterView {
   /** RFC 3339. */
   created: string;
   volumes: readonly { source: string; destination: string }[];
+  /** `--restart`'s policy name ("" when none was given). */
+  restartPolicy: string;
+  /** The bridge networks the container joins, by name. */
+  networks?: readonly string[];
 }
 
 /** What filters need from outside: other containers' creation times, and the clock. */
@@ -55,11 +60,15 @@ export const PS_FILTER_KEYS = [
   "label!",
   "name",
   "network",
+  "restart-policy",
   "since",
   "status",
   "until",
   "volume",
 ] as const;
+
+/** The values `restart-policy=` accepts (podman's `RestartPolicyMap`). */
+const RESTART_POLICY_NAMES = ["none", "no", "always", "on-failure", "unless-stopped"];
 
 type Predicate = (ctr: FilterView) => boolean;
 
@@ -173,9 +182,19 @@ function predicateFor(key: string, values: string[], ctx: FilterContext): Predic
             v.source === source && (dest === "" || v.destination === dest)
           );
         });
+    case "restart-policy": {
+      const bad = values.filter((v) => !RESTART_POLICY_NAMES.includes(v));
+      if (bad.length > 0) {
+        throw new InvalidArgError(
+          `${bad.join(", ")} invalid restart ${bad.length > 1 ? "policies" : "policy"}`,
+        );
+      }
+      return (c) => values.some((v) => c.restartPolicy === (v === "none" ? "" : v));
+    }
     case "network":
+      return (c) => values.some((value) => (c.networks ?? []).includes(value));
     case "health":
-      // no named networks, no health checks: nothing matches, as in podman for such containers
+      // no health checks: nothing matches, as in podman for such containers
       return () => false;
   }
   throw new InvalidArgError(`${key} is an invalid filter`);

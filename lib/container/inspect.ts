@@ -130,7 +130,7 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       // podman 4.3 types it as the signal's number
       StopSignal: config.stopSignal,
       HealthcheckOnFailureAction: "none",
-      CreateCommand: [],
+      CreateCommand: config.createCommand ?? [],
       Umask: "0022",
       Timeout: 0,
       StopTimeout: config.stopTimeout,

@@ -90,10 +90,35 @@ export function parseVolume(spec: string): VolumeSpec {
     validateVolumeName(source);
     volume.volumeName = source;
   }
-  applyOptions(volume, opts === "" ? [] : opts.split(","), (o) => {
+  const options = opts === "" ? [] : opts.split(",");
+  if (options.includes("O")) return overlayVolume(spec, volume, options);
+  applyOptions(volume, options, (o) => {
     throw new InvalidArgError(`invalid option type "${o}"`);
   });
   return volume;
+}
+
+/**
+ * `-v /HOST:/DST:O`: the host directory as the lower layer of an overlay whose changes are the
+ * container's own and are dropped when it stops (`overlay_volumes.ts`). Host paths only, and
+ * `O` alone: named volumes and other options with it are refused.
+ */
+function overlayVolume(spec: string, volume: VolumeSpec, options: string[]): VolumeSpec {
+  if (options.length > 1) {
+    throw new InvalidArgError(
+      `invalid volume "${spec}": the O option cannot be combined with other options`,
+    );
+  }
+  if (volume.volumeName !== undefined) {
+    throw new InvalidArgError(
+      `invalid volume "${spec}": the O option needs an absolute host path, not a named volume`,
+    );
+  }
+  // overlay's option string separates with ',' and ':'
+  if (volume.source.includes(",")) {
+    throw new InvalidArgError(`invalid volume "${spec}": an O source must not contain ','`);
+  }
+  return { ...volume, overlay: true };
 }
 
 /** What one `--mount` gave. */

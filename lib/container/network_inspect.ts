@@ -12,7 +12,7 @@
 import { formatPsPorts, inspectPorts } from "../network/ports.ts";
 import type { PortMapping } from "../network/types.ts";
 import type { Container } from "./container.ts";
-import { firstAddress } from "../network/status.ts";
+import { addressesByFamily } from "../network/status.ts";
 
 /** One network's entry in `NetworkSettings.Networks`. */
 export interface InspectNetwork {
@@ -36,17 +36,18 @@ export function networkSettings(ctr: Container): Record<string, unknown> {
   const { config, state } = ctr;
   const names = config.network === "bridge" ? config.networks ?? [] : [];
   const networks: Record<string, InspectNetwork> = {};
-  for (const name of names) {
-    const address = firstAddress(state.networkStatus, name);
+  // by name, as podman's JSON (Go marshals a map with its keys sorted)
+  for (const name of [...names].sort()) {
+    const { v4, v6 } = addressesByFamily(state.networkStatus, name);
     networks[name] = {
       EndpointID: "",
-      Gateway: address?.gateway ?? "",
-      IPAddress: address?.ip ?? "",
-      IPPrefixLen: address?.prefixLen ?? 0,
-      IPv6Gateway: "",
-      GlobalIPv6Address: "",
-      GlobalIPv6PrefixLen: 0,
-      MacAddress: address?.mac ?? "",
+      Gateway: v4?.gateway ?? "",
+      IPAddress: v4?.ip ?? "",
+      IPPrefixLen: v4?.prefixLen ?? 0,
+      IPv6Gateway: v6?.gateway ?? "",
+      GlobalIPv6Address: v6?.ip ?? "",
+      GlobalIPv6PrefixLen: v6?.prefixLen ?? 0,
+      MacAddress: (v4 ?? v6)?.mac ?? "",
       NetworkID: name,
       DriverOpts: null,
       IPAMConfig: null,
@@ -60,9 +61,9 @@ export function networkSettings(ctr: Container): Record<string, unknown> {
     Gateway: only?.Gateway ?? "",
     IPAddress: only?.IPAddress ?? state.ipAddress,
     IPPrefixLen: only?.IPPrefixLen ?? 0,
-    IPv6Gateway: "",
-    GlobalIPv6Address: "",
-    GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: only?.IPv6Gateway ?? "",
+    GlobalIPv6Address: only?.GlobalIPv6Address ?? "",
+    GlobalIPv6PrefixLen: only?.GlobalIPv6PrefixLen ?? 0,
     MacAddress: only?.MacAddress ?? "",
     Bridge: "",
     SandboxID: "",

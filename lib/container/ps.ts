@@ -166,6 +166,8 @@ export function filterView(ctr: Container): FilterView {
     imageName: config.imageName,
     created: config.created,
     volumes: config.volumes,
+    restartPolicy: config.restartPolicy?.name ?? "",
+    networks: config.network === "bridge" ? config.networks ?? [] : [],
   };
 }
 

@@ -111,6 +111,19 @@ export class ContainerRepo {
       0;
   }
 
+  /**
+   * Saves a container's config and state together (`network connect`/`disconnect` change the
+   * networks a container joins); returns false when the container no longer exists.
+   */
+  saveConfigAndState(id: string, config: ContainerConfig, state: ContainerState): boolean {
+    return this.db.run(
+      "UPDATE containers SET config = ?, state = ? WHERE id = ?",
+      JSON.stringify(config),
+      JSON.stringify(state),
+      id,
+    ) > 0;
+  }
+
   /** Deletes a container's row. */
   delete(id: string): void {
     this.db.run("DELETE FROM containers WHERE id = ?", id);

@@ -14,6 +14,7 @@ import { join } from "../util/path.ts";
 import type { Paths } from "../paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { copyUp } from "../volume/copy_up.ts";
+import { overlayVolumeSource } from "./overlay_volumes.ts";
 import type { VolumeSpec } from "./config.ts";
 import type { VolumeMount } from "./spec.ts";
 
@@ -22,10 +23,21 @@ export function volumeDataDir(paths: Paths, name: string): string {
   return join(paths.volumesDir, name, "_data");
 }
 
-/** The spec binds for the container's volumes (named volumes resolved to their data). */
-export function volumeBinds(paths: Paths, volumes: readonly VolumeSpec[]): VolumeMount[] {
-  return volumes.map((v) => ({
-    source: v.volumeName !== undefined ? volumeDataDir(paths, v.volumeName) : v.source,
+/**
+ * The spec binds for the container's volumes (named volumes resolved to their data; `:O` ones to
+ * the container `ctrId`'s overlay of them).
+ */
+export function volumeBinds(
+  paths: Paths,
+  volumes: readonly VolumeSpec[],
+  ctrId = "",
+): VolumeMount[] {
+  return volumes.map((v, index) => ({
+    source: v.overlay
+      ? overlayVolumeSource(paths, ctrId, index)
+      : v.volumeName !== undefined
+      ? volumeDataDir(paths, v.volumeName)
+      : v.source,
     destination: v.destination,
     readonly: v.readonly,
     ...(v.options ? { options: v.options } : {}),

@@ -17,6 +17,7 @@ import { containersUsingVolume, volumeStore } from "./volume_binds.ts";
 import { VolumeInUseError } from "../volume/store.ts";
 import { acquireLock } from "../sys/lockfile.ts";
 import { treeSize } from "../storage/size.ts";
+import { unmount } from "../sys/mount.ts";
 
 async function withVolumesLock<T>(ctx: RuntimeContext, fn: () => Promise<T>): Promise<T> {
   const lock = await acquireLock(ctx.paths.lockPath("volumes"));
@@ -41,7 +42,11 @@ export async function removeVolume(
     const record = ctx.containers.get(id);
     if (record) await removeContainer(new Container(ctx, record), { force: true });
   }
-  await withVolumesLock(ctx, () => store.remove(name));
+  await withVolumesLock(ctx, () => {
+    // a mount left by a crash: never delete through it
+    unmount(store.dataDir(name), { detach: true, ignoreNotMounted: true });
+    return store.remove(name);
+  });
 }
 
 /** A volume `prune` removed, with the bytes it held. */
@@ -59,6 +64,7 @@ export async function pruneVolumes(ctx: RuntimeContext): Promise<PrunedVolume[]>
     for (const v of store.list()) {
       if (containersUsingVolume(records, v.name).length > 0) continue;
       const size = treeSize(store.volumeDir(v.name));
+      unmount(store.dataDir(v.name), { detach: true, ignoreNotMounted: true });
       await store.remove(v.name);
       removed.push({ name: v.name, size });
     }

@@ -23,6 +23,8 @@ import { isActive, runtimeKnows } from "../container/status.ts";
 import { observeContainer } from "../container/lifecycle/sync.ts";
 import { type Intent, IntentLog, isStale } from "../state/intents.ts";
 import { mountPoints } from "../sys/mount.ts";
+import { overlayVolumeSource } from "../container/overlay_volumes.ts";
+import { volumeDataDir } from "../container/volume_binds.ts";
 import { tryLock } from "../sys/lockfile.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
 import { describeIntent } from "./replay.ts";
@@ -134,6 +136,15 @@ export async function checkStore(ctx: RuntimeContext, options: CheckOptions): Pr
     } finally {
       ctr.unlock();
     }
+  }
+
+  // a container whose storage is mounted holds its `:O` overlays and its volumes' mounts
+  for (const { config, state } of records) {
+    if (!state.mounted) continue;
+    config.volumes.forEach((v, index) => {
+      if (v.overlay) expectedMounts.add(overlayVolumeSource(paths, config.id, index));
+      if (v.volumeName !== undefined) expectedMounts.add(volumeDataDir(paths, v.volumeName));
+    });
   }
 
   // mounts under the roots that no container accounts for

@@ -7,8 +7,10 @@
  * The summary rows are podman's (`Type`, `Total`, `Active`, `RawSize`, `RawReclaimable`,
  * `TotalCount`, `Size`, `Reclaimable`); the verbose rows too (`Repository`, `Tag`, `ImageID`,
  * `Created`, `Size`, `SharedSize`, `UniqueSize`, `Containers`; `ContainerID`, `Image`, `Command`,
- * `LocalVolumes`, `RWSize`, `Created`, `Status`, `Names`). denopod has no volumes yet: that row
- * is always empty. Two differences from podman 4.3, on purpose: `Total` counts images, not names
+ * `LocalVolumes`, `RWSize`, `Created`, `Status`, `Names`; `VolumeName`, `Links`, `Size`). A
+ * volume's size is what its `_data` holds (files, not directories, as podman counts it), measured
+ * when the report runs; it is active while a container (in any state) uses it, and reclaimable
+ * when none does. Two differences from podman 4.3, on purpose: `Total` counts images, not names
  * (podman counts an image once per tag), and a paused container is active (not reclaimable).
  *
  * @example
@@ -23,6 +25,16 @@ import { containerLayerPaths } from "../storage/overlay.ts";
 import { treeSize } from "../storage/size.ts";
 import { isActive, statusName } from "../container/status.ts";
 import { humanDuration, humanSize } from "../util/humanize.ts";
+import { containersUsingVolume, volumeStore } from "../container/volume_binds.ts";
+
+/** The verbose volume rows. */
+export function volumeRowsVerbose(usage: DiskUsage): Record<string, string | number>[] {
+  return usage.volumes.map((v) => ({
+    VolumeName: v.name,
+    Links: v.links,
+    Size: humanSize(v.size),
+  }));
+}
 
 /** One image's share of the disk. */
 export interface ImageUsage {
@@ -46,6 +58,16 @@ export interface ContainerUsage {
   status: string;
   active: boolean;
   name: string;
+  /** Named volumes it uses. */
+  localVolumes?: number;
+}
+
+/** One named volume's share of the disk. */
+export interface VolumeUsage {
+  name: string;
+  /** Containers using it. */
+  links: number;
+  size: number;
 }
 
 /** The whole report. */
@@ -54,6 +76,7 @@ export interface DiskUsage {
   /** Bytes of every layer images use, each counted once. */
   imagesSize: number;
   containers: ContainerUsage[];
+  volumes: VolumeUsage[];
 }
 
 /** Gathers the report from the database and the containers' RW layers; see the module doc. */
@@ -102,7 +125,16 @@ export function diskUsage(ctx: RuntimeContext): DiskUsage {
     active: isActive(r.state.status),
     name: r.config.name,
   }));
-  return { images: imageUsage, imagesSize, containers };
+  const store = volumeStore(ctx.paths);
+  const volumes = store.list().map((v): VolumeUsage => ({
+    name: v.name,
+    links: containersUsingVolume(records, v.name).length,
+    size: treeSize(store.dataDir(v.name), { directories: false }),
+  }));
+  const volumesOf = (r: (typeof records)[number]) =>
+    new Set(r.config.volumes.flatMap((v) => v.volumeName ?? [])).size;
+  for (const [i, r] of records.entries()) containers[i].localVolumes = volumesOf(r);
+  return { images: imageUsage, imagesSize, containers, volumes };
 }
 
 /** One line of the summary, as podman's `dfSummary` (with its JSON fields). */
@@ -155,7 +187,13 @@ export function summaryRows(usage: DiskUsage): SummaryRow[] {
       ctrSize,
       ctrReclaimable,
     ),
-    summary("Local Volumes", 0, 0, 0, 0),
+    summary(
+      "Local Volumes",
+      usage.volumes.length,
+      usage.volumes.filter((v) => v.links > 0).length,
+      usage.volumes.reduce((n, v) => n + v.size, 0),
+      usage.volumes.filter((v) => v.links === 0).reduce((n, v) => n + v.size, 0),
+    ),
   ];
 }
 
@@ -192,7 +230,7 @@ export function containerRowsVerbose(
     ContainerID: c.id.slice(0, 12),
     Image: c.imageId.slice(0, 12),
     Command: c.command.join(" "),
-    LocalVolumes: 0,
+    LocalVolumes: c.localVolumes ?? 0,
     RWSize: humanSize(c.rwSize),
     Created: humanDuration((now.getTime() - Date.parse(c.created)) / 1000),
     Status: c.status,

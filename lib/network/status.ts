@@ -18,14 +18,22 @@ export interface NetworkAddress {
   mac: string;
 }
 
-/** The first address netavark gave the container on `network`. */
+/** The container's address on `network`: the IPv4 one, else the first (an IPv6-only network). */
 export function firstAddress(
   status: Record<string, StatusBlock> | undefined,
   network: string | undefined,
 ): NetworkAddress | undefined {
-  if (!status || network === undefined) return undefined;
-  for (const iface of Object.values(status[network]?.interfaces ?? {})) {
-    for (const subnet of iface.subnets ?? []) {
+  return addressesByFamily(status, network).v4 ?? addressesOf(status, network)[0];
+}
+
+/** Every address netavark gave the container on `network`, in its order (IPv4 and IPv6). */
+export function addressesOf(
+  status: Record<string, StatusBlock> | undefined,
+  network: string | undefined,
+): NetworkAddress[] {
+  if (!status || network === undefined) return [];
+  return Object.values(status[network]?.interfaces ?? {}).flatMap((iface) =>
+    (iface.subnets ?? []).map((subnet) => {
       const [ip, prefix] = subnet.ipnet.split("/");
       return {
         ip,
@@ -33,7 +41,15 @@ export function firstAddress(
         gateway: subnet.gateway ?? "",
         mac: iface.mac_address,
       };
-    }
-  }
-  return undefined;
+    })
+  );
+}
+
+/** The IPv4 and IPv6 addresses of the container on `network` (the first of each family). */
+export function addressesByFamily(
+  status: Record<string, StatusBlock> | undefined,
+  network: string | undefined,
+): { v4?: NetworkAddress; v6?: NetworkAddress } {
+  const all = addressesOf(status, network);
+  return { v4: all.find((a) => !a.ip.includes(":")), v6: all.find((a) => a.ip.includes(":")) };
 }

@@ -34,7 +34,19 @@ import {
   parseCidr,
   parseIpv4Number,
 } from "./ipv4.ts";
-import type { Network } from "./types.ts";
+import type { Network, NetworkSubnet } from "./types.ts";
+import {
+  type Cidr6,
+  containsIp6,
+  formatCidr6,
+  formatIpv6,
+  hostSubnets6,
+  isIpv6,
+  overlaps6,
+  parseCidr6,
+  parseIpv6Number,
+  randomUlaSubnet,
+} from "./ipv6.ts";
 
 /** The default network's name (what `--network bridge` joins). */
 export const DEFAULT_NETWORK = "denopod";
@@ -66,6 +78,8 @@ export class NetworkInUseError extends DenopodError {
 export interface NetworkCreateOptions {
   name?: string;
   subnet?: string;
+  /** `--subnet` given more than once: at most one IPv4 and one IPv6 subnet. */
+  subnets?: string[];
   gateway?: string;
   internal?: boolean;
   disableDns?: boolean;
@@ -132,6 +146,38 @@ export function validateNetworkName(name: string): void {
   }
 }
 
+/**
+ * Sets `--gateway` on the subnet of its family: it must be a host address of that subnet (not the
+ * network or broadcast address). Throws InvalidArgError naming the value.
+ */
+function applyGateway(subnets: NetworkSubnet[], gateway: string): void {
+  if (isIpv6(gateway)) {
+    const value = parseIpv6Number(gateway);
+    const target = subnets.find((s) => isIpv6(s.subnet));
+    if (value === null) throw new InvalidArgError(`invalid --gateway ${JSON.stringify(gateway)}`);
+    if (!target) throw new InvalidArgError(`gateway ${gateway} has no IPv6 subnet to belong to`);
+    const cidr = parseCidr6(target.subnet);
+    if (!containsIp6(cidr, value) || value === cidr.address) {
+      throw new InvalidArgError(
+        `gateway ${gateway} is not a host address of subnet ${target.subnet}`,
+      );
+    }
+    target.gateway = formatIpv6(value);
+    return;
+  }
+  const parsed = parseIpv4Number(gateway);
+  if (parsed === null) throw new InvalidArgError(`invalid --gateway ${JSON.stringify(gateway)}`);
+  const target = subnets.find((s) => !isIpv6(s.subnet));
+  if (!target) throw new InvalidArgError(`gateway ${gateway} has no IPv4 subnet to belong to`);
+  const cidr = parseCidr(target.subnet);
+  if (!containsIp(cidr, parsed) || !isUsableHost(cidr, parsed)) {
+    throw new InvalidArgError(
+      `gateway ${gateway} is not a host address of subnet ${formatCidr(cidr)}`,
+    );
+  }
+  target.gateway = gateway;
+}
+
 /** The network files; see the module doc. */
 export class NetworkStore {
   constructor(
@@ -140,9 +186,14 @@ export class NetworkStore {
     /** The lockfile that serialises creation and removal. */
     readonly lockPath: string,
     /** Host facts, replaceable in tests. */
-    readonly host: { subnets: () => Cidr[]; interfaces: () => Set<string> } = {
+    readonly host: {
+      subnets: () => Cidr[];
+      interfaces: () => Set<string>;
+      subnets6?: () => Cidr6[];
+    } = {
       subnets: hostSubnets,
       interfaces: hostInterfaceNames,
+      subnets6: hostSubnets6,
     },
   ) {}
 
@@ -203,9 +254,16 @@ export class NetworkStore {
   }
 
   async #createLocked(options: NetworkCreateOptions, isDefault: boolean): Promise<Network> {
-    if (options.ipv6) {
-      throw new InvalidArgError("--ipv6 is not supported: denopod networks are IPv4 only");
+    const given = [...(options.subnets ?? []), ...(options.subnet ? [options.subnet] : [])];
+    const given4 = given.filter((t) => !isIpv6(t));
+    const given6 = given.filter(isIpv6);
+    if (given4.length > 1 || given6.length > 1) {
+      throw new InvalidArgError("a network takes at most one IPv4 and one IPv6 --subnet");
     }
+    // podman: --ipv6 adds a unique local /64 when no IPv6 subnet is given, and an IPv4 subnet
+    // joins unless only an IPv6 one was given without --ipv6
+    const want6 = options.ipv6 === true || given6.length > 0;
+    const want4 = given4.length > 0 || !(given6.length > 0 && options.ipv6 !== true);
     await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const lock = await acquireLock(this.lockPath);
     try {
@@ -216,48 +274,13 @@ export class NetworkStore {
         if (isDefault) return already;
         throw new InvalidArgError(`network name ${name} already used: network already exists`);
       }
-      const used = existing.flatMap((n) => n.subnets.map((s) => parseCidr(s.subnet)));
-      const hostUsed = this.host.subnets();
-      let subnet: Cidr;
-      if (options.subnet !== undefined) {
-        subnet = parseCidr(options.subnet);
-        if (subnet.prefix > 30) {
-          throw new InvalidArgError(
-            `invalid --subnet ${options.subnet}: a /${subnet.prefix} has no room for containers`,
-          );
-        }
-        const clash = existing.find((n) =>
-          n.subnets.some((s) => overlaps(parseCidr(s.subnet), subnet))
-        );
-        if (clash) {
-          throw new InvalidArgError(
-            `subnet ${formatCidr(subnet)} overlaps network ${clash.name} (${
-              clash.subnets.map((s) => s.subnet).join(", ")
-            })`,
-          );
-        }
-        const hostClash = hostUsed.find((c) => overlaps(c, subnet));
-        if (hostClash) {
-          throw new InvalidArgError(
-            `subnet ${formatCidr(subnet)} is already used on the host (${formatCidr(hostClash)})`,
-          );
-        }
-      } else {
-        subnet = this.#freeSubnet([...used, ...hostUsed]);
-      }
-      let gateway = hostAddress(subnet, 1);
-      if (options.gateway !== undefined) {
-        const parsed = parseIpv4Number(options.gateway);
-        if (parsed === null) {
-          throw new InvalidArgError(`invalid --gateway ${JSON.stringify(options.gateway)}`);
-        }
-        if (!containsIp(subnet, parsed) || !isUsableHost(subnet, parsed)) {
-          throw new InvalidArgError(
-            `gateway ${options.gateway} is not a host address of subnet ${formatCidr(subnet)}`,
-          );
-        }
-        gateway = parsed;
-      }
+      // the given subnets in their order, then the ones picked (IPv4 first), as podman
+      const subnets: NetworkSubnet[] = given.map((text) =>
+        isIpv6(text) ? this.#subnet6(existing, text) : this.#subnet4(existing, text)
+      );
+      if (want4 && given4.length === 0) subnets.push(this.#subnet4(existing, undefined));
+      if (want6 && given6.length === 0) subnets.push(this.#subnet6(existing, undefined));
+      if (options.gateway !== undefined) applyGateway(subnets, options.gateway);
       const interfaceName = options.interfaceName ?? this.#freeInterface(existing);
       if (
         interfaceName.length > MAX_INTERFACE_NAME || !/^[a-zA-Z0-9_.-]+$/.test(interfaceName)
@@ -273,8 +296,8 @@ export class NetworkStore {
         driver: "bridge",
         network_interface: interfaceName,
         created: new Date().toISOString(),
-        subnets: [{ subnet: formatCidr(subnet), gateway: formatIpv4(gateway) }],
-        ipv6_enabled: false,
+        subnets,
+        ipv6_enabled: want6,
         internal: options.internal === true,
         dns_enabled: options.disableDns !== true,
         ...(options.labels && Object.keys(options.labels).length > 0
@@ -289,6 +312,85 @@ export class NetworkStore {
     } finally {
       lock.release();
     }
+  }
+
+  /** The IPv4 subnet: the one given (checked against networks and host), else a free one. */
+  #subnet4(existing: Network[], given: string | undefined): NetworkSubnet {
+    const used = existing.flatMap((n) =>
+      n.subnets.filter((s) => !isIpv6(s.subnet)).map((s) => parseCidr(s.subnet))
+    );
+    const hostUsed = this.host.subnets();
+    if (given === undefined) {
+      const subnet = this.#freeSubnet([...used, ...hostUsed]);
+      return { subnet: formatCidr(subnet), gateway: formatIpv4(hostAddress(subnet, 1)) };
+    }
+    const subnet = parseCidr(given);
+    if (subnet.prefix > 30) {
+      throw new InvalidArgError(
+        `invalid --subnet ${given}: a /${subnet.prefix} has no room for containers`,
+      );
+    }
+    const clash = existing.find((n) =>
+      n.subnets.some((s) => !isIpv6(s.subnet) && overlaps(parseCidr(s.subnet), subnet))
+    );
+    if (clash) {
+      throw new InvalidArgError(
+        `subnet ${formatCidr(subnet)} overlaps network ${clash.name} (${
+          clash.subnets.map((s) => s.subnet).join(", ")
+        })`,
+      );
+    }
+    const hostClash = hostUsed.find((c) => overlaps(c, subnet));
+    if (hostClash) {
+      throw new InvalidArgError(
+        `subnet ${formatCidr(subnet)} is already used on the host (${formatCidr(hostClash)})`,
+      );
+    }
+    return { subnet: formatCidr(subnet), gateway: formatIpv4(hostAddress(subnet, 1)) };
+  }
+
+  /** The IPv6 subnet: the one given (checked), else a random unique local /64 nothing uses. */
+  #subnet6(existing: Network[], given: string | undefined): NetworkSubnet {
+    const used = existing.flatMap((n) =>
+      n.subnets.filter((s) => isIpv6(s.subnet)).map((s) => parseCidr6(s.subnet))
+    );
+    const hostUsed = this.host.subnets6?.() ?? [];
+    const withGateway = (c: Cidr6) => ({
+      subnet: formatCidr6(c),
+      gateway: formatIpv6(c.address + 1n),
+    });
+    if (given === undefined) {
+      for (let attempt = 0; attempt < 32; attempt++) {
+        const candidate = randomUlaSubnet();
+        if (![...used, ...hostUsed].some((c) => overlaps6(c, candidate))) {
+          return withGateway(candidate);
+        }
+      }
+      throw new InvalidArgError("no free IPv6 subnet found: give one with --subnet");
+    }
+    const subnet = parseCidr6(given);
+    if (subnet.prefix > 126) {
+      throw new InvalidArgError(
+        `invalid --subnet ${given}: a /${subnet.prefix} has no room for containers`,
+      );
+    }
+    const clash = existing.find((n) =>
+      n.subnets.some((s) => isIpv6(s.subnet) && overlaps6(parseCidr6(s.subnet), subnet))
+    );
+    if (clash) {
+      throw new InvalidArgError(
+        `subnet ${formatCidr6(subnet)} overlaps network ${clash.name} (${
+          clash.subnets.map((s) => s.subnet).join(", ")
+        })`,
+      );
+    }
+    const hostClash = hostUsed.find((c) => overlaps6(c, subnet));
+    if (hostClash) {
+      throw new InvalidArgError(
+        `subnet ${formatCidr6(subnet)} is already used on the host (${formatCidr6(hostClash)})`,
+      );
+    }
+    return withGateway(subnet);
   }
 
   #freeName(existing: Network[]): string {

@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../util/path.ts";
 import { RuntimeError, SyscallError } from "../errors.ts";
 import { type RelayEnd, runRelay } from "./relay_worker.ts";
 import {

@@ -2,7 +2,9 @@
  * The built-in monitor, for hosts without conmon: this program re-executed in a hidden mode
  * (`denopod __monitor <json request>`), in a session of its own. It creates the container and
  * reports on its stdout, once, `created pid N` or `error NAME MESSAGE`; then it points its stdio
- * at /dev/null and holds the container as conmon would (see `monitor_main.ts`).
+ * at /dev/null and holds the container as conmon would (see `monitor_main.ts`). An exec session
+ * with a terminal gets a monitor of its own (`__monitor exec <json>`, `startExec`), which says
+ * `ready` once its attach socket listens and runs the process when a line arrives on its stdin.
  *
  * @example
  * ```ts
@@ -20,8 +22,10 @@ import {
   RuntimeError,
 } from "../errors.ts";
 import type { Monitor, MonitorStartRequest, MonitorStartResult } from "./monitor.ts";
-import { prepareMonitorDirs, resolveExitCommand } from "./monitor_request.ts";
-import { readFirstLine } from "./stream_lines.ts";
+import { MONITOR_EXEC_MODE, prepareMonitorDirs, resolveExitCommand } from "./monitor_request.ts";
+import { LineReader, readFirstLine } from "./stream_lines.ts";
+import { type ExecSession, execSessionPaths, type ExecSessionRequest } from "./exec_session.ts";
+import { readExitRecord } from "./exitfile.ts";
 
 export { builtinMonitorMain } from "./monitor_main.ts";
 
@@ -54,7 +58,8 @@ function toPath(pathOrUrl: string): string {
 /**
  * Builds the command line that re-executes this program as the monitor for `request`:
  * `<binary> __monitor <json>` from a compiled binary (`Deno.build.standalone`), else
- * `deno run -A <main module> __monitor <json>`, or the `entry` script when given.
+ * `deno run -A <main module> __monitor <json>`, or the `entry` script when given; an exec
+ * session's request goes after `__monitor exec`.
  *
  * @example
  * ```ts
@@ -63,12 +68,15 @@ function toPath(pathOrUrl: string): string {
  * ```
  */
 export function monitorCommand(
-  request: MonitorStartRequest,
+  request: MonitorStartRequest | ExecSessionRequest,
   options: BuiltinMonitorOptions = {},
 ): MonitorCommand {
   const json = JSON.stringify(request);
+  const tail = "sessionId" in request
+    ? [MONITOR_SUBCOMMAND, MONITOR_EXEC_MODE, json]
+    : [MONITOR_SUBCOMMAND, json];
   if (options.entry === undefined && Deno.build.standalone) {
-    return { cmd: Deno.execPath(), args: [MONITOR_SUBCOMMAND, json], cwd: "/" };
+    return { cmd: Deno.execPath(), args: tail, cwd: "/" };
   }
   const entry = options.entry ?? Deno.mainModule;
   if (options.entry === undefined && !entry.startsWith("file:")) {
@@ -77,7 +85,7 @@ export function monitorCommand(
   const script = toPath(entry);
   return {
     cmd: Deno.execPath(),
-    args: ["run", "-A", script, MONITOR_SUBCOMMAND, json],
+    args: ["run", "-A", script, ...tail],
     cwd: dirname(script),
   };
 }
@@ -151,5 +159,70 @@ export class BuiltinMonitor implements Monitor {
     // container's lock our caller holds: waiting for the monitor to exit would deadlock.
     child.unref();
     throw errorFromReport(report);
+  }
+
+  /**
+   * Starts an exec session's monitor (`__monitor exec`, a terminal only); resolves once its
+   * attach socket listens. The start message is a line on the monitor's stdin; it reports the
+   * pid, or runc's error, on its stdout, and writes the exit file when the process ends.
+   */
+  async startExec(request: ExecSessionRequest): Promise<ExecSession> {
+    const { cmd, args, cwd } = monitorCommand(request, this.#options);
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(cmd, {
+        args,
+        cwd,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+        detached: true,
+      }).spawn();
+    } catch (err) {
+      throw new RuntimeError(`built-in monitor: cannot start ${cmd}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const reports = new LineReader(child.stdout);
+    const input = child.stdin.getWriter();
+    const release = () => {
+      reports.cancel();
+      input.close().catch(() => {});
+      child.unref();
+    };
+    const ready = await reports.next();
+    if (ready !== "ready") {
+      release();
+      if (ready === null) {
+        const status = await child.status;
+        throw new RuntimeError(
+          `built-in monitor exited (status ${status.code}) before the exec session was ready`,
+        );
+      }
+      throw errorFromReport(ready);
+    }
+    const paths = execSessionPaths(request.dir);
+    return {
+      attachPath: paths.attach,
+      bundle: request.dir,
+      async start() {
+        await input.write(new TextEncoder().encode("start\n"));
+        const report = await reports.next();
+        const created = report === null ? null : /^created pid (\d+)$/.exec(report);
+        if (created) return Number(created[1]);
+        release();
+        if (report === null) throw new RuntimeError("built-in monitor exited before the exec");
+        throw errorFromReport(report);
+      },
+      async exitCode() {
+        release();
+        // the monitor writes the exit file before it lets its clients go
+        const record = await readExitRecord(paths.exitDir, request.id);
+        if (record) return record.exitCode;
+        await child.status;
+        return (await readExitRecord(paths.exitDir, request.id))?.exitCode ?? -1;
+      },
+      release,
+    };
   }
 }

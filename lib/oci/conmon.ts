@@ -11,6 +11,11 @@
  * `{"data": PID}` (or `{"data": -1, "message": "runc's stderr"}`) there. conmon keeps the pipe
  * open while the container runs, so only the first line is read.
  *
+ * An exec session with a terminal (`startExec`, conmon's `--exec --exec-attach`, as podman's
+ * `startExec`) also takes a start pipe (fd 4) and an attach pipe (fd 5): pipes made here, which
+ * the shell opens by their `/proc/<our pid>/fd/N` names; its sync pipe then says the pid, and
+ * later the exit code.
+ *
  * Files conmon leaves: `<runDir>/monitor.pid` (its pid, from `-P`), `<runDir>/oci-log` (runc's
  * JSON log), `<runDir>/<id>` (a symlink to the bundle; the attach socket is `<runDir>/<id>/attach`
  * while conmon runs), and the FIFOs `ctl` and `winsz` in the bundle directory.
@@ -33,7 +38,10 @@ import {
   resolveExitCommand,
 } from "./monitor_request.ts";
 import { runcErrorMessage, runtimeErrorFor } from "./runc_errors.ts";
-import { readAllText, readFirstLine } from "./stream_lines.ts";
+import { LineReader, readAllText, readFirstLine } from "./stream_lines.ts";
+import { type ExecSession, execSessionPaths, type ExecSessionRequest } from "./exec_session.ts";
+import { readExitRecord } from "./exitfile.ts";
+import { closeFd, makePipe, pollFds, POLLIN, readFd, writeFd } from "../sys/socket.ts";
 
 /** Options for {@linkcode ConmonMonitor}. */
 export interface ConmonMonitorOptions {
@@ -158,6 +166,202 @@ export class ConmonMonitor implements Monitor {
     );
     return { containerPid: pid, monitorPid };
   }
+
+  /** Runs conmon in exec mode for the session; resolves once its attach socket listens. */
+  async startExec(request: ExecSessionRequest): Promise<ExecSession> {
+    const pathList = Deno.env.get("PATH") ?? DEFAULT_PATH;
+    const conmon = this.#binary ?? lookPath("conmon", pathList);
+    if (conmon === null) throw new RuntimeError("conmon: not found on PATH");
+    const runcName = request.runcBinary ?? "runc";
+    const runc = lookPath(runcName, pathList);
+    if (runc === null) throw new RuntimeError(`runc exec: runc binary "${runcName}" not found`);
+    return await startConmonExec(conmon, resolve(runc), request, this.#logLevel);
+  }
+}
+
+/**
+ * conmon's command line for an exec session (podman's `startExec`): exec mode, attached (it
+ * waits for the start message before running `runc exec`), no log, the attach socket in the
+ * session's directory.
+ */
+export function conmonExecArgs(
+  request: ExecSessionRequest,
+  runc: string,
+  logLevel = "error",
+): string[] {
+  const paths = execSessionPaths(request.dir);
+  const args = [
+    "--api-version",
+    "1",
+    "-c",
+    request.id,
+    "-u",
+    request.sessionId,
+    "-r",
+    runc,
+    "-b",
+    request.dir,
+    "-p",
+    paths.pidFile,
+    "-n",
+    request.name ?? request.id,
+    "--exit-dir",
+    paths.exitDir,
+    "--full-attach",
+    "-l",
+    "none",
+    "--log-level",
+    logLevel,
+    "--runtime-arg",
+    `--root=${request.runcRoot}`,
+    "--runtime-arg",
+    "--log-format=json",
+    "--runtime-arg",
+    `--log=${paths.ociLog}`,
+  ];
+  if (request.terminal) args.push("-t");
+  if (request.stdin) args.push("-i");
+  args.push("-e", "--exec-attach", "--exec-process-spec", paths.processFile);
+  return args;
+}
+
+/** Reads one sync message (a JSON line) from a non-blocking pipe; null at end of file. */
+async function readPipeLine(fd: number): Promise<string | null> {
+  let text = "";
+  const decoder = new TextDecoder();
+  for (;;) {
+    const bytes = readFd(fd, 4096);
+    if (bytes !== null && bytes.length === 0) return text === "" ? null : text;
+    if (bytes !== null) {
+      text += decoder.decode(bytes, { stream: true });
+      const newline = text.indexOf("\n");
+      if (newline !== -1) return text.slice(0, newline);
+      continue;
+    }
+    await pollFds([{ fd, events: POLLIN }], 1000);
+  }
+}
+
+/** The sync message's number (`{"data": N}`), or throws runc's error for a failed exec. */
+function parseExecSync(line: string | null, ociLog: string): number {
+  if (line === null) throw new RuntimeError("conmon exited before reporting the exec session");
+  let message: { data?: unknown; message?: unknown };
+  try {
+    message = JSON.parse(line);
+  } catch {
+    throw new RuntimeError(`conmon: unexpected sync message: ${line}`);
+  }
+  if (typeof message.data === "number" && message.data > 0) return message.data;
+  let log = "";
+  try {
+    log = Deno.readTextFileSync(ociLog);
+  } catch {
+    // no log: conmon's message says it
+  }
+  const text = typeof message.message === "string" ? message.message : "";
+  throw runtimeErrorFor(
+    "exec",
+    runcErrorMessage(log) ?? runcErrorMessage(text) ?? `conmon reported ${line}`,
+  );
+}
+
+/**
+ * Runs conmon in exec mode for `request` (its process file written); resolves once the attach
+ * socket exists. See `exec_session.ts` for the handshake.
+ */
+async function startConmonExec(
+  conmon: string,
+  runc: string,
+  request: ExecSessionRequest,
+  logLevel: string,
+): Promise<ExecSession> {
+  const paths = execSessionPaths(request.dir);
+  await Deno.mkdir(paths.exitDir, { recursive: true, mode: 0o700 });
+  const [startRead, startWrite] = makePipe();
+  const [attachRead, attachWrite] = makePipe();
+  const proc = (fd: number) => `/proc/${Deno.pid}/fd/${fd}`;
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("/bin/sh", {
+      args: [
+        "-c",
+        'exec "$0" "$@" 3>&1 4<"$_DENOPOD_START" 5>"$_DENOPOD_ATTACH"',
+        conmon,
+        ...conmonExecArgs(request, runc, logLevel),
+      ],
+      env: {
+        _OCI_SYNCPIPE: "3",
+        _OCI_STARTPIPE: "4",
+        _OCI_ATTACHPIPE: "5",
+        _DENOPOD_START: proc(startRead),
+        _DENOPOD_ATTACH: proc(attachWrite),
+      },
+      cwd: request.dir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+  } catch (err) {
+    for (const fd of [startRead, startWrite, attachRead, attachWrite]) closeFd(fd);
+    throw new RuntimeError(`conmon: cannot start ${conmon}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const sync = new LineReader(child.stdout);
+  const startMessage = () => writeFd(startWrite, new Uint8Array([0]));
+  try {
+    // the first start message lets conmon go on (podman moves it into a cgroup first)
+    startMessage();
+    const [stderr, status] = await Promise.all([readAllText(child.stderr), child.status]);
+    closeFd(startRead);
+    closeFd(attachWrite);
+    if (!status.success) {
+      const detail = stderr.trim().split("\n").pop() || `exit status ${status.code}`;
+      throw new RuntimeError(`conmon: ${detail}`);
+    }
+    // conmon's daemon: {"data": 0} once the attach socket listens
+    const ready = await readPipeLine(attachRead);
+    if (ready === null) parseExecSync(await sync.next(), paths.ociLog);
+  } catch (err) {
+    sync.cancel();
+    closeFd(startWrite);
+    closeFd(attachRead);
+    throw err;
+  }
+  closeFd(attachRead);
+  let started = false;
+  return {
+    attachPath: paths.attach,
+    bundle: request.dir,
+    async start() {
+      started = true;
+      try {
+        startMessage();
+      } finally {
+        closeFd(startWrite);
+      }
+      return parseExecSync(await sync.next(), paths.ociLog);
+    },
+    async exitCode() {
+      // after the pid, conmon sends the exit code once the exit file is written
+      const line = await sync.next();
+      sync.cancel();
+      if (line !== null) {
+        try {
+          const data = JSON.parse(line)?.data;
+          if (typeof data === "number") return data;
+        } catch {
+          // fall back on the exit file
+        }
+      }
+      return (await readExitRecord(paths.exitDir, request.id))?.exitCode ?? -1;
+    },
+    release() {
+      if (!started) closeFd(startWrite);
+      sync.cancel();
+    },
+  };
 }
 
 /** Reads conmon's sync message: the container pid, or throws runc's create error. */

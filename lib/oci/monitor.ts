@@ -23,6 +23,7 @@ import { InvalidArgError } from "../errors.ts";
 import { lookPath } from "../sys/process.ts";
 import { BuiltinMonitor } from "./builtin_monitor.ts";
 import { ConmonMonitor } from "./conmon.ts";
+import type { ExecSession, ExecSessionRequest } from "./exec_session.ts";
 
 export { readExitFile, readExitRecord } from "./exitfile.ts";
 export {
@@ -90,6 +91,11 @@ export interface Monitor {
    * CommandNotInvokableError when the command cannot run) when creation fails.
    */
   start(request: MonitorStartRequest): Promise<MonitorStartResult>;
+  /**
+   * Starts a monitor for an exec session (`exec_session.ts`; the process file written, the
+   * directory made); resolves once its attach socket listens.
+   */
+  startExec(request: ExecSessionRequest): Promise<ExecSession>;
 }
 
 /** Where environment variables come from (Deno.env by default). */

@@ -11,7 +11,7 @@
  * 6. writes the exit file (exit code, or 128 + signal; -1 when the status was lost) atomically,
  *    runs the exit command and exits.
  *
- * Like conmon, it serves the attach socket (`<runDir>/<id>/attach`, see `attach_server.ts`) and
+ * Like conmon, it serves the attach socket (`<runDir>/<id>/attach`, on a thread of its own: `monitor_relay.ts`) and
  * the `ctl` fifo from before `runc create` until the container exits: every client gets the
  * output from when it connects, and its input goes to the container's stdin (kept open with
  * `stdin`). With `terminal`, runc gets a console socket of ours, the pty master arrives over it
@@ -30,7 +30,7 @@
  * @module
  */
 import { join } from "../util/path.ts";
-import { DenopodError, RuntimeError } from "../errors.ts";
+import { DenopodError, InvalidArgError, RuntimeError } from "../errors.ts";
 import { libc, PR_SET_CHILD_SUBREAPER } from "../sys/libc.ts";
 import {
   decodeWaitStatus,
@@ -44,21 +44,24 @@ import {
   listenUnix,
   pollFds,
   POLLIN,
-  POLLOUT,
   readFd,
   receiveFd,
   setNonBlocking,
   setOutputCrLf,
-  setWindowSize,
-  writeFd,
 } from "../sys/socket.ts";
 import { ATTACH_PIPE_STDERR, ATTACH_PIPE_STDOUT } from "./attach.ts";
-import { AttachServer, ControlFifo } from "./attach_server.ts";
+import { MonitorRelay } from "./monitor_relay.ts";
 import { writeExitFile } from "./exitfile.ts";
-import { FdLoop } from "./fd_loop.ts";
 import { K8sLogWriter, type LogStream } from "./k8s_log.ts";
 import type { MonitorStartRequest } from "./monitor.ts";
-import { MONITOR_PID_FILE, OCI_LOG_FILE, parseMonitorRequest } from "./monitor_request.ts";
+import {
+  MONITOR_EXEC_MODE,
+  MONITOR_PID_FILE,
+  OCI_LOG_FILE,
+  parseExecSessionRequest,
+  parseMonitorRequest,
+} from "./monitor_request.ts";
+import { execSessionPaths, type ExecSessionRequest } from "./exec_session.ts";
 import { runcErrorMessage, runtimeErrorFor } from "./runc_errors.ts";
 
 const encoder = new TextEncoder();
@@ -83,6 +86,13 @@ class Reporter {
     } catch {
       // the parent is gone: nobody to tell
     }
+  }
+
+  /** An exec session's monitor: the attach socket listens (not the final report). */
+  ready(): void {
+    if (this.done) return;
+    this.#write("ready");
+    this.done = false;
   }
 
   created(pid: number): void {
@@ -164,89 +174,6 @@ function pump(
     }
   })();
   return { done, cancel: () => void reader.cancel().catch(() => {}) };
-}
-
-/**
- * The container's terminal, held by its pty master: output to the log and the clients; input
- * and resizes from them. When no slave is open (a HUP), reading pauses for 100 ms, as conmon's.
- */
-class ConsoleRelay {
-  readonly #loop: FdLoop;
-  readonly #master: number;
-  readonly #onOutput: (bytes: Uint8Array) => void;
-  #pending: Uint8Array[] = [];
-  #paused = false;
-  #closed = false;
-
-  constructor(loop: FdLoop, master: number, onOutput: (bytes: Uint8Array) => void) {
-    this.#loop = loop;
-    this.#master = master;
-    this.#onOutput = onOutput;
-    setNonBlocking(master);
-    try {
-      setOutputCrLf(master);
-    } catch {
-      // not a terminal after all: relay it anyway
-    }
-    loop.add(
-      master,
-      () => (this.#paused ? 0 : POLLIN) | (this.#pending.length > 0 ? POLLOUT : 0),
-      (revents) => this.#ready(revents),
-    );
-  }
-
-  #ready(revents: number): void {
-    if (revents & POLLOUT) this.#flush();
-    if (revents & POLLIN) {
-      const bytes = readFd(this.#master, 8192);
-      if (bytes !== null && bytes.length > 0) return this.#onOutput(bytes);
-      if (bytes === null) return;
-    } else if (!(revents & ~POLLOUT)) return;
-    // end of file or hang-up: nobody holds the terminal now; look again in a while
-    this.#paused = true;
-    setTimeout(() => {
-      this.#paused = false;
-      if (!this.#closed) this.#loop.wake();
-    }, 100);
-  }
-
-  #flush(): void {
-    while (this.#pending.length > 0) {
-      const n = writeFd(this.#master, this.#pending[0]);
-      if (n === 0) return;
-      if (n < this.#pending[0].length) {
-        this.#pending[0] = this.#pending[0].subarray(n);
-        return;
-      }
-      this.#pending.shift();
-    }
-  }
-
-  /** Types `bytes` into the terminal. */
-  input(bytes: Uint8Array): void {
-    if (this.#closed) return;
-    this.#pending.push(bytes.slice());
-    if (this.#pending.length === 1) this.#flush();
-    if (this.#pending.length > 0) this.#loop.wake();
-  }
-
-  /** Sets the terminal's size (the container's foreground process gets SIGWINCH). */
-  resize(rows: number, cols: number): void {
-    if (!this.#closed) setWindowSize(this.#master, { rows, cols });
-  }
-
-  /** Reads what is left in the terminal, then stops relaying and closes the master. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (;;) {
-      const bytes = readFd(this.#master, 8192);
-      if (bytes === null || bytes.length === 0) break;
-      this.#onOutput(bytes);
-    }
-    this.#loop.remove(this.#master);
-    closeFd(this.#master);
-  }
 }
 
 /**
@@ -357,24 +284,27 @@ async function runExitCommand(request: MonitorStartRequest): Promise<void> {
   }
 }
 
-/** The attach socket, the ctl fifo and the console socket, and what they feed. */
+/** The attach socket and ctl fifo (on their relay thread), the console socket, stdin. */
 class Endpoints {
-  readonly loop: FdLoop;
-  readonly #running: Promise<void>;
-  readonly server: AttachServer;
-  readonly ctl: ControlFifo;
-  relay: ConsoleRelay | null = null;
+  readonly relay: MonitorRelay;
   stdin: WritableStreamDefaultWriter<Uint8Array> | null = null;
   consoleDir: string | null = null;
   consoleFd = -1;
 
-  constructor(request: MonitorStartRequest) {
-    this.loop = new FdLoop((err) => diagnose(request.runDir, `attach: ${err}`));
-    this.#running = this.loop.run();
-    this.server = AttachServer.listen(this.loop, request.bundle, request.runDir, request.id, {
+  /**
+   * Serves `<bundle>/attach` (reached through `symlink` unless null) and `<bundle>/ctl`; the
+   * terminal's output goes to `onOutput`; problems go to `<diagnoseDir>/monitor.log`.
+   */
+  constructor(
+    bundle: string,
+    diagnoseDir: string,
+    symlink: string | null,
+    onOutput: (bytes: Uint8Array) => void,
+  ) {
+    this.relay = MonitorRelay.start(bundle, symlink, {
+      onOutput,
       onInput: (bytes) => {
-        if (this.relay !== null) this.relay.input(bytes);
-        else this.stdin?.write(bytes.slice()).catch(() => {});
+        this.stdin?.write(bytes).catch(() => {});
       },
       onInputEnd: () => {
         // conmon's -i: a client's end of input closes the container's stdin (not a terminal's)
@@ -383,10 +313,19 @@ class Endpoints {
           this.stdin = null;
         }
       },
+      onError: (message) => diagnose(diagnoseDir, `attach: ${message}`),
     });
-    this.ctl = ControlFifo.open(this.loop, request.bundle, (rows, cols) => {
-      this.relay?.resize(rows, cols);
-    });
+  }
+
+  /** Hands the terminal's master to the relay thread. */
+  setTerminal(master: number): void {
+    setNonBlocking(master);
+    try {
+      setOutputCrLf(master);
+    } catch {
+      // not a terminal after all: relay it anyway
+    }
+    this.relay.setTerminal(master);
   }
 
   /** Makes the socket runc sends the terminal to; returns its path. */
@@ -414,12 +353,8 @@ class Endpoints {
   /** Lets every client go (they read end of file) and closes everything. */
   async close(): Promise<void> {
     this.closeConsole();
-    this.relay?.close();
-    this.server.close();
-    this.ctl.close();
+    await this.relay.close();
     this.stdin?.close().catch(() => {});
-    this.loop.stop();
-    await this.#running;
   }
 }
 
@@ -429,12 +364,15 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   const log = await K8sLogWriter.open(request.logPath);
   const gate = new OutputGate(log);
   const ociLog = join(request.runDir, OCI_LOG_FILE);
-  const endpoints = new Endpoints(request);
+  const endpoints = new Endpoints(
+    request.bundle,
+    request.runDir,
+    join(request.runDir, request.id),
+    (bytes) => gate.write("stdout", bytes),
+  );
+  // the pipes' output (no terminal) goes to the clients through the relay thread
   gate.onOutput = (stream, chunk) =>
-    endpoints.server.broadcast(
-      stream === "stderr" ? ATTACH_PIPE_STDERR : ATTACH_PIPE_STDOUT,
-      chunk,
-    );
+    endpoints.relay.output(stream === "stderr" ? ATTACH_PIPE_STDERR : ATTACH_PIPE_STDOUT, chunk);
   const consoleArgs = request.terminal ? ["--console-socket", await endpoints.listenConsole()] : [];
   let runc: Deno.ChildProcess;
   try {
@@ -490,10 +428,7 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   const pid = Number((await Deno.readTextFile(request.pidFile)).trim());
   if (request.terminal) {
     try {
-      const master = await receiveConsole(endpoints.consoleFd);
-      endpoints.relay = new ConsoleRelay(endpoints.loop, master, (bytes) => {
-        gate.write("stdout", bytes);
-      });
+      endpoints.setTerminal(await receiveConsole(endpoints.consoleFd));
     } catch (err) {
       await drain();
       log.close();
@@ -519,7 +454,7 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   stopForwarding();
   const exitCode = status === null ? -1 : decodeWaitStatus(status).exitCode;
   await drain();
-  endpoints.relay?.close();
+  await endpoints.relay.drain();
   log.close();
   await writeExitFile(request.exitDir, request.id, exitCode);
   await endpoints.close();
@@ -527,13 +462,116 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
   return 0;
 }
 
+/** Waits for the client's start message (a line, or end of file) on stdin. */
+async function waitForStart(): Promise<void> {
+  for (;;) {
+    const bytes = readFd(0, 64);
+    if (bytes !== null) return;
+    await pollFds([{ fd: 0, events: POLLIN }], 1000);
+  }
+}
+
 /**
- * Runs the built-in monitor for the request in `args[0]` (JSON, a MonitorStartRequest) and
- * returns the process exit code: 0 after the container ran and exited, non-zero when the request
+ * An exec session's monitor (conmon's `--exec --exec-attach` with `-t`): serves the attach
+ * socket and `ctl` fifo in the session's directory, says `ready`, waits for the client's start
+ * message on stdin, runs `runc exec --detach` with a console socket of ours, reports the pid,
+ * then holds the terminal and waits for the process (our child, as subreaper) until it exits,
+ * writes the exit file and lets the clients go.
+ */
+async function execMonitor(request: ExecSessionRequest, reporter: Reporter): Promise<number> {
+  if (!request.terminal) {
+    throw new InvalidArgError("the built-in monitor runs exec sessions with a terminal only");
+  }
+  libc().prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const paths = execSessionPaths(request.dir);
+  await Deno.mkdir(paths.exitDir, { recursive: true, mode: 0o700 });
+  // an exec session keeps no log (podman's: conmon -l none)
+  const endpoints = new Endpoints(request.dir, request.dir, null, () => {});
+  const consolePath = await endpoints.listenConsole();
+  reporter.ready();
+  await waitForStart();
+  const runcBinary = request.runcBinary ?? "runc";
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(runcBinary, {
+      args: [
+        "--root",
+        request.runcRoot,
+        "--log",
+        paths.ociLog,
+        "--log-format",
+        "json",
+        "exec",
+        "--detach",
+        "--tty",
+        "--pid-file",
+        paths.pidFile,
+        "--process",
+        paths.processFile,
+        "--console-socket",
+        consolePath,
+        request.id,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (err) {
+    await endpoints.close();
+    throw new RuntimeError(`runc exec: cannot run ${runcBinary}: ${err}`);
+  }
+  if (!out.success) {
+    await endpoints.close();
+    const ociText = await Deno.readTextFile(paths.ociLog).catch(() => "");
+    const message = runcErrorMessage(ociText) ?? runcErrorMessage(decoder.decode(out.stderr)) ??
+      `exit status ${out.code}`;
+    reporter.failed(runtimeErrorFor("exec", message));
+    return 1;
+  }
+  let pid: number;
+  try {
+    endpoints.setTerminal(await receiveConsole(endpoints.consoleFd));
+    pid = Number((await Deno.readTextFile(paths.pidFile)).trim());
+  } catch (err) {
+    await endpoints.close();
+    reporter.failed(err);
+    return 1;
+  } finally {
+    endpoints.closeConsole();
+  }
+  reporter.created(pid);
+  redirectStdioToDevNull();
+  const status = await waitForExit(pid);
+  const exitCode = status === null ? -1 : decodeWaitStatus(status).exitCode;
+  await endpoints.relay.drain();
+  await writeExitFile(paths.exitDir, request.id, exitCode);
+  await endpoints.close();
+  return 0;
+}
+
+/**
+ * Runs the built-in monitor for the request in `args[0]` (JSON, a MonitorStartRequest; or, after
+ * `exec`, an ExecSessionRequest for an exec session's monitor) and returns the process exit code: 0 after the container ran and exited, non-zero when the request
  * was bad or the container could not be created (reported on stdout first).
  */
 export async function builtinMonitorMain(args: string[]): Promise<number> {
   const reporter = new Reporter();
+  if (args[0] === MONITOR_EXEC_MODE) {
+    let request: ExecSessionRequest;
+    try {
+      request = parseExecSessionRequest(args[1] ?? "");
+    } catch (err) {
+      reporter.failed(err);
+      return 125;
+    }
+    try {
+      return await execMonitor(request, reporter);
+    } catch (err) {
+      if (!reporter.done) reporter.failed(err);
+      else diagnose(request.dir, `monitor failed: ${(err as Error).message}`);
+      return 1;
+    }
+  }
   let request: MonitorStartRequest;
   try {
     request = parseMonitorRequest(args[0] ?? "");

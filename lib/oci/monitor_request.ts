@@ -14,6 +14,10 @@ import { dirname } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import { lookPath } from "../sys/process.ts";
 import type { MonitorStartRequest } from "./monitor.ts";
+import type { ExecSessionRequest } from "./exec_session.ts";
+
+/** The built-in monitor's first argument for an exec session (`__monitor exec <json>`). */
+export const MONITOR_EXEC_MODE = "exec";
 
 /** Name of the file, in the run directory, that holds the monitor's pid. */
 export const MONITOR_PID_FILE = "monitor.pid";
@@ -54,6 +58,37 @@ export function parseMonitorRequest(json: string): MonitorStartRequest {
     throw new InvalidArgError(`monitor request: "exitCommand" must be an array of strings`);
   }
   return req as unknown as MonitorStartRequest;
+}
+
+/**
+ * Parses and checks an exec session request received as JSON (the built-in monitor's argument
+ * in exec mode). Throws {@linkcode InvalidArgError} naming the first missing or malformed field.
+ */
+export function parseExecSessionRequest(json: string): ExecSessionRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new InvalidArgError(`exec session request is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null) {
+    throw new InvalidArgError("exec session request is not an object");
+  }
+  const req = value as Record<string, unknown>;
+  for (const key of ["id", "sessionId", "dir", "runcRoot"]) {
+    if (typeof req[key] !== "string" || req[key] === "") {
+      throw new InvalidArgError(`exec session request: "${key}" must be a non-empty string`);
+    }
+  }
+  for (const key of ["terminal", "stdin"]) {
+    if (typeof req[key] !== "boolean") {
+      throw new InvalidArgError(`exec session request: "${key}" must be a boolean`);
+    }
+  }
+  if (req.runcBinary !== undefined && typeof req.runcBinary !== "string") {
+    throw new InvalidArgError(`exec session request: "runcBinary" must be a string`);
+  }
+  return req as unknown as ExecSessionRequest;
 }
 
 /** Resolves the exit command's program on PATH (conmon needs an absolute path). */

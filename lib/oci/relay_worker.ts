@@ -117,6 +117,7 @@ function relayMain(): void {
     let reading = config.input;
     const out = new Uint8Array(socket ? 8193 : 8192);
     const inBuf = new Uint8Array(32768);
+    const forward = new Uint8Array(inBuf.length + keys.length);
     const fds = new Uint8Array(16);
     const view = new DataView(fds.buffer);
 
@@ -167,7 +168,8 @@ function relayMain(): void {
           }
           continue;
         }
-        const forward: number[] = [];
+        // what goes on, in a buffer of its own (no allocation per keystroke)
+        let count = 0;
         let detach = false;
         for (let i = 0; i < n && !detach; i++) {
           const byte = inBuf[i];
@@ -176,14 +178,14 @@ function relayMain(): void {
             if (held === keys.length) detach = true;
             continue;
           }
-          for (let k = 0; k < held; k++) forward.push(keys[k]);
+          for (let k = 0; k < held; k++) forward[count++] = keys[k];
           held = 0;
           if (keys.length > 0 && byte === keys[0]) held = 1;
-          else forward.push(byte);
+          else forward[count++] = byte;
         }
-        if (forward.length > 0) {
-          last = forward[forward.length - 1];
-          if (!writeAll(config.fd, new Uint8Array(forward), socket)) reading = false;
+        if (count > 0) {
+          last = forward[count - 1];
+          if (!writeAll(config.fd, forward.subarray(0, count), socket)) reading = false;
         }
         if (detach) return "detached";
       }

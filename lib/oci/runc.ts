@@ -74,12 +74,14 @@ export interface RuncExecOptions {
    * container's groups instead of replacing them. `args`, `env`, `cwd` and `user` are then unused.
    */
   process?: Record<string, unknown>;
-  /** Terminal mode is not supported here (see `exec_terminal.ts`): must be false or absent. */
+  /** Terminal mode is not supported here (a monitor holds a terminal: `exec_session.ts`). */
   tty?: false;
   /** Give the process the caller's stdin (`-i`); otherwise it reads /dev/null. */
   stdin?: boolean;
   /** Start it and return at once (`-d`): stdio on /dev/null, exit code 0. */
   detach?: boolean;
+  /** With "inherit" stdio: called with the process's pid once it has started. */
+  onStarted?: (pid: number) => void;
 }
 
 /** The outcome of `runc exec`: the process's exit code and, when piped, its output. */
@@ -330,6 +332,7 @@ export class Runc {
         processFile ? [] : options.args,
         detach ? "null" : stdio,
         options.stdin === true && !detach,
+        options.onStarted,
       );
     } finally {
       if (processFile !== undefined) await Deno.remove(processFile).catch(() => {});
@@ -343,6 +346,7 @@ export class Runc {
     command: string[],
     stdio: ExecStdio,
     stdin: boolean,
+    onStarted?: (pid: number) => void,
   ): Promise<RuncExecResult> {
     const failed = (code: number, log: string) => {
       if (code === 0) return null;
@@ -357,6 +361,7 @@ export class Runc {
         const code = await this.#execPassingStderr([...execArgs, ...args, id, ...command], {
           pidFile,
           stdin,
+          onStarted,
           failed: async (code) => failed(code, await Deno.readTextFile(logFile).catch(() => "")),
         });
         return { exitCode: code, stdout: new Uint8Array(), stderr: new Uint8Array() };
@@ -378,13 +383,18 @@ export class Runc {
   /**
    * Runs `runc exec` with our stdin and stdout and a pipe for stderr, which is passed on to ours
    * from the moment the process has started (runc wrote `pidFile`, which it does only after the
-   * exec succeeded). Before that, what arrives is held; if runc then fails (`failed` returns its
+   * exec succeeded; `onStarted` then gets its pid). Before that, what arrives is held; if runc then fails (`failed` returns its
    * message), the held bytes are runc's own error line: they are dropped and the error thrown.
    * Returns the process's exit code.
    */
   async #execPassingStderr(
     args: string[],
-    opts: { pidFile: string; stdin: boolean; failed: (code: number) => Promise<string | null> },
+    opts: {
+      pidFile: string;
+      stdin: boolean;
+      onStarted?: (pid: number) => void;
+      failed: (code: number) => Promise<string | null>;
+    },
   ): Promise<number> {
     let child: Deno.ChildProcess;
     try {
@@ -393,6 +403,9 @@ export class Runc {
         stdin: opts.stdin ? "inherit" : "null",
         stdout: "inherit",
         stderr: "piped",
+        // a session of its own: a Ctrl-C on the caller's terminal reaches the client, which
+        // passes it on once (`onStarted`), not also runc, which would pass it on a second time
+        detached: true,
       }).spawn();
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) {
@@ -404,12 +417,15 @@ export class Runc {
     let started = false;
     const hasStarted = (): boolean => {
       if (!started) {
+        let pid: number;
         try {
-          Deno.statSync(opts.pidFile);
-          started = true;
+          pid = Number(Deno.readTextFileSync(opts.pidFile).trim());
         } catch {
-          // not yet
+          return false; // not yet
         }
+        // runc writes the file whole (a rename), so a pid is there once it exists
+        started = true;
+        if (pid > 0) opts.onStarted?.(pid);
       }
       return started;
     };
@@ -417,7 +433,7 @@ export class Runc {
       for (const chunk of held.splice(0)) writeAllSync(Deno.stderr, chunk);
     };
     const poll = setInterval(() => {
-      if (held.length > 0 && hasStarted()) flush();
+      if (hasStarted()) flush();
     }, 20);
     const reader = child.stderr.getReader();
     const pump = (async () => {

@@ -39,3 +39,44 @@ export async function readFirstLine(
 export async function readAllText(stream: ReadableStream<Uint8Array>): Promise<string> {
   return await new Response(stream).text();
 }
+
+/**
+ * Reads a child's pipe one line at a time (a monitor that reports more than once); the stream
+ * stays open between lines.
+ */
+export class LineReader {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #decoder = new TextDecoder();
+  #text = "";
+  #ended = false;
+
+  /** Reads from `stream` (locks it). */
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.getReader();
+  }
+
+  /** The next line without its newline; what is left at end of file; null after that. */
+  async next(): Promise<string | null> {
+    for (;;) {
+      const newline = this.#text.indexOf("\n");
+      if (newline !== -1) {
+        const line = this.#text.slice(0, newline);
+        this.#text = this.#text.slice(newline + 1);
+        return line;
+      }
+      if (this.#ended) {
+        const rest = this.#text;
+        this.#text = "";
+        return rest === "" ? null : rest;
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) this.#ended = true;
+      else this.#text += this.#decoder.decode(value, { stream: true });
+    }
+  }
+
+  /** Stops reading (the writer may go on holding the pipe). */
+  cancel(): void {
+    this.#reader.cancel().catch(() => {});
+  }
+}

@@ -19,6 +19,8 @@ import type { FileStat } from "../sys/statx.ts";
 export interface TreeSizeOptions {
   /** Directory descriptors the walk keeps open at most (see `DirectoryChain`); for tests. */
   maxOpenDirectories?: number;
+  /** Count directories' own sizes (default true, as `du`); false counts what is in them only. */
+  directories?: boolean;
 }
 
 /**
@@ -46,8 +48,10 @@ export function treeSize(root: string, options: TreeSizeOptions = {}): number {
   }
   const { chain } = opened;
   const seenInodes = new Set<string>();
-  let total = opened.root.stat.size;
+  const directories = options.directories !== false;
+  let total = directories ? opened.root.stat.size : 0;
   const add = (st: FileStat) => {
+    if (st.type === "dir" && !directories) return;
     if (st.type !== "dir" && st.nlink > 1) {
       if (seenInodes.has(st.identity)) return;
       seenInodes.add(st.identity);

@@ -16,6 +16,7 @@
 import { join } from "../util/path.ts";
 import { DenopodError, InvalidArgError } from "../errors.ts";
 import { VOLUME_NAME } from "../container/mount_flags.ts";
+import { parseVolumeOptions } from "./options.ts";
 
 /** No volume has the name. `volume rm` exits 1 for it, as podman. */
 export class NoSuchVolumeError extends DenopodError {
@@ -86,6 +87,8 @@ export class VolumeStore {
         "running volume create option: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument",
       );
     }
+    // checked before anything is written
+    const parsed = parseVolumeOptions(options.options ?? {});
     Deno.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     try {
       Deno.mkdirSync(this.volumeDir(name), { mode: 0o700 });
@@ -97,13 +100,17 @@ export class VolumeStore {
       name,
       driver: "local",
       labels: options.labels ?? {},
-      options: options.options ?? {},
+      options: parsed.options,
       createdAt: new Date().toISOString(),
       anonymous: options.anonymous ?? false,
       needsCopyUp: true,
     };
     try {
       Deno.mkdirSync(this.dataDir(name), { mode: 0o755 });
+      // `o=uid=,gid=`: the data belongs to them from the start (podman chowns at create)
+      if (parsed.uid !== undefined || parsed.gid !== undefined) {
+        Deno.chownSync(this.dataDir(name), parsed.uid ?? null, parsed.gid ?? null);
+      }
       this.save(record);
     } catch (err) {
       Deno.removeSync(this.volumeDir(name), { recursive: true });

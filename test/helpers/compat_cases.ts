@@ -218,7 +218,8 @@ export const KNOWN_DIFFERENCES: Record<string, Record<string, string>> = {
     ".Config.Env":
       "denopod sets container=denopod, HOSTNAME and HOME at create; podman 4.3 adds TERM=xterm and sets HOSTNAME/HOME at start",
     ".Config.Annotations": "denopod writes no podman or CRI-O annotations",
-    ".Config.CreateCommand": "denopod does not record the command line that created a container",
+    ".Config.CreateCommand":
+      "denopod records its own command line (`denopod --root ... create ...`); podman's starts with /usr/bin/podman and its own flags",
     ".HostConfig.CgroupMode": "denopod does not choose a cgroup namespace mode (runc's default)",
     ".HostConfig.IpcMode":
       "denopod's IPC namespace is private, not shareable with other containers",

@@ -6,8 +6,8 @@
  * runc runs, so a bad value is one `Error:` line.
  *
  * stdin is the caller's only with `-i` (`stdin`), else /dev/null; `-d` (`detach`) returns once
- * the process started. With a terminal ({@linkcode startTerminalExecIn}) the caller holds the
- * pty master itself (`oci/exec_terminal.ts`).
+ * the process started. With a terminal ({@linkcode startExecSession}) a monitor holds the pty
+ * master (`oci/exec_session.ts`), so the process outlives a client that detaches.
  *
  * @example
  * ```ts
@@ -18,7 +18,8 @@
 import { join } from "../../util/path.ts";
 import { ContainerStateError } from "../../errors.ts";
 import type { ExecStdio, RuncExecResult } from "../../oci/runc.ts";
-import { startTerminalExec, type TerminalExec } from "../../oci/exec_terminal.ts";
+import { type ExecSession, execSessionPaths } from "../../oci/exec_session.ts";
+import { readExitRecord } from "../../oci/exitfile.ts";
 import type { WindowSize } from "../../sys/socket.ts";
 import type { Container } from "../container.ts";
 import { mergeEnv, validateEnvFlags } from "../env.ts";
@@ -80,6 +81,8 @@ export interface ExecOptions {
   stdin?: boolean;
   /** `-d`: start it and return at once, exit code 0. */
   detach?: boolean;
+  /** Called with the process's host pid once it runs (attached, "inherit" stdio only). */
+  onStarted?: (pid: number) => void;
 }
 
 /**
@@ -95,7 +98,11 @@ export async function execInContainer(
   stdio: ExecStdio = "inherit",
 ): Promise<RuncExecResult> {
   const user = await checkExec(ctr, options);
-  const io = { stdin: options.stdin === true, detach: options.detach === true };
+  const io = {
+    stdin: options.stdin === true,
+    detach: options.detach === true,
+    onStarted: options.onStarted,
+  };
   if (user !== undefined) {
     return await ctr.ctx.oci.runc.exec(ctr.id, {
       args: options.command,
@@ -111,22 +118,75 @@ export async function execInContainer(
   }, stdio);
 }
 
+/** A terminal exec session of a container, held by a monitor (see `oci/exec_session.ts`). */
+export interface ContainerExecSession extends ExecSession {
+  /** Removes the session's directory (once the process ended and its code was read). */
+  remove(): Promise<void>;
+}
+
 /**
- * Starts `options.command` in the running container `ctr` with a terminal of `size` (set before
- * it runs) and returns the session: the pty master, `wait()` for the exit code. Checks as
- * {@linkcode execInContainer}.
+ * Starts a monitor for `options.command` in the running container `ctr`, with a terminal of
+ * `size` (set before it runs): the session's directory `<runDir>/exec/<session id>` holds the
+ * process file, and the monitor's attach socket once this resolves. The process runs at
+ * `start()`; it outlives the client (detach) because the monitor holds its terminal. Directories
+ * of sessions that ended are removed on the way. Checks as {@linkcode execInContainer}.
  */
-export async function startTerminalExecIn(
+export async function startExecSession(
   ctr: Container,
   options: ExecOptions,
   size: WindowSize | undefined,
-): Promise<TerminalExec> {
+): Promise<ContainerExecSession> {
   const user = await checkExec(ctr, options);
   const process: Record<string, unknown> = { ...processFor(ctr, options, user), terminal: true };
   if (size !== undefined && size.rows > 0 && size.cols > 0) {
     process.consoleSize = { height: size.rows, width: size.cols };
   }
-  return await startTerminalExec(ctr.ctx.oci.runc, ctr.id, process);
+  const sessionsDir = join(ctr.runDir, "exec");
+  await removeEndedSessions(sessionsDir, ctr.id);
+  const sessionId = randomHex(32);
+  const dir = join(sessionsDir, sessionId);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const remove = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  try {
+    await Deno.writeTextFile(execSessionPaths(dir).processFile, JSON.stringify(process), {
+      mode: 0o600,
+    });
+    const monitor = await ctr.ctx.oci.monitor();
+    const session = await monitor.startExec({
+      id: ctr.id,
+      name: ctr.config.name,
+      sessionId,
+      dir,
+      runcRoot: ctr.ctx.paths.runcRoot,
+      terminal: true,
+      stdin: options.stdin === true,
+    });
+    return { ...session, remove };
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+}
+
+/** Removes the directories of a container's exec sessions whose exit file is written. */
+async function removeEndedSessions(sessionsDir: string, id: string): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(sessionsDir)];
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const dir = join(sessionsDir, entry.name);
+    if (await readExitRecord(execSessionPaths(dir).exitDir, id).catch(() => null)) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
+}
+
+function randomHex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The checks every exec makes; resolves the `-u` user (undefined: the container's own). */

@@ -18,6 +18,8 @@ import { writeBundleSpec, writeRundirFiles } from "../files.ts";
 import { canStart, isRunning, runtimeKnows } from "../status.ts";
 import { resolveUser } from "../user.ts";
 import { copyUpVolumes } from "../volume_binds.ts";
+import { mountVolumes } from "../volume_mounts.ts";
+import { mountOverlayVolumes } from "../overlay_volumes.ts";
 import { join } from "../../util/path.ts";
 import { syncContainer } from "./sync.ts";
 import { journaled } from "../../events/journal.ts";
@@ -68,9 +70,16 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
   }
   crashPoint("start:mounted");
   const monitor = await ctx.oci.monitor();
+  // netavark configures the namespace while the monitor has runc create the container; the
+  // container's process runs only after both (runc start)
+  let networkReady: Promise<boolean> | undefined;
   try {
-    if (config.network === "bridge") await (await import("../network.ts")).setupNetwork(ctr);
+    if (config.network === "bridge") {
+      networkReady = (await (await import("../network.ts")).beginNetworkSetup(ctr)).ready;
+    }
     await writeRundirFiles(ctr);
+    mountVolumes(ctx, config.volumes);
+    mountOverlayVolumes(ctx.paths, ctr.id, config.volumes);
     await copyUpVolumes(ctx.paths, config.volumes, mountpoint);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user), options.consoleSize);
     await removeExitFile(ctx.paths.exitsDir, ctr.id);
@@ -93,6 +102,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
     crashPoint("start:created");
     try {
       await options.onCreated?.();
+      if (networkReady && await networkReady) await writeRundirFiles(ctr);
       await ctx.oci.runc.start(ctr.id);
       crashPoint("start:started");
     } catch (err) {
@@ -100,6 +110,7 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
       throw err;
     }
   } catch (err) {
+    await networkReady?.catch(() => {});
     await teardownIfBridged(ctr);
     ctx.db.transaction(() => {
       failStart(ctr, err);

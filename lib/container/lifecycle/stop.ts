@@ -62,7 +62,14 @@ export async function stopContainer(ctr: Container, options: StopOptions = {}): 
         `can only stop created or running containers. ${ctr.id} is in state ${state.status}: container state improper`,
       );
     }
-    if (!hasProcess(state.status)) return false;
+    if (!hasProcess(state.status)) {
+      // exited, maybe waiting out a restart policy's backoff: the user's stop ends the restarts
+      if (hasExited(state.status) && ctr.config.restartPolicy && !state.stoppedByUser) {
+        state.stoppedByUser = true;
+        ctr.save();
+      }
+      return false;
+    }
     state.status = "stopping";
     state.stopRequested = true;
     state.stoppedByUser = true;

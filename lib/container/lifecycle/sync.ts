@@ -146,7 +146,10 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   state.pid = 0;
   state.monitorPid = 0;
   state.stopRequested = false;
-  await teardownIfBridged(ctr);
+  // netavark's teardown (a few hundred ms of firewall rules) runs while runc forgets the
+  // container and its storage is unmounted
+  const network = teardownIfBridged(ctr);
+  network.catch(() => {}); // awaited below
   try {
     await ctr.ctx.oci.runc.delete(ctr.id, { force: true });
   } catch (err) {
@@ -158,6 +161,7 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   } else {
     ctr.cleanupStorage();
   }
+  await network;
   journaled(ctr.ctx.db, ctr, ["died", "cleanup"], () => {
     ctr.save();
     ctr.ctx.containers.recordExitCode(ctr.id, ctr.name, seen.exitCode, state.finishedAt);
