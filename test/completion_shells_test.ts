@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { denopod, denopodOk, importBusybox, IS_ROOT, REPO, withRoots } from "./helpers/denopod.ts";
 import type { Roots } from "./helpers/denopod.ts";
 import { ptyRun } from "./helpers/pty.ts";
+import { PROGRAM_SPEC } from "../lib/cli/commands.ts";
 
 function installed(program: string): boolean {
   try {
@@ -91,6 +92,15 @@ function quote(text: string): string {
   return `'${text.replaceAll("'", "\\'")}'`;
 }
 
+/** The table's top-level commands (and aliases) that start with `prefix`: what a shell offers. */
+function commandsStarting(prefix: string): string[] {
+  return unique(
+    (PROGRAM_SPEC.subcommands ?? []).filter((c) => !c.hidden)
+      .flatMap((c) => [c.name, ...(c.aliases ?? [])])
+      .filter((name) => name.startsWith(prefix)),
+  );
+}
+
 /** A store with two images and three containers. */
 async function store(roots: Roots): Promise<void> {
   await importBusybox(roots);
@@ -108,7 +118,7 @@ Deno.test(
       await store(roots);
       const script = (await denopod(roots, ["completion", "zsh"])).stdout;
       const globals = `denopod --root ${roots.root} --runroot ${roots.runRoot}`;
-      assert.deepEqual(await zshComplete(script, "denopod st"), ["start", "stop"]);
+      assert.deepEqual(await zshComplete(script, "denopod st"), commandsStarting("st"));
       assert.deepEqual(await zshComplete(script, "denopod ps --no"), [
         "--no-trunc",
         "--noheading",
@@ -128,7 +138,7 @@ Deno.test(
       await store(roots);
       const script = (await denopod(roots, ["completion", "fish"])).stdout;
       const globals = `denopod --root ${roots.root} --runroot ${roots.runRoot}`;
-      assert.deepEqual(await fishComplete(script, "denopod st"), ["start", "stop"]);
+      assert.deepEqual(await fishComplete(script, "denopod st"), commandsStarting("st"));
       assert.deepEqual(await fishComplete(script, "denopod ps --no"), [
         "--no-trunc",
         "--noheading",
