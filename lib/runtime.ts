@@ -11,25 +11,25 @@
  * ```
  * @module
  */
-import { InvalidArgError } from "./errors.ts";
+import { DenopodError, InvalidArgError, NoSuchContainerError } from "./errors.ts";
 import { DEFAULT_ROOT, DEFAULT_RUNROOT, Paths } from "./paths.ts";
 import { isDiskFull, openStateDb, type StateDb } from "./state/db.ts";
 import { ImageStore } from "./storage/images.ts";
-import { LayerStore } from "./storage/layers.ts";
+import type { LayerStore } from "./storage/layers.ts";
 import { ContainerRepo } from "./container/repo.ts";
-import { Container } from "./container/container.ts";
+import type { Container } from "./container/container.ts";
 import {
   DEFAULT_HOST_FILES,
   type HostFiles,
   type OciContext,
   type RuntimeContext,
 } from "./container/context.ts";
-import { Runc } from "./oci/runc.ts";
+import type { Runc } from "./oci/runc.ts";
 import type { Monitor } from "./oci/monitor.ts";
 import { selfCommand } from "./sys/self.ts";
-import { refreshIfRebooted } from "./container/refresh.ts";
-import { IntentLog } from "./state/intents.ts";
+import { aliveMarkerIsCurrent } from "./container/alive_marker.ts";
 import { isAbsolute, join, resolve } from "./util/path.ts";
+import { hasLayerLeftovers } from "./storage/layer_leftovers.ts";
 import { assertNoControlChars } from "./container/rundir/validate.ts";
 
 /** Where the runtime keeps its data; flags win over the environment, which wins over defaults. */
@@ -42,6 +42,48 @@ export interface RuntimeOptions {
    * `system check` opens without it, to report them first.
    */
   replay?: boolean;
+  /**
+   * The command only reads, and needs: `"rows"` image and container rows, never a container
+   * object (`images`); `"containers"` container objects when the store has containers (`ps`,
+   * `inspect`). When the store then needs no container object and has nothing to refresh,
+   * replay or clean up, the code that handles containers, runc and layers is not loaded (a few
+   * milliseconds of start-up); with `"containers"`, a container another process creates after
+   * the open is not seen, as if the command had run a moment earlier.
+   */
+  light?: "rows" | "containers";
+}
+
+/** The modules that handle containers, runc and layers, loaded by an open that needs them. */
+interface StoreCode {
+  Container: typeof import("./container/container.ts").Container;
+  Runc: typeof import("./oci/runc.ts").Runc;
+  LayerStore: typeof import("./storage/layers.ts").LayerStore;
+}
+
+let storeCode: StoreCode | undefined;
+
+async function loadStoreCode(): Promise<StoreCode> {
+  if (storeCode === undefined) {
+    const [container, runc, layers] = await Promise.all([
+      import("./container/container.ts"),
+      import("./oci/runc.ts"),
+      import("./storage/layers.ts"),
+    ]);
+    storeCode = { Container: container.Container, Runc: runc.Runc, LayerStore: layers.LayerStore };
+  }
+  return storeCode;
+}
+
+/** For a light open: true when the store holds nothing that needs the store's code now. */
+function nothingToHandle(paths: Paths, db: StateDb, light: "rows" | "containers"): boolean {
+  return (light === "rows" || db.get("SELECT 1 AS one FROM containers LIMIT 1") === undefined) &&
+    db.get("SELECT 1 AS one FROM intents LIMIT 1") === undefined &&
+    aliveMarkerIsCurrent(paths.aliveMarker) && !hasLayerLeftovers(paths, db);
+}
+
+/** The error for a use of the store's code by a light runtime that did not load it. */
+function notLoaded(what: string): DenopodError {
+  return new DenopodError(`internal error: ${what} used by a light runtime (RuntimeOptions.light)`);
 }
 
 /** Resolves `--root`/`--runroot` against `DENOPOD_ROOT`/`DENOPOD_RUNROOT` and the defaults. */
@@ -67,12 +109,13 @@ export function attachedMarkerPath(paths: Paths, id: string): string {
   return join(paths.runDir(id), "attached-cleanup");
 }
 
-function lazyOci(paths: Paths): OciContext {
+function lazyOci(paths: Paths, code: StoreCode | undefined): OciContext {
   let runc: Runc | undefined;
   let monitor: Monitor | undefined;
   return {
     get runc() {
-      runc ??= new Runc({ root: paths.runcRoot });
+      if (code === undefined) throw notLoaded("runc");
+      runc ??= new code.Runc({ root: paths.runcRoot });
       return runc;
     },
     async monitor() {
@@ -110,6 +153,7 @@ function lazyOci(paths: Paths): OciContext {
  * replay code loads only when there are). On a full disk the replay waits for a later command.
  */
 async function replayInterrupted(runtime: Runtime): Promise<void> {
+  const { IntentLog } = await import("./state/intents.ts");
   const pending = new IntentLog(runtime.db).list();
   if (pending.length === 0) return;
   const { replayIntents } = await import("./housekeeping/replay.ts");
@@ -122,15 +166,21 @@ async function replayInterrupted(runtime: Runtime): Promise<void> {
 
 /** One invocation's view of denopod's data; see the module doc. */
 export class Runtime implements RuntimeContext {
+  readonly #code: StoreCode | undefined;
+  readonly #layers: LayerStore | undefined;
+  #light: RuntimeOptions["light"];
+
   private constructor(
     readonly paths: Paths,
     readonly db: StateDb,
     readonly hostFiles: HostFiles,
+    code: StoreCode | undefined,
   ) {
+    this.#code = code;
     this.images = new ImageStore(db);
-    this.layers = new LayerStore(paths, db);
+    this.#layers = code && new code.LayerStore(paths, db);
     this.containers = new ContainerRepo(db);
-    this.oci = lazyOci(paths);
+    this.oci = lazyOci(paths, code);
   }
 
   /** runc and the monitor. */
@@ -139,7 +189,10 @@ export class Runtime implements RuntimeContext {
   /** Image rows. */
   readonly images: ImageStore;
   /** Image layers on disk. */
-  readonly layers: LayerStore;
+  get layers(): LayerStore {
+    if (this.#layers === undefined) throw notLoaded("the layer store");
+    return this.#layers;
+  }
   /** Container rows. */
   readonly containers: ContainerRepo;
 
@@ -151,10 +204,24 @@ export class Runtime implements RuntimeContext {
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
     const db = openStateDb(paths.stateDb);
-    const runtime = new Runtime(paths, db, options.hostFiles ?? DEFAULT_HOST_FILES);
-    if (db.readOnly) return runtime; // a full disk: show what there is, change nothing
+    let code: StoreCode | undefined;
     try {
-      await refreshIfRebooted(runtime);
+      const light = options.light;
+      if (light === undefined || !nothingToHandle(paths, db, light)) code = await loadStoreCode();
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    const runtime = new Runtime(paths, db, options.hostFiles ?? DEFAULT_HOST_FILES, code);
+    runtime.#light = options.light;
+    // a full disk: show what there is, change nothing; a light open found nothing to do
+    if (db.readOnly || code === undefined) return runtime;
+    try {
+      if (!aliveMarkerIsCurrent(paths.aliveMarker)) {
+        // the first command since boot: only it loads the refresh
+        const { refreshIfRebooted } = await import("./container/refresh.ts");
+        await refreshIfRebooted(runtime);
+      }
       if (options.replay !== false) await replayInterrupted(runtime);
       await runtime.layers.removeIncomplete();
     } catch (err) {
@@ -167,12 +234,23 @@ export class Runtime implements RuntimeContext {
 
   /** Finds a container by name, ID or unique ID prefix; throws NoSuchContainerError. */
   lookupContainer(nameOrId: string): Container {
-    return new Container(this, this.containers.resolve(nameOrId));
+    const record = this.containers.resolve(nameOrId);
+    if (this.#code === undefined) {
+      if (this.#light === "rows") throw notLoaded("a container");
+      // a light runtime opened a store without containers: this one came later
+      throw new NoSuchContainerError(nameOrId);
+    }
+    return new this.#code.Container(this, record);
   }
 
   /** Every container, newest first. */
   allContainers(): Container[] {
-    return this.containers.list().map((record) => new Container(this, record));
+    const code = this.#code;
+    if (code === undefined) {
+      if (this.#light === "rows") throw notLoaded("a container");
+      return []; // a light runtime opened a store without containers
+    }
+    return this.containers.list().map((record) => new code.Container(this, record));
   }
 
   /** Closes the database. */

@@ -2,8 +2,8 @@
 # Installs what denopod and its tests need, when it is missing: Deno (the npm package `deno`,
 # pinned), and from the distribution runc, conmon, busybox-static, zstd, netavark, aardvark-dns,
 # iptables (bridge networks), podman (the tests and benchmarks compare with it),
-# golang-github-containers-common (podman's seccomp profile) and catatonit (--init). Safe to run
-# again.
+# golang-github-containers-common (podman's seccomp profile), catatonit (--init), and zsh and
+# fish (the completion tests load `completion zsh|fish` in them). Safe to run again.
 set -euo pipefail
 DENO_VERSION=2.9.6
 cd "$(dirname "$0")/.."
@@ -33,6 +33,10 @@ command -v catatonit >/dev/null 2>&1 || [ -x /usr/libexec/podman/catatonit ] || 
 for pkg in netavark aardvark-dns iptables; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
     missing+=("$pkg")
+done
+# the shells the completion scripts are tested in (bash is always there)
+for shell in zsh fish; do
+  command -v "$shell" >/dev/null 2>&1 || missing+=("$shell")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} from the distribution" >&2

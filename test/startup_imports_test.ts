@@ -88,3 +88,32 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  "ps and inspect on a store without containers, and images always, load no container, runc or layer code",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      const heavy = ["container/container.ts", "oci/runc.ts", "storage/layers.ts"];
+      const loadedHeavy = async (args: string[]) =>
+        (await loadedModules(roots, args)).filter((m) =>
+          heavy.some((h) => m.endsWith(`/lib/${h}`))
+        );
+      await denopodOk(roots, ["ps", "-a"]); // the first command makes the store
+      for (const args of [["ps", "-a"], ["images"], ["inspect", "--type", "image", "nothere"]]) {
+        assert.deepEqual(await loadedHeavy(args), [], `denopod ${args.join(" ")}`);
+      }
+      // with a container, ps and inspect load and use them; images never needs them
+      await importBusybox(roots);
+      await denopodOk(roots, ["create", "--name", "idle", "busybox", "true"]);
+      assert.deepEqual((await loadedHeavy(["ps", "-a"])).length, 3);
+      assert.deepEqual(await loadedHeavy(["images"]), []);
+      assert.match(await denopodOk(roots, ["images", "--format", "{{.Containers}}"]), /^1\n$/);
+      assert.match(await denopodOk(roots, ["ps", "-a", "--format", "{{.Names}}"]), /^idle\n$/);
+      assert.match(
+        await denopodOk(roots, ["inspect", "--format", "{{.Name}}", "idle"]),
+        /^idle\n$/,
+      );
+    });
+  },
+);

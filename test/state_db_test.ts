@@ -345,3 +345,35 @@ Deno.test("close keeps the -wal and -shm files for the next run (a full disk can
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a connection that only reads leaves the main file unwritten at close (no checkpoint)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/state.db`;
+    const db = openStateDb(path);
+    db.transaction(() => db.run("INSERT INTO exit_codes VALUES ('a', 'a', 0, 'now')"));
+    db.close();
+    const before = Deno.statSync(path).mtime?.getTime();
+    // a reader opens after the last close (the WAL index is rebuilt from the kept WAL), reads, closes
+    const reader = openStateDb(path);
+    assert.equal(reader.get<{ n: number }>("SELECT count(*) AS n FROM exit_codes")?.n, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    reader.close();
+    assert.equal(Deno.statSync(path).mtime?.getTime(), before, "the main file was not rewritten");
+    assert.ok(Deno.statSync(`${path}-wal`).isFile, "the WAL is still kept");
+    const writer = openStateDb(path);
+    writer.transaction(() => writer.run("INSERT INTO exit_codes VALUES ('b', 'b', 0, 'now')"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    writer.close();
+    assert.notEqual(Deno.statSync(path).mtime?.getTime(), before, "a writer's close checkpoints");
+    const immutable = new DatabaseSync(`file:${encodeURI(path)}?immutable=1`, { readOnly: true });
+    try {
+      const row = immutable.prepare("SELECT count(*) AS n FROM exit_codes").get() as { n: number };
+      assert.equal(row.n, 2, "the main file alone holds every row");
+    } finally {
+      immutable.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -245,3 +245,23 @@ Deno.test("alignColumns is Go's tabwriter with podman's settings", () => {
   );
   assert.equal(formatColumns([]), "");
 });
+
+Deno.test("a failing field chain is placed as Go places it (its second field); names as given", () => {
+  const options = { name: "ps", typeName: "containers.psReporter", columnShift: 11 };
+  assert.throws(
+    () => renderTemplate("{{.A.B.C}}", { A: { B: {} } }, options),
+    (err: Error) =>
+      err.message ===
+        `template: ps:1:15: executing "ps" at <.A.B.C>: can't evaluate field C in type struct`,
+  );
+  assert.throws(
+    () => renderTemplate("{{.Foo}}", {}, options),
+    (err: Error) =>
+      err.message ===
+        `template: ps:1:13: executing "ps" at <.Foo>: can't evaluate field Foo in type containers.psReporter`,
+  );
+  assert.throws(
+    () => renderTemplate("{{.State.Foo}}", { State: {} }, { fieldTypes: { State: "*T" } }),
+    (err: Error) => err.message.endsWith("can't evaluate field Foo in type *T"),
+  );
+});

@@ -6,7 +6,7 @@
  * @module
  */
 import type { CommandSpec, FlagSpec } from "./table/spec.ts";
-import { parseSize } from "../util/humanize.ts";
+import { parseSize } from "../util/size.ts";
 
 const f = {
   format: (help = "Change the output format to JSON or a Go template"): FlagSpec => ({

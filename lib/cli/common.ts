@@ -34,15 +34,23 @@ export function applyGlobalOptions(options: GlobalOptions): void {
   }
 }
 
-/** Opens the runtime for a command, runs `fn`, and always closes it. */
+/**
+ * Opens the runtime for a command, runs `fn`, and always closes it. `light`: what a command
+ * that only reads needs (`ps`, `images`, `inspect`; see `RuntimeOptions.light`).
+ */
 export async function withRuntime<T>(
   invocation: Invocation,
   fn: (runtime: Runtime) => Promise<T> | T,
+  options: { light?: "rows" | "containers" } = {},
 ): Promise<T> {
-  const options = globalOptions(invocation);
-  applyGlobalOptions(options);
+  const globals = globalOptions(invocation);
+  applyGlobalOptions(globals);
   const { Runtime: RuntimeClass } = await import("../runtime.ts");
-  const runtime = await RuntimeClass.open({ root: options.root, runRoot: options.runroot });
+  const runtime = await RuntimeClass.open({
+    root: globals.root,
+    runRoot: globals.runroot,
+    light: options.light,
+  });
   try {
     return await fn(runtime);
   } finally {

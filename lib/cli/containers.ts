@@ -15,8 +15,9 @@ import {
 import type { Container } from "../container/container.ts";
 import type { Runtime } from "../runtime.ts";
 import { eprintln, exitStatus, println, withRuntime } from "./common.ts";
-import { type CreateFlagValues, createOptionsFrom } from "./container_flags.ts";
+import type { CreateFlagValues } from "./container_flags.ts";
 import type { Invocation } from "./table/spec.ts";
+import type { TemplateOptions } from "../util/template/parse.ts";
 
 /**
  * Runs `fn` for each name, printing podman-style errors for the ones that fail; the exit status
@@ -83,6 +84,7 @@ export async function create(
   flags: CreateFlagValues,
 ) {
   const { createContainer } = await import("../container/create.ts");
+  const { createOptionsFrom } = await import("./container_flags.ts");
   const { assertCidfileFree, replaceNamed, writeCidfile } = await import("./cidfile.ts");
   await withRuntime(this, async (runtime) => {
     const options = createOptionsFrom(flags, image, command);
@@ -110,14 +112,28 @@ export interface PsFlags {
 
 /** `ps`: lists containers. */
 export async function ps(this: Invocation, flags: PsFlags) {
-  const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
-  const { containerFilter } = await import("../container/filters.ts");
-  const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
-    "../container/ps.ts"
-  );
   const { printRows } = await import("./output.ts");
+  const { PS_TEMPLATE } = await import("./template_contexts.ts");
   await withRuntime(this, async (runtime) => {
     const now = clockNow();
+    const all = runtime.allContainers();
+    // what an empty store, or no --filter, never needs loads only when it is needed
+    const keep = flags.filter.length === 0
+      ? undefined
+      : (await import("../container/filters.ts")).containerFilter(flags.filter, {
+        now,
+        created: (name) => runtime.lookupContainer(name).config.created,
+      });
+    if (all.length === 0 && flags.sort === undefined) {
+      if (flags.quiet) return;
+      if (flags.format === "json") return println("[]");
+      const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
+      const noHeading = flags.noheading === true;
+      return await printRows([], flags.format, defaultTable, PS_HEADERS, noHeading, PS_TEMPLATE);
+    }
+    const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
+      "../container/ps.ts"
+    );
     const sort = flags.sort ?? "created";
     if (!(PS_SORT_KEYS as readonly string[]).includes(sort)) {
       throw new InvalidArgError(
@@ -126,19 +142,18 @@ export async function ps(this: Invocation, flags: PsFlags) {
         }"`,
       );
     }
-    const keep = containerFilter(flags.filter, {
-      now,
-      created: (name) => runtime.lookupContainer(name).config.created,
-    });
     let ctrs: Container[] = [];
-    for (const ctr of runtime.allContainers()) {
-      if (await syncForDisplay(ctr)) ctrs.push(ctr);
+    if (all.length > 0) {
+      const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
+      for (const ctr of all) {
+        if (await syncForDisplay(ctr)) ctrs.push(ctr);
+      }
     }
     // podman: a filter does not imply -a; --latest and --last do
     if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
       ctrs = ctrs.filter((c) => c.state.status === "running" || c.state.status === "stopping");
     }
-    ctrs = ctrs.filter((c) => keep(filterView(c)));
+    if (keep) ctrs = ctrs.filter((c) => keep(filterView(c)));
     // the store lists the newest first; --latest and --last take the newest
     if (flags.latest) ctrs = ctrs.slice(0, 1);
     if (flags.last !== undefined && flags.last >= 0) ctrs = ctrs.slice(0, flags.last);
@@ -154,8 +169,15 @@ export async function ps(this: Invocation, flags: PsFlags) {
     }
     const rows = ctrs.map((c) => psReport(c, view));
     const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
-    printRows(rows, flags.format, defaultTable, PS_HEADERS, flags.noheading === true);
-  });
+    await printRows(
+      rows,
+      flags.format,
+      defaultTable,
+      PS_HEADERS,
+      flags.noheading === true,
+      PS_TEMPLATE,
+    );
+  }, { light: "containers" });
 }
 
 /** `inspect` flags. */
@@ -167,34 +189,44 @@ export interface InspectFlags {
 
 /** `inspect NAME...`: containers and images, as a JSON array or a template per object. */
 export async function inspect(this: Invocation, names: string[], flags: InspectFlags) {
-  const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
-  const { containerInspect } = await import("../container/inspect.ts");
-  const { imageInspect } = await import("../image/inspect.ts");
+  // a container's or an image's code loads when one is found
+  const containerCode = async () => ({
+    ...await import("../container/lifecycle/sync.ts"),
+    ...await import("../container/inspect.ts"),
+  });
+  const imageCode = () => import("../image/inspect.ts");
   const { printInspect } = await import("./output.ts");
+  const { CONTAINER_INSPECT_TEMPLATE, IMAGE_INSPECT_TEMPLATE } = await import(
+    "./template_contexts.ts"
+  );
   await withRuntime(this, async (runtime) => {
     const found: object[] = [];
+    const templates: TemplateOptions[] = [];
     let failure: DenopodError | undefined;
     for (const name of names) {
       const ctr = flags.type === "image" ? undefined : runtime.containers.find(name);
       if (ctr) {
         const container = runtime.lookupContainer(ctr.config.id);
+        const { containerInspect, syncForDisplay } = await containerCode();
         if (await syncForDisplay(container)) {
           found.push(containerInspect(container, { size: flags.size === true }));
+          templates.push(CONTAINER_INSPECT_TEMPLATE);
           continue;
         }
       }
       const image = flags.type === "container" ? undefined : runtime.images.find(name);
       if (image) {
-        found.push(imageInspect(runtime, image));
+        found.push((await imageCode()).imageInspect(runtime, image));
+        templates.push(IMAGE_INSPECT_TEMPLATE);
         continue;
       }
       failure = flags.type === "container"
         ? new NoSuchContainerError(name)
         : new InvalidArgError(`no such object: "${name}"`);
     }
-    printInspect(found, flags.format);
+    await printInspect(found, flags.format, templates);
     if (failure) throw failure;
-  });
+  }, { light: "containers" });
 }
 
 /** `container inspect NAME...`: containers only. */
@@ -241,20 +273,23 @@ export async function umount(
   });
 }
 
-/** `export NAME`: the container's filesystem as a tar archive. */
+/**
+ * `export NAME`: the container's filesystem as a tar archive. podman prints nothing; with `-o`
+ * and stderr a terminal, a bar shows the bytes written and the rate.
+ */
 export async function exportContainer(this: Invocation, name: string, flags: { output?: string }) {
   const { exportContainer } = await import("../container/export.ts");
-  const { progressReporter } = await import("./progress.ts");
+  const { byteProgress } = await import("./progress.ts");
   await withRuntime(this, async (runtime) => {
     const ctr = runtime.lookupContainer(name);
     if (flags.output === undefined && Deno.stdout.isTerminal()) {
       throw new InvalidArgError("refusing to export to terminal. Use -o flag or redirect");
     }
-    const progress = flags.output ? await progressReporter("Exporting") : undefined;
+    const progress = flags.output ? byteProgress(`Exporting ${ctr.name}`) : undefined;
     try {
       await exportContainer(ctr, { path: flags.output, onProgress: progress?.update });
     } finally {
-      progress?.stop();
+      progress?.done();
     }
   });
 }

@@ -9,7 +9,6 @@ import { DenopodError, ImageInUseError, InvalidArgError, NoSuchImageError } from
 import type { ChunkSource } from "../storage/tar/source.ts";
 import { println, withRuntime } from "./common.ts";
 import type { Invocation } from "./table/spec.ts";
-import { forEachTarget } from "./containers.ts";
 
 const IMAGE_HEADERS: Record<string, string> = {
   Repository: "REPOSITORY",
@@ -26,10 +25,10 @@ const IMAGES_DEFAULT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSinc
 const IMAGES_DIGESTS =
   "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
-/** Opens the import source: a file path, or `-` for stdin. */
-async function openSource(path: string): Promise<ChunkSource> {
+/** Opens the import source: a file path, or `-` for stdin; with its size when it is a file. */
+async function openSource(path: string): Promise<{ source: ChunkSource; size?: number }> {
   const { fileChunks, readerChunks } = await import("../storage/tar/source.ts");
-  if (path === "-") return readerChunks(Deno.stdin);
+  if (path === "-") return { source: readerChunks(Deno.stdin) };
   if (/^[a-z]+:\/\//i.test(path)) {
     throw new InvalidArgError(
       `cannot import from ${path}: denopod reads only local files and stdin`,
@@ -38,11 +37,12 @@ async function openSource(path: string): Promise<ChunkSource> {
   try {
     // synchronous: an asynchronous call would start Deno's thread pool (resident memory)
     const file = Deno.openSync(path, { read: true });
-    if (!file.statSync().isFile) {
+    const info = file.statSync();
+    if (!info.isFile) {
       file.close();
       throw new InvalidArgError(`import source ${path} is not a regular file`);
     }
-    return fileChunks(file);
+    return { source: fileChunks(file), size: info.size };
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new InvalidArgError(`cannot import ${path}: no such file`);
@@ -51,7 +51,10 @@ async function openSource(path: string): Promise<ChunkSource> {
   }
 }
 
-/** `import FILE [REFERENCE]`: prints the new image's ID. */
+/**
+ * `import FILE [REFERENCE]`: prints the new image's ID, after podman's steps on stderr (a bar
+ * while the tarball is read, on a terminal) unless `-q`.
+ */
 export async function importTarball(
   this: Invocation,
   file: string,
@@ -59,14 +62,33 @@ export async function importTarball(
   flags: { change: string[]; message?: string; quiet?: boolean },
 ) {
   const { importImage } = await import("../image/import.ts");
+  const { copyProgress } = await import("./progress.ts");
   await withRuntime(this, async (runtime) => {
-    const source = await openSource(file);
-    const image = await importImage(runtime, source, {
+    const { source, size } = await openSource(file);
+    const progress = copyProgress({ quiet: flags.quiet });
+    progress.line("Getting image source signatures");
+    // podman names the blob before reading it; its digest is known here only at the end
+    const blob = progress.copy("blob", undefined, size);
+    let read = 0;
+    const counted: ChunkSource = {
+      async read() {
+        const chunk = await source.read();
+        if (chunk !== null) blob.update(read += chunk.length);
+        return chunk;
+      },
+      cancel: (reason) => source.cancel(reason),
+    };
+    const image = await importImage(runtime, counted, {
       reference,
       changes: flags.change,
       message: flags.message,
       sourceName: file,
     });
+    blob.done({ digest: `sha256:${image.layers[0]}` });
+    progress.copy("config", `sha256:${image.id}`).done();
+    progress.line("Writing manifest to image destination");
+    progress.line("Storing signatures");
+    progress.flush();
     println(`sha256:${image.id}`);
   });
 }
@@ -85,11 +107,24 @@ export interface ImagesFlags {
 
 /** `images [REFERENCE]`: lists images. */
 export async function images(this: Invocation, reference: string | undefined, flags: ImagesFlags) {
-  const { IMAGE_SORT_KEYS, imageFilter, imageJson, imageListRows, imageReport } = await import(
-    "../image/list.ts"
-  );
   const { printRows } = await import("./output.ts");
-  await withRuntime(this, (runtime) => {
+  const { IMAGES_TEMPLATE } = await import("./template_contexts.ts");
+  await withRuntime(this, async (runtime) => {
+    const all = runtime.images.list();
+    const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
+    const noHeading = flags.noheading === true;
+    if (
+      all.length === 0 && reference === undefined && flags.filter.length === 0 &&
+      flags.sort === "created"
+    ) {
+      // no image and nothing to check: the listing's code is not needed
+      if (flags.quiet) return;
+      if (flags.format === "json") return println("[]");
+      return await printRows([], flags.format, table, IMAGE_HEADERS, noHeading, IMAGES_TEMPLATE);
+    }
+    const { IMAGE_SORT_KEYS, imageFilter, imageJson, imageListRows, imageReport } = await import(
+      "../image/list.ts"
+    );
     const now = clockNow();
     if (!(IMAGE_SORT_KEYS as readonly string[]).includes(flags.sort)) {
       throw new InvalidArgError(
@@ -101,7 +136,7 @@ export async function images(this: Invocation, reference: string | undefined, fl
       ? flags.filter
       : [...flags.filter, `reference=${reference}`];
     const keep = imageFilter(runtime, specs, now);
-    const images = runtime.images.list().filter(keep);
+    const images = all.filter(keep);
     const rows = imageListRows(images, flags.sort);
     if (flags.quiet) {
       const seen = new Set<string>();
@@ -119,9 +154,8 @@ export async function images(this: Invocation, reference: string | undefined, fl
     const reports = rows.map((row) =>
       imageReport(runtime, row, { noTrunc: flags.trunc === false, now })
     );
-    const table = flags.digests ? IMAGES_DIGESTS : IMAGES_DEFAULT;
-    printRows(reports, flags.format, table, IMAGE_HEADERS, flags.noheading === true);
-  });
+    await printRows(reports, flags.format, table, IMAGE_HEADERS, noHeading, IMAGES_TEMPLATE);
+  }, { light: "rows" });
 }
 
 /** podman-rmi(1) EXIT STATUS: 1 no such image, 2 the image is in use. */
@@ -139,6 +173,7 @@ export async function rmi(
 ) {
   const { removeImage } = await import("../image/remove.ts");
   const { removeContainer } = await import("../container/remove.ts");
+  const { forEachTarget } = await import("./containers.ts");
   await withRuntime(this, async (runtime) => {
     const targets = flags.all ? runtime.images.list().map((i) => i.id) : references;
     if (targets.length === 0 && !flags.all) {

@@ -108,7 +108,7 @@ export async function networkLs(
       Internal: n.internal,
       Labels: n.labels ?? {},
     }));
-    printRows(
+    await printRows(
       rows,
       flags.format,
       "table {{.ID}}\t{{.Name}}\t{{.Driver}}",
@@ -138,7 +138,7 @@ export async function networkInspect(
         failure = err;
       }
     }
-    printInspect(found, flags.format);
+    await printInspect(found, flags.format);
     if (failure) throw failure;
   });
 }

@@ -1,39 +1,50 @@
 /**
  * `--format` for listing commands: `json`, a Go-template (`{{.Names}}`), or `table ...` with a
- * header row; without `--format`, the command's default table.
+ * header row; without `--format`, the command's default table. The template engine loads only
+ * for a template the plain path cannot print (a default `ps` or `images` never loads it).
  * @module
  */
-import { alignColumns, formatTable, isTableFormat } from "../util/template.ts";
+import { alignColumns } from "../util/tabwriter.ts";
+import type { TemplateOptions } from "../util/template/parse.ts";
 import { println, writeOut } from "./common.ts";
+import { INSPECT_ERROR_PREFIX } from "./template_contexts.ts";
+
+/** A `--format` value that asks for a table (`table …`). */
+function isTableFormat(format: string): boolean {
+  return format.startsWith("table ");
+}
 
 /**
  * Prints `rows` as `--format` asks, or as `defaultTable` (a `table ...` template) otherwise;
  * `\t` and `\n` typed in a template print as a tab and a newline, as in podman; `noHeading`
- * drops a table's header row (`--noheading`).
+ * drops a table's header row (`--noheading`). `options` names the data as podman does in a bad
+ * template's message (`./template_contexts.ts`).
  */
-export function printRows(
+export async function printRows(
   rows: object[],
   format: string | undefined,
   defaultTable: string,
   headers: Record<string, string>,
   noHeading = false,
-): void {
+  options: TemplateOptions = {},
+): Promise<void> {
   if (format === "json") {
     println(JSON.stringify(rows, null, 4));
     return;
   }
-  const template = format ?? defaultTable;
-  const plain = plainTable(template, rows, headers, noHeading);
+  const text = format ?? defaultTable;
+  const plain = plainTable(text, rows, headers, noHeading);
   if (plain !== undefined) {
     writeOut(plain);
     return;
   }
-  if (noHeading && isTableFormat(template)) {
-    const body = template.slice("table ".length).replaceAll(" ", "\t");
-    writeOut(alignColumns(formatTable(body, rows, headers)));
+  const { formatTable } = await import("../util/template.ts");
+  if (noHeading && isTableFormat(text)) {
+    const body = text.slice("table ".length).replaceAll(" ", "\t");
+    writeOut(alignColumns(formatTable(body, rows, headers, options)));
     return;
   }
-  writeOut(formatTable(template, rows, headers));
+  writeOut(formatTable(text, rows, headers, options));
 }
 
 /** `table {{.A}}\t{{.B}}`: fields only, one tab between them. */
@@ -63,15 +74,37 @@ function plainTable(
     if (values.some((v) => typeof v !== "string" && typeof v !== "number")) return undefined;
     lines.push(values.map((v) => String(v)).join("\t"));
   }
-  return alignColumns(`${lines.join("\n")}\n`);
+  // no header and no row: nothing at all, as podman prints
+  return lines.length === 0 ? "" : alignColumns(`${lines.join("\n")}\n`);
 }
 
-/** Prints `inspect`-style data: a JSON array, or one template line per object (`\t` a tab). */
-export function printInspect(objects: object[], format: string | undefined): void {
+/**
+ * Prints `inspect`-style data: a JSON array, or one template line per object (`\t` a tab).
+ * `templates` gives each object's names for a bad template's message (`./template_contexts.ts`),
+ * which then starts as podman's: `inspecting object: printing inspect output: template: ...`.
+ */
+export async function printInspect(
+  objects: object[],
+  format: string | undefined,
+  templates: readonly TemplateOptions[] = [],
+): Promise<void> {
   if (format === undefined || format === "json") {
     // podman indents inspect's JSON by five spaces
     println(JSON.stringify(objects, null, 5));
     return;
   }
-  writeOut(formatTable(format, objects));
+  const { formatTable } = await import("../util/template.ts");
+  const { TemplateError } = await import("../util/template/parse.ts");
+  let out = "";
+  try {
+    if (templates.every((t) => t === templates[0])) {
+      out = formatTable(format, objects, {}, templates[0]);
+    } else {
+      objects.forEach((object, i) => out += formatTable(format, [object], {}, templates[i]));
+    }
+  } catch (err) {
+    if (!(err instanceof TemplateError) || templates.length === 0) throw err;
+    throw new TemplateError(`${INSPECT_ERROR_PREFIX}${err.message}`, { cause: err });
+  }
+  writeOut(out);
 }

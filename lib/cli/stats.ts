@@ -92,7 +92,7 @@ export async function stats(
       if (isJsonFormat(flags.format)) {
         println(JSON.stringify(samples.map((s) => statsJson(s, noTrunc)), null, " "));
       } else {
-        printRows(
+        await printRows(
           samples.map((s) => statsRow(s, noTrunc)),
           flags.format,
           STATS_TABLE,

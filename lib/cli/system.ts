@@ -13,11 +13,15 @@ export async function version(flags: { format?: string }) {
   if (flags.format === "json") return println(JSON.stringify({ Client: client }));
   if (flags.format !== undefined) {
     const { formatTable } = await import("../util/template.ts");
+    const { VERSION_TEMPLATE } = await import("./template_contexts.ts");
     try {
-      return writeOut(formatTable(flags.format, [{ Client: client, Server: null }]));
+      return writeOut(
+        formatTable(flags.format, [{ Client: client, Server: null }], {}, VERSION_TEMPLATE),
+      );
     } catch {
       // podman: an older `--format {{.Version}}` is run against the client's fields
-      return writeOut(formatTable(flags.format.replaceAll(".Server.", "."), [client]));
+      const format = flags.format.replaceAll(".Server.", ".");
+      return writeOut(formatTable(format, [client], {}, VERSION_TEMPLATE));
     }
   }
   println(`Client:       denopod`);
@@ -36,7 +40,8 @@ export async function info(this: Invocation, flags: { format?: string }) {
     if (flags.format === "json") return println(JSON.stringify(info, null, 2));
     if (flags.format !== undefined) {
       const { formatTable } = await import("../util/template.ts");
-      return writeOut(formatTable(flags.format, [infoTemplateView(info)]));
+      const { INFO_TEMPLATE } = await import("./template_contexts.ts");
+      return writeOut(formatTable(flags.format, [infoTemplateView(info)], {}, INFO_TEMPLATE));
     }
     const { toYaml } = await import("../util/yaml.ts");
     println(toYaml(info));

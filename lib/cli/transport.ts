@@ -7,7 +7,8 @@
  */
 import { now as clockNow } from "../util/clock.ts";
 import { DenopodError, InvalidArgError, NoSuchImageError } from "../errors.ts";
-import type { LoadOptions } from "../image/load.ts";
+import type { LoadEvent } from "../image/load.ts";
+import type { CopyItem, CopyProgress } from "./progress.ts";
 import { humanSize, timeAgo } from "../util/humanize.ts";
 import { println, withRuntime, writeAll } from "./common.ts";
 import { imageEvent, recordEvents } from "../events/journal.ts";
@@ -32,7 +33,8 @@ const CREATED_BY_WIDTH = 45;
 export async function imageInspect(this: Invocation, names: string[], flags: { format?: string }) {
   const { imageInspect } = await import("../image/inspect.ts");
   const { printInspect } = await import("./output.ts");
-  await withRuntime(this, (runtime) => {
+  const { IMAGE_INSPECT_TEMPLATE } = await import("./template_contexts.ts");
+  await withRuntime(this, async (runtime) => {
     const found: object[] = [];
     let failure: DenopodError | undefined;
     for (const name of names) {
@@ -40,7 +42,7 @@ export async function imageInspect(this: Invocation, names: string[], flags: { f
       if (record) found.push(imageInspect(runtime, record));
       else failure = new NoSuchImageError(name);
     }
-    printInspect(found, flags.format);
+    await printInspect(found, flags.format, found.map(() => IMAGE_INSPECT_TEMPLATE));
     if (failure) throw new DenopodError(`inspecting object: ${failure.message}`);
   });
 }
@@ -49,7 +51,7 @@ export async function imageInspect(this: Invocation, names: string[], flags: { f
 export async function load(this: Invocation, flags: { input?: string; quiet?: boolean }) {
   const { loadImageArchive, loadImageStream } = await import("../image/load.ts");
   const { readerChunks } = await import("../storage/tar/source.ts");
-  const { progressReporter } = await import("./progress.ts");
+  const { copyProgress } = await import("./progress.ts");
   await withRuntime(this, async (runtime) => {
     const fromStdin = flags.input === undefined || flags.input === "-";
     if (fromStdin && Deno.stdin.isTerminal()) {
@@ -58,20 +60,48 @@ export async function load(this: Invocation, flags: { input?: string; quiet?: bo
       );
     }
     if (!fromStdin) await checkInput(flags.input!);
-    const progress = flags.quiet ? undefined : await progressReporter("Loading");
-    const options: LoadOptions = {
-      onProgress: progress && ((bytes) => progress.update(bytes)),
-    };
-    try {
-      const result = fromStdin
-        ? await loadImageStream(runtime, readerChunks(Deno.stdin), options)
-        : await loadImageArchive(runtime, flags.input!, options);
-      progress?.stop();
-      for (const name of result.loaded) println(`Loaded image: ${name}`);
-    } finally {
-      progress?.stop();
-    }
+    const progress = copyProgress({ quiet: flags.quiet });
+    const options = { onEvent: loadEventPrinter(progress) };
+    const result = fromStdin
+      ? await loadImageStream(runtime, readerChunks(Deno.stdin), options)
+      : await loadImageArchive(runtime, flags.input!, options);
+    progress.flush();
+    for (const name of result.loaded) println(`Loaded image: ${name}`);
   });
+}
+
+/**
+ * Prints a load's steps as podman does, image by image: `Getting image source signatures`, a
+ * `Copying blob` per layer (on a terminal a bar while it is read; `skipped: already exists` for
+ * one the store has), `Copying config`, `Writing manifest to image destination`, `Storing
+ * signatures`.
+ */
+function loadEventPrinter(progress: CopyProgress): (event: LoadEvent) => void {
+  let blob: CopyItem | undefined;
+  let present = false;
+  return (event) => {
+    switch (event.kind) {
+      case "image":
+        progress.line("Getting image source signatures");
+        break;
+      case "layer":
+        blob = progress.copy("blob", event.digest, event.size);
+        present = event.present;
+        break;
+      case "bytes":
+        blob?.update(event.bytes);
+        break;
+      case "layer-done":
+        blob?.done(present ? { status: "skipped: already exists" } : {});
+        blob = undefined;
+        break;
+      case "config":
+        progress.copy("config", `sha256:${event.id}`).done();
+        progress.line("Writing manifest to image destination");
+        progress.line("Storing signatures");
+        break;
+    }
+  };
 }
 
 /** `save` flags. */
@@ -88,7 +118,7 @@ export async function save(this: Invocation, references: string[], flags: SaveFl
   const { parseSaveFormat, saveToPath, selectImagesToSave, writeImageArchive } = await import(
     "../image/save.ts"
   );
-  const { progressReporter } = await import("./progress.ts");
+  const { copyProgress, SILENT } = await import("./progress.ts");
   await withRuntime(this, async (runtime) => {
     const format = parseSaveFormat(flags.format);
     const selection = selectImagesToSave(runtime, references, {
@@ -99,28 +129,68 @@ export async function save(this: Invocation, references: string[], flags: SaveFl
     if (toStdout && Deno.stdout.isTerminal()) {
       throw new InvalidArgError("refusing to save to terminal. Use -o flag or redirect");
     }
-    const progress = flags.quiet || toStdout ? undefined : await progressReporter("Saving");
+    // podman prints nothing when the archive goes to stdout
+    const progress = toStdout ? SILENT : copyProgress({ quiet: flags.quiet });
+    // on a terminal a bar per layer while it is rebuilt; the lines of each image follow the write
+    const bars = progress.live ? new LayerBars(progress) : undefined;
+    const options = { onLayer: bars?.start, onProgress: bars?.update };
     try {
-      const onProgress = progress && ((bytes: number) => progress.update(bytes));
       if (toStdout) {
         await writeImageArchive(runtime, selection, format, (chunk) => {
           writeAll(Deno.stdout, chunk);
-        }, { onProgress });
+        }, options);
       } else {
         await saveToPath(
           flags.output!,
-          (sink) => writeImageArchive(runtime, selection, format, sink, { onProgress }),
+          (sink) => writeImageArchive(runtime, selection, format, sink, options),
           runtime,
         );
       }
     } finally {
-      progress?.stop();
+      bars?.end();
     }
+    for (const { image } of selection) {
+      if (!progress.live) {
+        for (const id of image.layers) progress.copy("blob", `sha256:${id}`).done();
+      }
+      progress.copy("config", `sha256:${image.id}`).done();
+      progress.line("Writing manifest to image destination");
+      progress.line("Storing signatures");
+    }
+    progress.flush();
     recordEvents(
       runtime.db,
       selection.map((s) => imageEvent("save", s.image.id, flags.output)),
     );
   });
+}
+
+/** A terminal bar per layer as `save` rebuilds it, from the running total of bytes rebuilt. */
+class LayerBars {
+  #bar: CopyItem | undefined;
+  #start = 0;
+  #bytes = 0;
+
+  constructor(readonly progress: CopyProgress) {}
+
+  /** Layer `id` (diff ID hex) starts; none: every layer is done. */
+  start = (id?: string): void => {
+    this.#bar?.done();
+    this.#start = this.#bytes;
+    this.#bar = id === undefined ? undefined : this.progress.copy("blob", `sha256:${id}`);
+  };
+
+  /** The bytes rebuilt so far, all layers together. */
+  update = (bytes: number): void => {
+    this.#bytes = bytes;
+    this.#bar?.update(bytes - this.#start);
+  };
+
+  /** The last layer is done. */
+  end(): void {
+    this.#bar?.done();
+    this.#bar = undefined;
+  }
 }
 
 /** `tag IMAGE NAME...`. */
@@ -151,7 +221,8 @@ export interface HistoryFlags {
 export async function history(this: Invocation, reference: string, flags: HistoryFlags) {
   const { imageHistory, MISSING_ID } = await import("../image/history.ts");
   const { printRows } = await import("./output.ts");
-  await withRuntime(this, (runtime) => {
+  const { HISTORY_TEMPLATE } = await import("./template_contexts.ts");
+  await withRuntime(this, async (runtime) => {
     const entries = imageHistory(runtime, runtime.images.resolve(reference));
     const noTrunc = flags.trunc === false;
     const shortId = (id: string) => (noTrunc || id === MISSING_ID ? id : id.slice(0, 12));
@@ -186,7 +257,7 @@ export async function history(this: Invocation, reference: string, flags: Histor
         Tags: [] as string[],
       };
     });
-    printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS);
+    await printRows(rows, flags.format, HISTORY_DEFAULT, HISTORY_HEADERS, false, HISTORY_TEMPLATE);
   });
 }
 

@@ -20,6 +20,9 @@
 import { InvalidArgError } from "../errors.ts";
 import { parseTimeInput } from "../util/humanize.ts";
 import { type ContainerStatus, statusName } from "./status.ts";
+import { matchLabels } from "./label_match.ts";
+
+export { matchLabels };
 
 /** What a filter looks at in a container. */
 export interface FilterView {
@@ -107,32 +110,6 @@ function matchesAny(text: string, patterns: readonly string[]): boolean {
       return false;
     }
   });
-}
-
-/** podman's MatchLabelFilters: every `KEY[=VALUE]` given must be among the labels. */
-export function matchLabels(filters: readonly string[], labels: Record<string, string>): boolean {
-  return filters.every((filter) => {
-    const eq = filter.indexOf("=");
-    const key = eq < 0 ? filter : filter.slice(0, eq);
-    const value = eq < 0 ? "" : filter.slice(eq + 1);
-    return Object.entries(labels).some(([k, v]) =>
-      (value === "" || v === value) && (k === key || globMatch(key, k))
-    );
-  });
-}
-
-/** Go's filepath.Match for label keys with `*` and `?`. */
-function globMatch(pattern: string, text: string): boolean {
-  if (!/[*?[]/.test(pattern)) return false;
-  const source = pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(
-    /\?/g,
-    "[^/]",
-  );
-  try {
-    return new RegExp(`^${source}$`).test(text);
-  } catch {
-    return false;
-  }
 }
 
 function predicateFor(key: string, values: string[], ctx: FilterContext): Predicate {

@@ -12,7 +12,7 @@
  */
 import { isAbsolute } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
-import { assertNoControlChars } from "./rundir.ts";
+import { assertNoControlChars } from "./rundir/validate.ts";
 import { assertContainerPath, type TmpfsSpec, validateTmpfsOptions } from "./confinement.ts";
 import type { VolumeSpec } from "./config.ts";
 

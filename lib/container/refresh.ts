@@ -17,6 +17,7 @@ import { logger } from "../log.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
 import { bootId } from "../sys/identity.ts";
+import { aliveMarkerIsCurrent } from "./alive_marker.ts";
 import { ContainerStateError } from "../errors.ts";
 import { isProcessAlive } from "../sys/process.ts";
 import { isActive, runtimeKnows } from "./status.ts";
@@ -24,21 +25,13 @@ import { teardownIfBridged } from "./network_teardown.ts";
 
 const log = logger("refresh");
 
-function markerIsCurrent(path: string): boolean {
-  try {
-    return Deno.readTextFileSync(path).trim() === bootId();
-  } catch {
-    return false;
-  }
-}
-
 /** Refreshes all containers when this is the first command since boot; returns true if it did. */
 export async function refreshIfRebooted(ctx: RuntimeContext): Promise<boolean> {
   const marker = ctx.paths.aliveMarker;
-  if (markerIsCurrent(marker)) return false;
+  if (aliveMarkerIsCurrent(marker)) return false;
   const lock = await acquireLock(ctx.paths.lockPath("alive"));
   try {
-    if (markerIsCurrent(marker)) return false;
+    if (aliveMarkerIsCurrent(marker)) return false;
     await refreshAll(ctx);
     const tmp = `${marker}.tmp`;
     Deno.writeTextFileSync(tmp, `${bootId()}\n`);
@@ -64,7 +57,7 @@ export interface RefreshOptions {
 export async function refreshCommand(ctx: RuntimeContext, options: RefreshOptions): Promise<void> {
   const lock = await acquireLock(ctx.paths.lockPath("alive"));
   try {
-    const live = markerIsCurrent(ctx.paths.aliveMarker);
+    const live = aliveMarkerIsCurrent(ctx.paths.aliveMarker);
     const keep = new Set<string>();
     if (live) {
       // loaded here, not at start-up: every command checks for a reboot, few refresh

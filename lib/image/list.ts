@@ -12,7 +12,7 @@ import { InvalidArgError } from "../errors.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import type { ImageRecord } from "../storage/images.ts";
 import { humanSize, parseTimeInput, timeAgo } from "../util/humanize.ts";
-import { matchLabels } from "../container/filters.ts";
+import { matchLabels } from "../container/label_match.ts";
 
 /** One listed name of an image. */
 export interface ImageListRow {

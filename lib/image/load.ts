@@ -34,12 +34,23 @@ const log = logger("load");
 
 /** Options for {@linkcode loadImageArchive}. */
 export interface LoadOptions {
-  /**
-   * Called now and then with the layer bytes read so far (as stored in the archive) and the
-   * total of the layers to extract.
-   */
-  onProgress?: (bytes: number, total: number) => void;
+  /** Told of each step, image by image, for podman's progress lines (`LoadEvent`). */
+  onEvent?: (event: LoadEvent) => void;
 }
+
+/**
+ * A load's steps, image by image in the archive's order (podman's progress lines): an image
+ * starts; each of its layers, bottom first — `digest` as the archive stores it (the blob digest,
+ * else the diff ID), `size` its bytes in the archive, `present` when nothing is read (the store
+ * or this load has it already) — with the bytes read so far while it is extracted, then its
+ * end; then the image's config (its ID).
+ */
+export type LoadEvent =
+  | { kind: "image"; id: string }
+  | { kind: "layer"; digest: string; size: number; present: boolean }
+  | { kind: "bytes"; bytes: number }
+  | { kind: "layer-done" }
+  | { kind: "config"; id: string };
 
 /** What a load registered. */
 export interface LoadResult {
@@ -156,38 +167,52 @@ async function commitLayers(
   options: LoadOptions,
 ): Promise<Map<string, string>> {
   const layerIds = new Map<string, string>();
-  const todo: ArchiveLayer[] = [];
+  const pending = new Set<string>(); // diff IDs this load extracts
   for (const image of images) {
     for (const layer of image.layers) {
       if (layerIds.has(layer.diffId)) continue;
       const id = layer.diffId.slice("sha256:".length);
       layerIds.set(layer.diffId, id);
       claim.uses(id); // noted before the look-up, so no abandoned claim's cleanup drops it
-      if (ctx.layers.byDiffId(layer.diffId) === undefined) todo.push(layer);
+      if (ctx.layers.byDiffId(layer.diffId) === undefined) pending.add(layer.diffId);
     }
   }
-  const total = todo.reduce((sum, layer) => sum + layer.size, 0);
-  let done = 0;
-  for (const layer of todo) {
-    claim.creates(layer.diffId.slice("sha256:".length));
-    const source = options.onProgress === undefined ? layer.chunks() : counted(
-      layer.chunks(),
-      (n) => options.onProgress!(done += n, total),
-    );
-    const guard = SpaceGuard.forRoot(ctx.paths.root, `layer ${layer.diffId}`);
-    try {
-      await ctx.layers.commit(source, { expectedDiffId: layer.diffId, guard });
-    } catch (err) {
-      // A tampered blob often breaks the tar before its digest is checked at its end: the
-      // digest mismatch is the error to report then.
-      if (err instanceof ArchiveError && layer.blobDigest !== undefined) {
-        await readAll(layer.chunks());
-      }
-      throw err;
+  const emit = options.onEvent ?? (() => {});
+  for (const image of images) {
+    emit({ kind: "image", id: image.id });
+    for (const layer of image.layers) {
+      const present = !pending.delete(layer.diffId);
+      const digest = layer.blobDigest ?? layer.diffId;
+      emit({ kind: "layer", digest, size: layer.size, present });
+      if (!present) await commitLayer(ctx, layer, claim, emit);
+      emit({ kind: "layer-done" });
     }
+    emit({ kind: "config", id: image.id });
   }
-  options.onProgress?.(total, total);
   return layerIds;
+}
+
+/** Extracts one layer of the archive into the store, noting it in `claim` first. */
+async function commitLayer(
+  ctx: RuntimeContext,
+  layer: ArchiveLayer,
+  claim: LayerClaim,
+  emit: (event: LoadEvent) => void,
+): Promise<void> {
+  claim.creates(layer.diffId.slice("sha256:".length));
+  let done = 0;
+  const source = counted(layer.chunks(), (n) => emit({ kind: "bytes", bytes: done += n }));
+  const guard = SpaceGuard.forRoot(ctx.paths.root, `layer ${layer.diffId}`);
+  try {
+    await ctx.layers.commit(source, { expectedDiffId: layer.diffId, guard });
+  } catch (err) {
+    // A tampered blob often breaks the tar before its digest is checked at its end: the
+    // digest mismatch is the error to report then.
+    if (err instanceof ArchiveError && layer.blobDigest !== undefined) {
+      await readAll(layer.chunks());
+    }
+    throw err;
+  }
 }
 
 /** Reads `source` to its end (so that a digest check at its end runs). */

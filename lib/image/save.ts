@@ -91,6 +91,11 @@ export function selectImagesToSave(
 export interface WriteImageArchiveOptions {
   /** Called with the bytes done so far: layers rebuilt, then archive written. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Called with each layer's ID (diff ID hex) as its rebuild starts, and with none once every
+   * layer is rebuilt (the archive is written then): a bar per layer.
+   */
+  onLayer?: (id?: string) => void;
 }
 
 /**
@@ -118,9 +123,11 @@ export async function writeImageArchive(
     for (const { image } of selection) {
       for (const id of image.layers) {
         if (layers.has(id)) continue;
+        options.onLayer?.(id);
         layers.set(id, await rebuildLayer(ctx, id, join(work, `${id}.tar`), progress));
       }
     }
+    options.onLayer?.();
     const encoder = new TextEncoder();
     const images: SaveImage[] = selection.map(({ image, names }) => ({
       names,

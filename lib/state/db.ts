@@ -124,6 +124,8 @@ export class StateDb {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #depth = 0;
+  /** Something was written through this connection (so its close checkpoints the WAL). */
+  #wrote = false;
 
   /**
    * `path` is the file (for the WAL keeper at close); `readOnly` marks a database opened
@@ -145,6 +147,7 @@ export class StateDb {
   /** Runs a write statement; returns the number of rows changed. */
   run(sql: string, ...params: SQLInputValue[]): number {
     if (this.readOnly) throw this.#full();
+    this.#wrote = true;
     try {
       return Number(this.#prepare(sql).run(...params).changes);
     } catch (err) {
@@ -181,6 +184,7 @@ export class StateDb {
 
   /** Runs one or more statements that take no parameters (schema changes). */
   exec(sql: string): void {
+    this.#wrote = true;
     this.#db.exec(sql);
   }
 
@@ -234,8 +238,11 @@ export class StateDb {
    * Closes the database, keeping its `-wal` and `-shm` files (already sized) for the next run: a
    * command on a full disk can then still open it, and write as long as the WAL it reuses is big
    * enough. SQLite deletes them when the last connection closes; a read-only keeper connection in
-   * a read transaction makes this close not the last, and a read-only close deletes nothing. The
-   * WAL is checkpointed first, so the main file is up to date for a read-only (immutable) open.
+   * a read transaction makes this close not the last, and a read-only close deletes nothing. A
+   * connection that wrote checkpoints the WAL first, so the main file is up to date for a
+   * read-only (immutable) open; one that only read (`ps`, `images`, `inspect`) does not: the last
+   * writer's close did, and a checkpoint after the WAL index was rebuilt on open would copy every
+   * page of the kept WAL into the main file again (and sync both) on each read-only command.
    */
   close(): void {
     this.#statements.clear();
@@ -245,7 +252,7 @@ export class StateDb {
     }
     let keeper: DatabaseSync | undefined;
     try {
-      this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      if (this.#wrote) this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
       keeper = new DatabaseSync(this.path, { readOnly: true, timeout: 50 });
       keeper.exec("BEGIN");
       keeper.prepare("SELECT count(*) FROM sqlite_master").get();

@@ -26,6 +26,7 @@ import type { SpaceGuard } from "./tar/disk_reserve.ts";
 import type { ChunkSource } from "./tar/source.ts";
 import { hasTarSplit } from "./tar/split_names.ts";
 import { layerLink, removeLayerLink } from "./layer_links.ts";
+import { CLAIM_PREFIX } from "./layer_leftovers.ts";
 import type { TarSink } from "./tar/writer.ts";
 import { type HeldLock, tryLock } from "../sys/lockfile.ts";
 import { generateId } from "../util/names.ts";
@@ -65,7 +66,6 @@ export interface PendingLayerDelete {
 /** A layer has no tar-split, or it no longer reproduces the layer's diff ID. */
 export class LayerTarError extends DenopodError {}
 
-const CLAIM_PREFIX = "layer-claim-";
 const CLAIM_NOTES = "layers";
 
 /**

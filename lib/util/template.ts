@@ -61,12 +61,20 @@ class Executor {
   #tpl: ParsedTemplate;
   #root: unknown;
   #typeName?: string;
+  /** The root's field values whose Go type names the messages use (`fieldTypes`). */
+  #fieldTypes = new Map<unknown, string>();
   #out = "";
 
-  constructor(tpl: ParsedTemplate, root: unknown, typeName?: string) {
+  constructor(tpl: ParsedTemplate, root: unknown, options: TemplateOptions) {
     this.#tpl = tpl;
     this.#root = root;
-    this.#typeName = typeName;
+    this.#typeName = options.typeName;
+    if (options.fieldTypes && root !== null && typeof root === "object") {
+      for (const [field, type] of Object.entries(options.fieldTypes)) {
+        const value = (root as Record<string, unknown>)[field];
+        if (value !== null && typeof value === "object") this.#fieldTypes.set(value, type);
+      }
+    }
   }
 
   run(): string {
@@ -78,7 +86,7 @@ class Executor {
     const at = pos.source.length > 20 ? `${pos.source.slice(0, 20)}...` : pos.source;
     throw new TemplateError(
       `template: ${this.#tpl.name}:${
-        lineCol(this.#tpl.text, pos.offset)
+        lineCol(this.#tpl.text, pos.offset, this.#tpl.columnShift)
       }: executing "${this.#tpl.name}" at <${at}>: ${why}`,
     );
   }
@@ -245,7 +253,8 @@ class Executor {
     if (receiver === null || receiver === undefined) {
       this.#fail(pos, `nil pointer evaluating interface {}.${name}`);
     }
-    const typeName = goTypeName(receiver, isRoot ? this.#typeName : undefined);
+    const typeName = this.#fieldTypes.get(receiver) ??
+      goTypeName(receiver, isRoot ? this.#typeName : undefined);
     if (typeof receiver !== "object" || Array.isArray(receiver) || !hasField(receiver, name)) {
       this.#fail(pos, `can't evaluate field ${name} in type ${typeName}`);
     }
@@ -296,7 +305,7 @@ export function renderTemplate(
   options: TemplateOptions = {},
 ): string {
   const tpl = typeof template === "string" ? parseTemplate(template, options) : template;
-  return new Executor(tpl, data, options.typeName).run();
+  return new Executor(tpl, data, options).run();
 }
 
 // podman's --format handling

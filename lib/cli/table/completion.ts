@@ -98,8 +98,16 @@ __${PROGRAM}_words() {
   esac
 }
 
+__${PROGRAM}_reply() {
+  # COMPREPLY from stdin, one candidate a line (zsh's bashcompinit has no mapfile)
+  local line
+  COMPREPLY=()
+  while IFS= read -r line; do COMPREPLY+=("$line"); done
+}
+
+# (the command path is "cmdpath": zsh ties "path" to PATH)
 _${PROGRAM}() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" path="" w i npos=0 skip=0
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" cmdpath="" w i npos=0 skip=0
   __${PROGRAM}_cmd=("\${COMP_WORDS[0]}")
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
@@ -111,10 +119,10 @@ _${PROGRAM}() {
     case "$w" in
       --root=*|--runroot=*) __${PROGRAM}_cmd+=("$w") ;;
       -*=*) ;;
-      -*) if [[ "\${__${PROGRAM}_valued[@$path]}" == *" $w "* ]]; then skip=1; prev="$w"; fi ;;
+      -*) if [[ "\${__${PROGRAM}_valued[@$cmdpath]}" == *" $w "* ]]; then skip=1; prev="$w"; fi ;;
       *)
-        if ((npos == 0)) && [[ " \${__${PROGRAM}_subs[@$path]} " == *" $w "* ]]; then
-          path="\${path:+$path }$w"
+        if ((npos == 0)) && [[ " \${__${PROGRAM}_subs[@$cmdpath]} " == *" $w "* ]]; then
+          cmdpath="\${cmdpath:+$cmdpath }$w"
         else
           npos=$((npos + 1))
         fi
@@ -123,23 +131,23 @@ _${PROGRAM}() {
   done
   COMPREPLY=()
   if ((skip)); then
-    local what="\${__${PROGRAM}_flagvals[@$path|$prev]:-\${__${PROGRAM}_flagvals[*|$prev]}}"
+    local what="\${__${PROGRAM}_flagvals[@$cmdpath|$prev]:-\${__${PROGRAM}_flagvals[*|$prev]}}"
     if [[ "$what" == files ]]; then
-      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+      __${PROGRAM}_reply < <(compgen -f -- "$cur")
     elif [[ -n "$what" ]]; then
-      mapfile -t COMPREPLY < <(compgen -W "$(__${PROGRAM}_words "$what")" -- "$cur")
+      __${PROGRAM}_reply < <(compgen -W "$(__${PROGRAM}_words "$what")" -- "$cur")
     fi
     return 0
   fi
   if [[ "$cur" == -* ]]; then
-    mapfile -t COMPREPLY < <(compgen -W "\${__${PROGRAM}_flags[@$path]}" -- "$cur")
+    __${PROGRAM}_reply < <(compgen -W "\${__${PROGRAM}_flags[@$cmdpath]}" -- "$cur")
     return 0
   fi
-  if ((npos == 0)) && [[ -n "\${__${PROGRAM}_subs[@$path]}" ]]; then
-    mapfile -t COMPREPLY < <(compgen -W "\${__${PROGRAM}_subs[@$path]}" -- "$cur")
+  if ((npos == 0)) && [[ -n "\${__${PROGRAM}_subs[@$cmdpath]}" ]]; then
+    __${PROGRAM}_reply < <(compgen -W "\${__${PROGRAM}_subs[@$cmdpath]}" -- "$cur")
     return 0
   fi
-  local -a kinds=(\${__${PROGRAM}_args[@$path]})
+  local -a kinds=(\${__${PROGRAM}_args[@$cmdpath]})
   local kind="-"
   if ((\${#kinds[@]} > 0)); then
     if ((npos < \${#kinds[@]})); then kind="\${kinds[npos]}"; else kind="\${kinds[-1]}"; fi
@@ -147,8 +155,8 @@ _${PROGRAM}() {
   fi
   case "$kind" in
     -) ;;
-    files) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
-    *) mapfile -t COMPREPLY < <(compgen -W "$(__${PROGRAM}_words "$kind")" -- "$cur") ;;
+    files) __${PROGRAM}_reply < <(compgen -f -- "$cur") ;;
+    *) __${PROGRAM}_reply < <(compgen -W "$(__${PROGRAM}_words "$kind")" -- "$cur") ;;
   esac
   return 0
 }

@@ -63,6 +63,8 @@ export interface ParsedTemplate {
   readonly text: string;
   /** @internal The syntax tree. */
   readonly nodes: readonly Node[];
+  /** Columns added to positions on the first line in messages (see `TemplateOptions`). */
+  readonly columnShift?: number;
 }
 
 /** Options for parsing and running a template. */
@@ -71,6 +73,16 @@ export interface TemplateOptions {
   name?: string;
   /** Type name of the data in error messages (`can't evaluate field Foo in type T`). */
   typeName?: string;
+  /**
+   * Type names of the data's fields' values in error messages (`{{.State.Foo}}`: `can't evaluate
+   * field Foo in type *define.InspectContainerState`), by field name.
+   */
+  fieldTypes?: Readonly<Record<string, string>>;
+  /**
+   * Columns to add to a position on the first line in messages: podman runs a list's template
+   * inside `{{range .}}` (11 characters), so its positions there are 11 further right.
+   */
+  columnShift?: number;
 }
 
 type TokenKind =
@@ -102,10 +114,10 @@ interface Token {
 export class TemplateError extends InvalidArgError {}
 
 /** `LINE:COL` of an offset, as Go reports positions (line from 1, column from 0). */
-export function lineCol(text: string, offset: number): string {
+export function lineCol(text: string, offset: number, columnShift = 0): string {
   const before = text.slice(0, offset);
   const line = before.split("\n").length;
-  const col = offset - (before.lastIndexOf("\n") + 1);
+  const col = offset - (before.lastIndexOf("\n") + 1) + (line === 1 ? columnShift : 0);
   return `${line}:${col}`;
 }
 
@@ -452,7 +464,9 @@ class Parser {
       }
       case "field": {
         const [names, next] = this.#chain(tokens, k + 1, to);
-        return [{ kind: "field", names: [t.text, ...names], pos: posOf(next) }, next];
+        // Go places a field chain (`.State.Health.Foo`) at its second field (`.Health`)
+        const pos = { ...posOf(next), offset: tokens[names.length > 0 ? k + 1 : k].offset };
+        return [{ kind: "field", names: [t.text, ...names], pos }, next];
       }
       case "var": {
         const [names, next] = this.#chain(tokens, k + 1, to);
@@ -502,7 +516,9 @@ class Parser {
 export function parseTemplate(text: string, options: TemplateOptions = {}): ParsedTemplate {
   const name = options.name ?? "format";
   const fail = (offset: number, why: string): never => {
-    throw new TemplateError(`template: ${name}:${lineCol(text, offset)}: ${why}`);
+    throw new TemplateError(
+      `template: ${name}:${lineCol(text, offset, options.columnShift)}: ${why}`,
+    );
   };
-  return { name, text, nodes: new Parser(text, fail).parse() };
+  return { name, text, nodes: new Parser(text, fail).parse(), columnShift: options.columnShift };
 }

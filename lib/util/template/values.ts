@@ -110,7 +110,10 @@ export function goTypeName(value: unknown, rootName?: string): string {
   if (typeof value === "string") return "string";
   if (typeof value === "number") return Number.isInteger(value) ? "int" : "float64";
   if (typeof value === "boolean") return "bool";
-  if (Array.isArray(value)) return "[]interface {}";
+  if (Array.isArray(value)) {
+    // podman's reporters hold lists of strings (`Names`, `Mounts`): an empty list is one too
+    return value.every((v) => typeof v === "string") ? "[]string" : "[]interface {}";
+  }
   if (value instanceof Map) return "map[string]interface {}";
   if (rootName !== undefined) return rootName;
   const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
