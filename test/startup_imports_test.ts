@@ -114,6 +114,18 @@ Deno.test(
         await denopodOk(roots, ["inspect", "--format", "{{.Name}}", "idle"]),
         /^idle\n$/,
       );
+      // inspect reads podman's defaults from their own module, not the spec builder or flag parsers
+      const builders = [
+        "container/spec.ts",
+        "container/confinement.ts",
+        "container/mount_flags.ts",
+      ];
+      assert.deepEqual(
+        (await loadedModules(roots, ["inspect", "idle"])).filter((m) =>
+          builders.some((b) => m.endsWith(`/lib/${b}`))
+        ),
+        [],
+      );
     });
   },
 );

@@ -15,10 +15,10 @@
 import { isAbsolute } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import { parseSize } from "../util/humanize.ts";
-import { type CapabilityName, DEFAULT_CAPABILITIES } from "./spec.ts";
+import type { CapabilityName } from "./spec.ts";
+import { DEFAULT_CAPABILITIES, DEFAULT_PIDS_LIMIT, defaultConfinement } from "./defaults.ts";
 
-/** podman's default pids limit. */
-export const DEFAULT_PIDS_LIMIT = 2048;
+export { DEFAULT_PIDS_LIMIT };
 
 /** Every capability Linux knows (6.x), as the spec spells them. */
 export const ALL_CAPABILITIES: readonly CapabilityName[] = [
@@ -155,25 +155,7 @@ export interface ConfinementFlags {
   onlineCpus?: number;
 }
 
-/** The default confinement: podman's for a plain create. */
-export function defaultConfinement(): Confinement {
-  return {
-    pidsLimit: DEFAULT_PIDS_LIMIT,
-    ulimits: [],
-    capabilities: [...DEFAULT_CAPABILITIES],
-    privileged: false,
-    noNewPrivileges: false,
-    seccomp: "default",
-    label: { disable: false },
-    readOnly: false,
-    readOnlyTmpfs: true,
-    tmpfs: [],
-    devices: [],
-    init: false,
-    umask: 0o022,
-    annotations: {},
-  };
-}
+export { defaultConfinement };
 
 function memoryValue(text: string): number {
   let bytes: number;

@@ -12,8 +12,8 @@ import { join } from "../util/path.ts";
 import { containerLayerPaths } from "../storage/overlay.ts";
 import type { Container } from "./container.ts";
 import { isActive, statusName } from "./status.ts";
-import { DEFAULT_CAPABILITIES, OCI_VERSION } from "./spec.ts";
-import { type Confinement, defaultConfinement } from "./confinement.ts";
+import type { Confinement } from "./confinement.ts";
+import { DEFAULT_CAPABILITIES, defaultConfinement, OCI_VERSION } from "./defaults.ts";
 import { networkSettings } from "./network_inspect.ts";
 import { inspectPorts } from "../network/ports.ts";
 

@@ -15,9 +15,7 @@ import { InvalidArgError } from "../errors.ts";
 import { assertNoControlChars } from "./rundir/validate.ts";
 import { assertContainerPath, type TmpfsSpec, validateTmpfsOptions } from "./confinement.ts";
 import type { VolumeSpec } from "./config.ts";
-
-/** A volume name, as podman checks it. */
-export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+import { VOLUME_NAME } from "../volume/store.ts";
 
 /** Checks a volume name; podman's words. */
 export function validateVolumeName(name: string): void {

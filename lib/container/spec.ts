@@ -21,6 +21,7 @@
 import { isAbsolute, join, posix } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import type { OciSeccomp } from "./spec/seccomp.ts";
+import { DEFAULT_CAPABILITIES, OCI_VERSION } from "./defaults.ts";
 
 /** One mount in the spec: a mount is data (`type`, `source`, `destination`, `options`). */
 export interface OciMount {
@@ -200,23 +201,7 @@ export interface SpecInput {
   extra?: SpecOption[];
 }
 
-/** The OCI spec version written. */
-export const OCI_VERSION = "1.0.2-dev";
-
-/** podman's default capabilities for a container. */
-export const DEFAULT_CAPABILITIES: readonly CapabilityName[] = [
-  "CAP_CHOWN",
-  "CAP_DAC_OVERRIDE",
-  "CAP_FOWNER",
-  "CAP_FSETID",
-  "CAP_KILL",
-  "CAP_NET_BIND_SERVICE",
-  "CAP_SETFCAP",
-  "CAP_SETGID",
-  "CAP_SETPCAP",
-  "CAP_SETUID",
-  "CAP_SYS_CHROOT",
-];
+export { DEFAULT_CAPABILITIES, OCI_VERSION };
 
 /** Paths hidden from the container (a `/dev/null` or empty tmpfs over them). */
 export const MASKED_PATHS: readonly string[] = [

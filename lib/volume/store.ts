@@ -15,8 +15,10 @@
  */
 import { join } from "../util/path.ts";
 import { DenopodError, InvalidArgError } from "../errors.ts";
-import { VOLUME_NAME } from "../container/mount_flags.ts";
 import { parseVolumeOptions } from "./options.ts";
+
+/** A volume name, as podman checks it. */
+export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** No volume has the name. `volume rm` exits 1 for it, as podman. */
 export class NoSuchVolumeError extends DenopodError {
