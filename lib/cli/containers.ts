@@ -112,8 +112,10 @@ export interface PsFlags {
 
 /** `ps`: lists containers. */
 export async function ps(this: Invocation, flags: PsFlags) {
-  const { printRows } = await import("./output.ts");
-  const { PS_TEMPLATE } = await import("./template_contexts.ts");
+  const [{ printRows }, { PS_TEMPLATE }] = await Promise.all([
+    import("./output.ts"),
+    import("./template_contexts.ts"),
+  ]);
   await withRuntime(this, async (runtime) => {
     const now = clockNow();
     const all = runtime.allContainers();
@@ -131,9 +133,8 @@ export async function ps(this: Invocation, flags: PsFlags) {
       const noHeading = flags.noheading === true;
       return await printRows([], flags.format, defaultTable, PS_HEADERS, noHeading, PS_TEMPLATE);
     }
-    const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
-      "../container/ps.ts"
-    );
+    const [{ filterView, psJson, psReport, PS_SORT_KEYS, sortContainers }, { syncForDisplay }] =
+      await Promise.all([import("../container/ps.ts"), import("../container/lifecycle/sync.ts")]);
     const sort = flags.sort ?? "created";
     if (!(PS_SORT_KEYS as readonly string[]).includes(sort)) {
       throw new InvalidArgError(
@@ -143,11 +144,8 @@ export async function ps(this: Invocation, flags: PsFlags) {
       );
     }
     let ctrs: Container[] = [];
-    if (all.length > 0) {
-      const { syncForDisplay } = await import("../container/lifecycle/sync.ts");
-      for (const ctr of all) {
-        if (await syncForDisplay(ctr)) ctrs.push(ctr);
-      }
+    for (const ctr of all) {
+      if (await syncForDisplay(ctr)) ctrs.push(ctr);
     }
     // podman: a filter does not imply -a; --latest and --last do
     if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
@@ -187,18 +185,25 @@ export interface InspectFlags {
   type: string;
 }
 
+/** The modules `inspect` needs for a container. */
+type ContainerInspectCode =
+  & typeof import("../container/lifecycle/sync.ts")
+  & typeof import("../container/inspect.ts");
+
 /** `inspect NAME...`: containers and images, as a JSON array or a template per object. */
 export async function inspect(this: Invocation, names: string[], flags: InspectFlags) {
-  // a container's or an image's code loads when one is found
-  const containerCode = async () => ({
-    ...await import("../container/lifecycle/sync.ts"),
-    ...await import("../container/inspect.ts"),
-  });
+  // a container's or an image's code loads when one is found (the container's is asked for at
+  // once, so that it loads while the store opens)
+  let containerCodeLoad: Promise<ContainerInspectCode> | undefined;
+  const containerCode = () =>
+    containerCodeLoad ??= Promise.all([
+      import("../container/lifecycle/sync.ts"),
+      import("../container/inspect.ts"),
+    ]).then(([sync, inspect]) => ({ ...sync, ...inspect }));
+  if (flags.type !== "image") containerCode().catch(() => {});
   const imageCode = () => import("../image/inspect.ts");
-  const { printInspect } = await import("./output.ts");
-  const { CONTAINER_INSPECT_TEMPLATE, IMAGE_INSPECT_TEMPLATE } = await import(
-    "./template_contexts.ts"
-  );
+  const [{ printInspect }, { CONTAINER_INSPECT_TEMPLATE, IMAGE_INSPECT_TEMPLATE }] = await Promise
+    .all([import("./output.ts"), import("./template_contexts.ts")]);
   await withRuntime(this, async (runtime) => {
     const found: object[] = [];
     const templates: TemplateOptions[] = [];
