@@ -232,6 +232,14 @@ export class Runtime implements RuntimeContext {
     return runtime;
   }
 
+  /**
+   * Replays the intents interrupted commands left, as the open does: for a command that held a
+   * container's lock while the open's replay ran (and so skipped that container's intents).
+   */
+  async replayInterrupted(): Promise<void> {
+    if (!this.db.readOnly && this.#code !== undefined) await replayInterrupted(this);
+  }
+
   /** Finds a container by name, ID or unique ID prefix; throws NoSuchContainerError. */
   lookupContainer(nameOrId: string): Container {
     const record = this.containers.resolve(nameOrId);

@@ -312,5 +312,10 @@ export async function cleanup(this: Invocation, id: string) {
   const global = globalOptions(this);
   const { root, runRoot } = resolveRoots({ root: global.root, runRoot: global.runroot });
   if (!(await exists(new Paths(root, runRoot).stateDb))) return;
-  await withRuntime(this, (runtime) => cleanupContainer(runtime, id));
+  await withRuntime(this, async (runtime) => {
+    await cleanupContainer(runtime, id);
+    // a command killed while this waited for the lock (e.g. `rm -f`, whose stop made the container
+    // exit) left an intent that the next command's replay skipped while this held the lock
+    await runtime.replayInterrupted();
+  });
 }
