@@ -34,6 +34,8 @@ export interface LogOptions {
 
 const encoder = new TextEncoder();
 const POLL_MS = 10;
+/** How many first looks at a followed log come after 1 ms, not POLL_MS: a short run's end is seen at once. */
+const QUICK_POLLS = 50;
 
 function writeAll(writer: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
   let at = 0;
@@ -118,7 +120,7 @@ export async function followLog(
   if (options.tail !== undefined) lines = options.tail === 0 ? [] : lines.slice(-options.tail);
   for (const line of lines) emit(line, options, sinks);
   if (!options.follow) return;
-  for (;;) {
+  for (let polls = 0;; polls++) {
     const running = await stillRunning();
     let got = false;
     for (let chunk = readMore(file, buf); chunk.length > 0; chunk = readMore(file, buf)) {
@@ -130,6 +132,8 @@ export async function followLog(
       if (rest !== "") emit(rest, options, sinks);
       return;
     }
-    if (!got) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (!got) {
+      await new Promise((resolve) => setTimeout(resolve, polls < QUICK_POLLS ? 1 : POLL_MS));
+    }
   }
 }
