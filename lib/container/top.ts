@@ -16,7 +16,7 @@
  */
 import { ContainerStateError, InvalidArgError } from "../errors.ts";
 import { cgroupPids } from "../sys/cgroup_stats.ts";
-import { bootTimeSeconds, clockTicksPerSecond, type ProcStat, readProcess } from "../sys/procfs.ts";
+import { clockTicksPerSecond, type ProcStat, readProcess, uptimeMs } from "../sys/procfs.ts";
 import { goDuration } from "../util/go_duration.ts";
 import type { Container } from "./container.ts";
 import { containerCgroupPath } from "./spec/resources.ts";
@@ -31,7 +31,8 @@ interface TopContext {
   groups: Map<number, string>;
   hostUsers: Map<number, string>;
   hostGroups: Map<number, string>;
-  nowMs: number;
+  /** Milliseconds since boot, now (`/proc/uptime`: a clock no one sets). */
+  uptimeMs: number;
 }
 
 /** One psgo descriptor: its names, column title and value. */
@@ -50,10 +51,12 @@ function cpuSeconds(p: ProcStat): number {
   return Math.floor(p.cpuTicks / clockTicksPerSecond());
 }
 
-/** Milliseconds since the process started (its start truncated to the second, as psgo). */
+/**
+ * Milliseconds since the process started (its start truncated to the second, as psgo), measured
+ * on the boot clock: a wall clock set back or forward changes nothing.
+ */
 function elapsedMs(p: ProcStat, ctx: TopContext): number {
-  const started = bootTimeSeconds() + Math.floor(p.startTicks / clockTicksPerSecond());
-  return ctx.nowMs - started * 1000;
+  return ctx.uptimeMs - Math.floor(p.startTicks / clockTicksPerSecond()) * 1000;
 }
 
 /** `/dev/…` name of a tty device number, without `/dev/`; `?` when none. */
@@ -207,7 +210,7 @@ export function topTable(ctr: Container, descriptorArgs: readonly string[]): str
     groups: wants("group", "rgroup") ? readRootfsIds(rootfs, "/etc/group") : new Map(),
     hostUsers: wants("huser") ? readHostIds("/etc/passwd") : new Map(),
     hostGroups: wants("hgroup") ? readHostIds("/etc/group") : new Map(),
-    nowMs: performance.timeOrigin + performance.now(),
+    uptimeMs: uptimeMs(),
   };
   return [
     descriptors.map((d) => d.header),

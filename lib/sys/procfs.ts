@@ -1,13 +1,13 @@
 /**
  * Process facts read from the host's `/proc`, no `ps` process: one process's `stat`, `status`
- * and `cmdline` fields, the boot time, the clock tick rate (from the auxiliary vector, as
+ * and `cmdline` fields, the time since boot, the clock tick rate (from the auxiliary vector, as
  * `sysconf(_SC_CLK_TCK)`), and the bytes a network namespace received and sent (its
  * `/proc/PID/net/dev`, loopback left out).
  *
  * @example
  * ```ts
  * const p = readProcess(4770);   // { pid: 4770, nsPid: 1, comm: "sleep", args: ["sleep", "1000", ""], … }
- * bootTimeSeconds();             // 1796087414
+ * uptimeMs();                    // 17460512.3
  * readNetDev(4770);              // { rx: 0, tx: 0 }
  * ```
  * @module
@@ -126,15 +126,9 @@ export function readProcess(pid: number): ProcStat | undefined {
   };
 }
 
-let bootTime: number | undefined;
-
-/** The boot time, seconds since the epoch (`btime` of `/proc/stat`). */
-export function bootTimeSeconds(): number {
-  if (bootTime === undefined) {
-    const match = /^btime (\d+)$/m.exec(Deno.readTextFileSync("/proc/stat"));
-    bootTime = match ? Number(match[1]) : 0;
-  }
-  return bootTime;
+/** Milliseconds since boot (the first figure of `/proc/uptime`). */
+export function uptimeMs(): number {
+  return Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]) * 1000;
 }
 
 /** `AT_CLKTCK` in the auxiliary vector. */
