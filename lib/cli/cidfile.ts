@@ -14,6 +14,8 @@
  */
 import { ContainerRemovedError, InvalidArgError, NoSuchContainerError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
+import type { Container } from "../container/container.ts";
+import type { CreateFlagValues } from "./container_flags.ts";
 
 /** Throws when `path` exists already (podman's words), so nothing is created for it. */
 export function assertCidfileFree(path: string | undefined): void {
@@ -64,4 +66,27 @@ export async function replaceNamed(runtime: Runtime, name: string | undefined): 
   } catch (err) {
     if (!(err instanceof NoSuchContainerError || err instanceof ContainerRemovedError)) throw err;
   }
+}
+
+/**
+ * `create`/`run`'s making of the container from their flags: `--cidfile` checked free first,
+ * `--replace`'s container removed, the container created, then its ID written to `--cidfile`.
+ */
+export async function createFromFlags(
+  runtime: Runtime,
+  flags: CreateFlagValues,
+  image: string,
+  command: string[],
+): Promise<Container> {
+  // create's code loads only here: `rm`/`stop --cidfile` read this module too
+  const [{ createContainer }, { createOptionsFrom }] = await Promise.all([
+    import("../container/create.ts"),
+    import("./container_flags.ts"),
+  ]);
+  const options = createOptionsFrom(flags, image, command);
+  assertCidfileFree(flags.cidfile);
+  if (flags.replace) await replaceNamed(runtime, flags.name);
+  const ctr = await createContainer(runtime, options);
+  if (flags.cidfile !== undefined) await writeCidfile(flags.cidfile, ctr.id);
+  return ctr;
 }

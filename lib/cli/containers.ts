@@ -83,15 +83,9 @@ export async function create(
   command: string[],
   flags: CreateFlagValues,
 ) {
-  const { createContainer } = await import("../container/create.ts");
-  const { createOptionsFrom } = await import("./container_flags.ts");
-  const { assertCidfileFree, replaceNamed, writeCidfile } = await import("./cidfile.ts");
+  const { createFromFlags } = await import("./cidfile.ts");
   await withRuntime(this, async (runtime) => {
-    const options = createOptionsFrom(flags, image, command);
-    assertCidfileFree(flags.cidfile);
-    if (flags.replace) await replaceNamed(runtime, flags.name);
-    const ctr = await createContainer(runtime, options);
-    if (flags.cidfile !== undefined) await writeCidfile(flags.cidfile, ctr.id);
+    const ctr = await createFromFlags(runtime, flags, image, command);
     println(ctr.id);
   });
 }

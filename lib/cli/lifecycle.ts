@@ -12,7 +12,7 @@ import { parseTimeInput } from "../util/humanize.ts";
 import { exitStatus, globalOptions, println, withRuntime } from "./common.ts";
 import { forEachTarget } from "./containers.ts";
 import { containerEvent, recordEvent } from "../events/journal.ts";
-import { type CreateFlagValues, createOptionsFrom } from "./container_flags.ts";
+import type { CreateFlagValues } from "./container_flags.ts";
 import type { Invocation } from "./table/spec.ts";
 import { DEFAULT_DETACH_KEYS } from "../util/detach_keys.ts";
 
@@ -40,16 +40,11 @@ export async function run(
   command: string[],
   flags: CreateFlagValues & AttachFlagValues & { detach?: boolean },
 ) {
-  const { createContainer } = await import("../container/create.ts");
   const { startAndAttach } = await import("./attach.ts");
   const { warnWhenNotATerminal } = await import("./terminal.ts");
-  const { assertCidfileFree, replaceNamed, writeCidfile } = await import("./cidfile.ts");
+  const { createFromFlags } = await import("./cidfile.ts");
   await withRuntime(this, async (runtime) => {
-    const options = createOptionsFrom(flags, image, command);
-    assertCidfileFree(flags.cidfile);
-    if (flags.replace) await replaceNamed(runtime, flags.name);
-    const ctr = await createContainer(runtime, options);
-    if (flags.cidfile !== undefined) await writeCidfile(flags.cidfile, ctr.id);
+    const ctr = await createFromFlags(runtime, flags, image, command);
     if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
     const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true, {
       interactive: flags.interactive === true,

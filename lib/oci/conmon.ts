@@ -247,12 +247,7 @@ async function readPipeLine(fd: number): Promise<string | null> {
 /** The sync message's number (`{"data": N}`), or throws runc's error for a failed exec. */
 function parseExecSync(line: string | null, ociLog: string): number {
   if (line === null) throw new RuntimeError("conmon exited before reporting the exec session");
-  let message: { data?: unknown; message?: unknown };
-  try {
-    message = JSON.parse(line);
-  } catch {
-    throw new RuntimeError(`conmon: unexpected sync message: ${line}`);
-  }
+  const message = readSyncMessage(line);
   if (typeof message.data === "number" && message.data > 0) return message.data;
   let log = "";
   try {
@@ -366,14 +361,18 @@ async function startConmonExec(
   };
 }
 
-/** Reads conmon's sync message: the container pid, or throws runc's create error. */
-function parseSyncLine(line: string): number {
-  let message: { data?: unknown; message?: unknown };
+/** One of conmon's sync messages (`{"data": N, "message": "..."}`), or throws naming the line. */
+function readSyncMessage(line: string): { data?: unknown; message?: unknown } {
   try {
-    message = JSON.parse(line);
+    return JSON.parse(line);
   } catch {
     throw new RuntimeError(`conmon: unexpected sync message: ${line}`);
   }
+}
+
+/** Reads conmon's sync message: the container pid, or throws runc's create error. */
+function parseSyncLine(line: string): number {
+  const message = readSyncMessage(line);
   if (typeof message.data === "number" && message.data > 0) return message.data;
   const text = typeof message.message === "string" ? message.message : "";
   throw runtimeErrorFor("create", runcErrorMessage(text) ?? `conmon reported ${line}`);
