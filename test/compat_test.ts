@@ -155,3 +155,31 @@ Deno.test("logs -t prints Go's RFC 3339 with nanoseconds: Z for UTC, no trailing
     "2026-11-28T05:00:00.5-05:00",
   );
 });
+
+Deno.test(
+  "in a zone Go names by its offset, ps prints the local time and images the image's UTC time, as podman",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      // podman 4.3.1 under TZ=Pacific/Chatham (no zone name in tzdata, so Go prints the offset
+      // twice): `images` CreatedAt `2026-11-28 21:34:11 +0000 UTC` (the config's own zone),
+      // `ps -a` CreatedAt `2026-12-01 20:44:44.160329999 +1345 +1345` (local).
+      const env = { TZ: "Pacific/Chatham" };
+      const load = await denopod(roots, [
+        "load",
+        "-q",
+        "-i",
+        join(REPO, "test/fixtures/images/fixture-oci-archive.tar"),
+      ]);
+      assert.equal(load.code, 0, load.stderr);
+      const images = await denopod(roots, ["images", "--format", "{{.CreatedAt}}"], { env });
+      assert.equal(images.code, 0, images.stderr);
+      assert.match(images.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC\n$/);
+      const create = await denopod(roots, ["create", "--name", "c", "localhost/fixture:2", "true"]);
+      assert.equal(create.code, 0, create.stderr);
+      const ps = await denopod(roots, ["ps", "-a", "--format", "{{.CreatedAt}}"], { env });
+      assert.equal(ps.code, 0, ps.stderr);
+      assert.match(ps.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+1345 \+1345\n$/);
+    });
+  },
+);

@@ -11,7 +11,7 @@
 import { InvalidArgError } from "../errors.ts";
 import type { RuntimeContext } from "../container/context.ts";
 import type { ImageRecord } from "../storage/images.ts";
-import { humanSize, parseTimeInput, timeAgo } from "../util/humanize.ts";
+import { humanSize, parseTimeInput, timeAgo, UtcDate } from "../util/humanize.ts";
 import { matchLabels } from "../container/label_match.ts";
 
 /** One listed name of an image. */
@@ -230,7 +230,7 @@ export function imageReport(
   options: { noTrunc: boolean; now: Date },
 ): Record<string, unknown> {
   const { image } = row;
-  const created = new Date(Math.floor(createdOf(image) / 1000) * 1000);
+  const created = new UtcDate(Math.floor(createdOf(image) / 1000) * 1000);
   const since = timeAgo(created, options.now);
   const repos = [...new Set(image.names.map((n) => splitRepo(n)))];
   return {

@@ -218,11 +218,19 @@ export function parseTimeInput(text: string, now: Date = new Date(), since = tru
 }
 
 /**
- * Formats a date as Go's `time.Time.String()` does in the local zone, which is what podman's
- * templates print for times: `2024-05-01 10:00:00.123 +0000 UTC`.
+ * A time that Go holds in UTC rather than in the local zone: an image's creation time, parsed
+ * from its config's `...Z` text. Templates print it as `... +0000 UTC` whatever `TZ` says, as
+ * podman does.
+ */
+export class UtcDate extends Date {}
+
+/**
+ * Formats a date as Go's `time.Time.String()` does, in the local zone (in UTC for a
+ * {@linkcode UtcDate}), which is what podman's templates print for times:
+ * `2024-05-01 10:00:00.123 +0000 UTC`.
  */
 export function goTimeString(date: Date): string {
-  const offsetMin = -date.getTimezoneOffset();
+  const offsetMin = date instanceof UtcDate ? 0 : -date.getTimezoneOffset();
   const local = new Date(date.getTime() + offsetMin * 60_000);
   const pad = (n: number, w = 2) => String(n).padStart(w, "0");
   const ms = local.getUTCMilliseconds();

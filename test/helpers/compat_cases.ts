@@ -249,7 +249,11 @@ export function normalizeText(text: string): string {
     .replace(/sha256:[0-9a-f]{64}/g, "<DIGEST>")
     .replace(HEX64, "<ID>")
     .replace(HEX12, "<ID>")
-    .replace(/\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?( ?[+-]\d\d:?\d\d)?( UTC|Z)?/g, "<TIME>")
+    // Go prints a zone without a name as its offset twice (TZ=Pacific/Chatham: `+1345 +1345`)
+    .replace(
+      /\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?( ?[+-]\d\d:?\d\d)?( [A-Z]{3,5}| [+-]\d{2,4}|Z)?/g,
+      "<TIME>",
+    )
     .replace(
       /(Less than a second|About a minute|About an hour|\d+ (seconds?|minutes?|hours?|days?|weeks?|months?|years?))( ago)?/g,
       "<AGO>",
