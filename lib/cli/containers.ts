@@ -13,6 +13,7 @@ import {
   NoSuchContainerError,
 } from "../errors.ts";
 import type { Container } from "../container/container.ts";
+import type { ContainerView } from "../container/view.ts";
 import type { Runtime } from "../runtime.ts";
 import { eprintln, exitStatus, println, withRuntime } from "./common.ts";
 import type { CreateFlagValues } from "./container_flags.ts";
@@ -112,13 +113,13 @@ export async function ps(this: Invocation, flags: PsFlags) {
   ]);
   await withRuntime(this, async (runtime) => {
     const now = clockNow();
-    const all = runtime.allContainers();
+    const all = runtime.containers.list();
     // what an empty store, or no --filter, never needs loads only when it is needed
     const keep = flags.filter.length === 0
       ? undefined
       : (await import("../container/filters.ts")).containerFilter(flags.filter, {
         now,
-        created: (name) => runtime.lookupContainer(name).config.created,
+        created: (name) => runtime.containers.resolve(name).config.created,
       });
     if (all.length === 0 && flags.sort === undefined) {
       if (flags.quiet) return;
@@ -127,8 +128,9 @@ export async function ps(this: Invocation, flags: PsFlags) {
       const noHeading = flags.noheading === true;
       return await printRows([], flags.format, defaultTable, PS_HEADERS, noHeading, PS_TEMPLATE);
     }
-    const [{ filterView, psJson, psReport, PS_SORT_KEYS, sortContainers }, { syncForDisplay }] =
-      await Promise.all([import("../container/ps.ts"), import("../container/lifecycle/sync.ts")]);
+    const { filterView, psJson, psReport, PS_SORT_KEYS, sortContainers } = await import(
+      "../container/ps.ts"
+    );
     const sort = flags.sort ?? "created";
     if (!(PS_SORT_KEYS as readonly string[]).includes(sort)) {
       throw new InvalidArgError(
@@ -137,9 +139,10 @@ export async function ps(this: Invocation, flags: PsFlags) {
         }"`,
       );
     }
-    let ctrs: Container[] = [];
-    for (const ctr of all) {
-      if (await syncForDisplay(ctr)) ctrs.push(ctr);
+    let ctrs: ContainerView[] = [];
+    for (const record of all) {
+      const shown = await runtime.containerForDisplay(record);
+      if (shown) ctrs.push(shown);
     }
     // podman: a filter does not imply -a; --latest and --last do
     if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
@@ -149,8 +152,12 @@ export async function ps(this: Invocation, flags: PsFlags) {
     // the store lists the newest first; --latest and --last take the newest
     if (flags.latest) ctrs = ctrs.slice(0, 1);
     if (flags.last !== undefined && flags.last >= 0) ctrs = ctrs.slice(0, flags.last);
-    ctrs = sortContainers(ctrs, sort, now);
-    const view = { noTrunc: flags.trunc === false, size: flags.size === true, now };
+    // the RW layers' sizes walk trees: their code loads only when they are shown or sorted by
+    const rwSize = flags.size || sort === "size"
+      ? (await import("../container/rw_size.ts")).rwSize
+      : undefined;
+    ctrs = sortContainers(ctrs, sort, now, rwSize);
+    const view = { noTrunc: flags.trunc === false, now, rwSize: flags.size ? rwSize : undefined };
     if (flags.quiet) {
       for (const ctr of ctrs) println(view.noTrunc ? ctr.id : ctr.id.slice(0, 12));
       return;
@@ -169,7 +176,7 @@ export async function ps(this: Invocation, flags: PsFlags) {
       flags.noheading === true,
       PS_TEMPLATE,
     );
-  }, { light: "containers" });
+  }, { light: true });
 }
 
 /** `inspect` flags. */
@@ -179,21 +186,12 @@ export interface InspectFlags {
   type: string;
 }
 
-/** The modules `inspect` needs for a container. */
-type ContainerInspectCode =
-  & typeof import("../container/lifecycle/sync.ts")
-  & typeof import("../container/inspect.ts");
-
 /** `inspect NAME...`: containers and images, as a JSON array or a template per object. */
 export async function inspect(this: Invocation, names: string[], flags: InspectFlags) {
   // a container's or an image's code loads when one is found (the container's is asked for at
   // once, so that it loads while the store opens)
-  let containerCodeLoad: Promise<ContainerInspectCode> | undefined;
-  const containerCode = () =>
-    containerCodeLoad ??= Promise.all([
-      import("../container/lifecycle/sync.ts"),
-      import("../container/inspect.ts"),
-    ]).then(([sync, inspect]) => ({ ...sync, ...inspect }));
+  let containerCodeLoad: Promise<typeof import("../container/inspect.ts")> | undefined;
+  const containerCode = () => containerCodeLoad ??= import("../container/inspect.ts");
   if (flags.type !== "image") containerCode().catch(() => {});
   const imageCode = () => import("../image/inspect.ts");
   const [{ printInspect }, { CONTAINER_INSPECT_TEMPLATE, IMAGE_INSPECT_TEMPLATE }] = await Promise
@@ -205,10 +203,13 @@ export async function inspect(this: Invocation, names: string[], flags: InspectF
     for (const name of names) {
       const ctr = flags.type === "image" ? undefined : runtime.containers.find(name);
       if (ctr) {
-        const container = runtime.lookupContainer(ctr.config.id);
-        const { containerInspect, syncForDisplay } = await containerCode();
-        if (await syncForDisplay(container)) {
-          found.push(containerInspect(container, { size: flags.size === true }));
+        const { containerInspect } = await containerCode();
+        const shown = await runtime.containerForDisplay(ctr);
+        if (shown) {
+          const sizeRw = flags.size
+            ? (await import("../container/rw_size.ts")).rwSize(shown)
+            : undefined;
+          found.push(containerInspect(shown, { sizeRw }));
           templates.push(CONTAINER_INSPECT_TEMPLATE);
           continue;
         }
@@ -225,7 +226,7 @@ export async function inspect(this: Invocation, names: string[], flags: InspectF
     }
     await printInspect(found, flags.format, templates);
     if (failure) throw failure;
-  }, { light: "containers" });
+  }, { light: true });
 }
 
 /** `container inspect NAME...`: containers only. */
