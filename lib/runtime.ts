@@ -18,8 +18,7 @@ import { ImageStore } from "./storage/images.ts";
 import type { LayerStore } from "./storage/layers.ts";
 import { type ContainerRecord, ContainerRepo } from "./container/repo.ts";
 import type { Container } from "./container/container.ts";
-import { ContainerView } from "./container/view.ts";
-import { needsSyncForDisplay } from "./container/status.ts";
+import type { ContainerView } from "./container/view.ts";
 import {
   DEFAULT_HOST_FILES,
   type HostFiles,
@@ -72,6 +71,18 @@ async function loadStoreCode(): Promise<StoreCode> {
     storeCode = { Container: container.Container, Runc: runc.Runc, LayerStore: layers.LayerStore };
   }
   return storeCode;
+}
+
+/** What shows a container from its row: loaded by the first one shown (never for an empty store). */
+let displayCode:
+  | Promise<typeof import("./container/view.ts") & typeof import("./container/status.ts")>
+  | undefined;
+
+function loadDisplayCode() {
+  return displayCode ??= Promise.all([
+    import("./container/view.ts"),
+    import("./container/status.ts"),
+  ]).then(([view, status]) => ({ ...view, ...status }));
 }
 
 /** For a light open: true when the store holds nothing that needs the store's code now. */
@@ -258,6 +269,7 @@ export class Runtime implements RuntimeContext {
    * first in a light runtime. Undefined when the container was removed meanwhile.
    */
   async containerForDisplay(record: ContainerRecord): Promise<ContainerView | undefined> {
+    const { ContainerView, needsSyncForDisplay } = await loadDisplayCode();
     if (!needsSyncForDisplay(record.state)) return new ContainerView(this, record);
     const [code, { syncForDisplay }] = await Promise.all([
       this.#code ?? loadStoreCode(),
