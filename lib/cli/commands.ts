@@ -788,7 +788,7 @@ const containerInspect: CommandSpec = {
     'denopod container inspect -f "{{.State.Status}}" myCtr',
   ],
   flags: inspect.flags?.filter((flag) => flag.name !== "type"),
-  action: () => import("./containers.ts").then((m) => m.containerInspect),
+  action: () => import("./listing.ts").then((m) => m.containerInspect),
 };
 
 const info: CommandSpec = {

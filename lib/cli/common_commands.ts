@@ -90,7 +90,7 @@ export const ps: CommandSpec = {
       complete: ["command", "created", "id", "image", "names", "runningfor", "size", "status"],
     },
   ],
-  action: () => import("./containers.ts").then((m) => m.ps),
+  action: () => import("./listing.ts").then((m) => m.ps),
 };
 
 /** `inspect`. */
@@ -125,7 +125,7 @@ export const inspect: CommandSpec = {
       complete: ["all", "container", "image"],
     },
   ],
-  action: () => import("./containers.ts").then((m) => m.inspect),
+  action: () => import("./listing.ts").then((m) => m.inspect),
 };
 
 /** `images`. */
