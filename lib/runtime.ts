@@ -11,13 +11,14 @@
  * ```
  * @module
  */
-import { DenopodError, InvalidArgError, NoSuchContainerError } from "./errors.ts";
+import { DenopodError, InvalidArgError } from "./errors.ts";
 import { DEFAULT_ROOT, DEFAULT_RUNROOT, Paths } from "./paths.ts";
 import { isDiskFull, openStateDb, type StateDb } from "./state/db.ts";
 import { ImageStore } from "./storage/images.ts";
 import type { LayerStore } from "./storage/layers.ts";
-import { ContainerRepo } from "./container/repo.ts";
+import { type ContainerRecord, ContainerRepo } from "./container/repo.ts";
 import type { Container } from "./container/container.ts";
+import type { ContainerView } from "./container/view.ts";
 import {
   DEFAULT_HOST_FILES,
   type HostFiles,
@@ -43,14 +44,12 @@ export interface RuntimeOptions {
    */
   replay?: boolean;
   /**
-   * The command only reads, and needs: `"rows"` image and container rows, never a container
-   * object (`images`); `"containers"` container objects when the store has containers (`ps`,
-   * `inspect`). When the store then needs no container object and has nothing to refresh,
-   * replay or clean up, the code that handles containers, runc and layers is not loaded (a few
-   * milliseconds of start-up); with `"containers"`, a container another process creates after
-   * the open is not seen, as if the command had run a moment earlier.
+   * The command only reads (`ps`, `inspect`, `images`): image and container rows, and containers
+   * as {@linkcode ContainerView}s. When the store has nothing to refresh, replay or clean up, the
+   * code that handles containers, runc and layers is not loaded at the open (a few milliseconds of
+   * start-up), only when a shown container needs a sync ({@linkcode Runtime.containerForDisplay}).
    */
-  light?: "rows" | "containers";
+  light?: boolean;
 }
 
 /** The modules that handle containers, runc and layers, loaded by an open that needs them. */
@@ -74,10 +73,21 @@ async function loadStoreCode(): Promise<StoreCode> {
   return storeCode;
 }
 
+/** What shows a container from its row: loaded by the first one shown (never for an empty store). */
+let displayCode:
+  | Promise<typeof import("./container/view.ts") & typeof import("./container/status.ts")>
+  | undefined;
+
+function loadDisplayCode() {
+  return displayCode ??= Promise.all([
+    import("./container/view.ts"),
+    import("./container/status.ts"),
+  ]).then(([view, status]) => ({ ...view, ...status }));
+}
+
 /** For a light open: true when the store holds nothing that needs the store's code now. */
-function nothingToHandle(paths: Paths, db: StateDb, light: "rows" | "containers"): boolean {
-  return (light === "rows" || db.get("SELECT 1 AS one FROM containers LIMIT 1") === undefined) &&
-    db.get("SELECT 1 AS one FROM intents LIMIT 1") === undefined &&
+function nothingToHandle(paths: Paths, db: StateDb): boolean {
+  return db.get("SELECT 1 AS one FROM intents LIMIT 1") === undefined &&
     aliveMarkerIsCurrent(paths.aliveMarker) && !hasLayerLeftovers(paths, db);
 }
 
@@ -109,11 +119,12 @@ export function attachedMarkerPath(paths: Paths, id: string): string {
   return join(paths.runDir(id), "attached-cleanup");
 }
 
-function lazyOci(paths: Paths, code: StoreCode | undefined): OciContext {
+function lazyOci(paths: Paths, storeCode: () => StoreCode | undefined): OciContext {
   let runc: Runc | undefined;
   let monitor: Monitor | undefined;
   return {
     get runc() {
+      const code = storeCode();
       if (code === undefined) throw notLoaded("runc");
       runc ??= new code.Runc({ root: paths.runcRoot });
       return runc;
@@ -166,9 +177,8 @@ async function replayInterrupted(runtime: Runtime): Promise<void> {
 
 /** One invocation's view of denopod's data; see the module doc. */
 export class Runtime implements RuntimeContext {
-  readonly #code: StoreCode | undefined;
-  readonly #layers: LayerStore | undefined;
-  #light: RuntimeOptions["light"];
+  #code: StoreCode | undefined;
+  #layers: LayerStore | undefined;
 
   private constructor(
     readonly paths: Paths,
@@ -180,7 +190,7 @@ export class Runtime implements RuntimeContext {
     this.images = new ImageStore(db);
     this.#layers = code && new code.LayerStore(paths, db);
     this.containers = new ContainerRepo(db);
-    this.oci = lazyOci(paths, code);
+    this.oci = lazyOci(paths, () => this.#code);
   }
 
   /** runc and the monitor. */
@@ -206,14 +216,12 @@ export class Runtime implements RuntimeContext {
     const db = openStateDb(paths.stateDb);
     let code: StoreCode | undefined;
     try {
-      const light = options.light;
-      if (light === undefined || !nothingToHandle(paths, db, light)) code = await loadStoreCode();
+      if (!options.light || !nothingToHandle(paths, db)) code = await loadStoreCode();
     } catch (err) {
       db.close();
       throw err;
     }
     const runtime = new Runtime(paths, db, options.hostFiles ?? DEFAULT_HOST_FILES, code);
-    runtime.#light = options.light;
     // a full disk: show what there is, change nothing; a light open found nothing to do
     if (db.readOnly || code === undefined) return runtime;
     try {
@@ -243,22 +251,36 @@ export class Runtime implements RuntimeContext {
   /** Finds a container by name, ID or unique ID prefix; throws NoSuchContainerError. */
   lookupContainer(nameOrId: string): Container {
     const record = this.containers.resolve(nameOrId);
-    if (this.#code === undefined) {
-      if (this.#light === "rows") throw notLoaded("a container");
-      // a light runtime opened a store without containers: this one came later
-      throw new NoSuchContainerError(nameOrId);
-    }
+    if (this.#code === undefined) throw notLoaded("a container");
     return new this.#code.Container(this, record);
   }
 
   /** Every container, newest first. */
   allContainers(): Container[] {
     const code = this.#code;
-    if (code === undefined) {
-      if (this.#light === "rows") throw notLoaded("a container");
-      return []; // a light runtime opened a store without containers
-    }
+    if (code === undefined) throw notLoaded("a container");
     return this.containers.list().map((record) => new code.Container(this, record));
+  }
+
+  /**
+   * A container row (`containers.find`, `containers.list`) brought up to date for display (`ps`,
+   * `inspect`): a view of the row when it needs no sync; else (runc knows the container, or its
+   * storage was left mounted) the container, synced (`syncForDisplay`), the store's code loaded
+   * first in a light runtime. Undefined when the container was removed meanwhile.
+   */
+  async containerForDisplay(record: ContainerRecord): Promise<ContainerView | undefined> {
+    const { ContainerView, needsSyncForDisplay } = await loadDisplayCode();
+    if (!needsSyncForDisplay(record.state)) return new ContainerView(this, record);
+    const [code, { syncForDisplay }] = await Promise.all([
+      this.#code ?? loadStoreCode(),
+      import("./container/lifecycle/sync.ts"),
+    ]);
+    if (this.#code === undefined) {
+      this.#code = code;
+      this.#layers = new code.LayerStore(this.paths, this.db);
+    }
+    const ctr = new code.Container(this, record);
+    return await syncForDisplay(ctr) ? ctr : undefined;
   }
 
   /** Closes the database. */

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { PROGRAM_SPEC } from "../lib/cli/commands.ts";
+import { COMMON_PROGRAM_SPEC } from "../lib/cli/common_commands.ts";
 import { parseCommandLine, UsageError } from "../lib/cli/table/parse.ts";
 import { helpText } from "../lib/cli/table/help.ts";
 import { bashCompletion, fishCompletion, zshCompletion } from "../lib/cli/table/completion.ts";
@@ -98,6 +99,55 @@ Deno.test("run, create and exec stop taking flags at the first argument; -- ends
   assert.deepEqual(parsed("rm", "--", "-f").params, [["-f"], { cidfile: [] }]);
   // a value that starts with a dash is a value
   assert.deepEqual(parsed("create", "--name", "-x", "img").params[0], "img");
+});
+
+Deno.test("the common commands' own table parses their command lines as the whole table does", () => {
+  // the same entries: the whole table lists the common commands' specs themselves
+  for (const spec of COMMON_PROGRAM_SPEC.subcommands ?? []) {
+    assert.ok(PROGRAM_SPEC.subcommands?.includes(spec), spec.name);
+  }
+  const outcome = (root: CommandSpec, argv: string[]) => {
+    try {
+      const result = parseCommandLine(root, argv);
+      return result.kind === "run"
+        ? {
+          kind: result.kind,
+          command: result.path.slice(1).map((s) => s.name),
+          params: result.params,
+          globals: result.globals,
+        }
+        : { kind: result.kind };
+    } catch (err) {
+      return { error: String(err) };
+    }
+  };
+  const lines = [
+    ["ps", "-aq", "--filter=name=a", "--no-trunc"],
+    ["--root", "/r", "ps", "--runroot", "/rr", "-a", "--log-level", "debug"],
+    ["--root", "ps", "images"],
+    ["inspect", "-f", "{{.Id}}", "--size", "a", "b"],
+    ["inspect", "--type=image", "--", "-x"],
+    ["images", "busybox", "--sort", "size", "-n"],
+    ["version", "--format", "json"],
+  ];
+  for (const argv of lines) {
+    const common = outcome(COMMON_PROGRAM_SPEC, argv);
+    assert.equal("kind" in common && common.kind, "run", argv.join(" "));
+    assert.deepEqual(common, outcome(PROGRAM_SPEC, argv), argv.join(" "));
+  }
+  // anything else (help, a usage error, another command) is left to the whole table
+  const others = [
+    ["ps", "--help"],
+    ["--version"],
+    ["image", "ls"],
+    ["rm", "x"],
+    ["ps", "--x"],
+    ["ps", "-n", "x"],
+    ["images", "a", "b"],
+  ];
+  for (const argv of others) {
+    assert.notEqual(outcome(COMMON_PROGRAM_SPEC, argv).kind, "run", argv.join(" "));
+  }
 });
 
 Deno.test("usage errors carry podman's wording", () => {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   cliPrefix,
+  denopod,
   denopodOk,
   importBusybox,
   IS_ROOT,
@@ -90,7 +91,7 @@ Deno.test(
 );
 
 Deno.test(
-  "ps and inspect on a store without containers, and images always, load no container, runc or layer code",
+  "ps, inspect and images load no container, runc or layer code while no shown container needs a sync",
   opts,
   async () => {
     await withRoots(async (roots) => {
@@ -103,17 +104,61 @@ Deno.test(
       for (const args of [["ps", "-a"], ["images"], ["inspect", "--type", "image", "nothere"]]) {
         assert.deepEqual(await loadedHeavy(args), [], `denopod ${args.join(" ")}`);
       }
-      // with a container, ps and inspect load and use them; images never needs them
+      // a created container is shown from its rows: ps and inspect still load none of them, nor
+      // the sync, the mount or tree-walking code, the volume store or the events journal; and the
+      // common commands parse against their own entries, not the whole command table
       await importBusybox(roots);
       await denopodOk(roots, ["create", "--name", "idle", "busybox", "true"]);
-      assert.deepEqual((await loadedHeavy(["ps", "-a"])).length, 3);
-      assert.deepEqual(await loadedHeavy(["images"]), []);
+      const mutation = [
+        "container/lifecycle/sync.ts",
+        "container/rw_size.ts",
+        "sys/libc.ts",
+        "sys/mount.ts",
+        "sys/lockfile.ts",
+        "storage/overlay.ts",
+        "volume/store.ts",
+        "events/journal.ts",
+        "cli/commands.ts",
+      ];
+      for (const args of [["ps", "-a"], ["inspect", "idle"], ["images"], ["version"]]) {
+        const loaded = await loadedModules(roots, args);
+        assert.deepEqual(
+          loaded.filter((m) => [...heavy, ...mutation].some((h) => m.endsWith(`/lib/${h}`))),
+          [],
+          `denopod ${args.join(" ")}`,
+        );
+      }
+      // help and other commands load the whole table
+      for (const args of [["ps", "--help"], ["container", "inspect", "idle"]]) {
+        assert.ok(
+          (await loadedModules(roots, args)).some((m) => m.endsWith("/lib/cli/commands.ts")),
+          `denopod ${args.join(" ")}`,
+        );
+      }
       assert.match(await denopodOk(roots, ["images", "--format", "{{.Containers}}"]), /^1\n$/);
       assert.match(await denopodOk(roots, ["ps", "-a", "--format", "{{.Names}}"]), /^idle\n$/);
       assert.match(
         await denopodOk(roots, ["inspect", "--format", "{{.Name}}", "idle"]),
         /^idle\n$/,
       );
+      // a running container needs a sync (its process may have ended): its code loads then, and
+      // ps and inspect show it running
+      await denopodOk(roots, ["run", "-d", "--name", "busy", "busybox", "sleep", "1000"]);
+      try {
+        for (const args of [["ps", "-a"], ["inspect", "busy"]]) {
+          assert.deepEqual((await loadedHeavy(args)).length, 3, `denopod ${args.join(" ")}`);
+        }
+        assert.match(
+          await denopodOk(roots, ["ps", "--format", "{{.Names}} {{.State}}"]),
+          /^busy Up /,
+        );
+        assert.equal(
+          await denopodOk(roots, ["inspect", "--format", "{{.State.Status}}", "busy"]),
+          "running\n",
+        );
+      } finally {
+        await denopod(roots, ["rm", "-f", "-t", "0", "busy"]);
+      }
       // inspect reads podman's defaults from their own module, not the spec builder or flag parsers
       const builders = [
         "container/spec.ts",

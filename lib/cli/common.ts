@@ -41,7 +41,7 @@ export function applyGlobalOptions(options: GlobalOptions): void {
 export async function withRuntime<T>(
   invocation: Invocation,
   fn: (runtime: Runtime) => Promise<T> | T,
-  options: { light?: "rows" | "containers" } = {},
+  options: { light?: boolean } = {},
 ): Promise<T> {
   const globals = globalOptions(invocation);
   applyGlobalOptions(globals);

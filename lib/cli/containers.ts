@@ -1,10 +1,9 @@
 /**
- * Container commands of the storage half: `create`, `ps`, `inspect`, `mount`, `umount`,
- * `export`, `rm`. Thin: parse flags, load and call the library, print.
+ * Container commands of the storage half: `create`, `mount`, `umount`, `export`, `rm` (`ps` and
+ * `inspect` are in `listing.ts`). Thin: parse flags, load and call the library, print.
  *
  * @module
  */
-import { now as clockNow } from "../util/clock.ts";
 import {
   ContainerRemovedError,
   ContainerStateError,
@@ -17,7 +16,6 @@ import type { Runtime } from "../runtime.ts";
 import { eprintln, exitStatus, println, withRuntime } from "./common.ts";
 import type { CreateFlagValues } from "./container_flags.ts";
 import type { Invocation } from "./table/spec.ts";
-import type { TemplateOptions } from "../util/template/parse.ts";
 
 /**
  * Runs `fn` for each name, printing podman-style errors for the ones that fail; the exit status
@@ -46,26 +44,6 @@ export function rmExitCode(err: DenopodError): number | undefined {
   return undefined;
 }
 
-const PS_HEADERS: Record<string, string> = {
-  ID: "CONTAINER ID",
-  Image: "IMAGE",
-  Command: "COMMAND",
-  CreatedHuman: "CREATED",
-  RunningFor: "CREATED",
-  Status: "STATUS",
-  Ports: "PORTS",
-  Names: "NAMES",
-  Size: "SIZE",
-  State: "STATE",
-  Labels: "LABELS",
-  Mounts: "MOUNTS",
-  Pid: "PID",
-  ExitCode: "EXIT CODE",
-};
-
-const PS_DEFAULT =
-  "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
-
 function lookupAll(runtime: Runtime, names: string[], all: boolean, latest = false): Container[] {
   if (all) return runtime.allContainers();
   if (latest) {
@@ -88,149 +66,6 @@ export async function create(
     const ctr = await createFromFlags(runtime, flags, image, command);
     println(ctr.id);
   });
-}
-
-/** `ps` flags. */
-export interface PsFlags {
-  all?: boolean;
-  quiet?: boolean;
-  size?: boolean;
-  trunc?: boolean;
-  latest?: boolean;
-  last?: number;
-  filter: string[];
-  format?: string;
-  noheading?: boolean;
-  sort?: string;
-}
-
-/** `ps`: lists containers. */
-export async function ps(this: Invocation, flags: PsFlags) {
-  const [{ printRows }, { PS_TEMPLATE }] = await Promise.all([
-    import("./output.ts"),
-    import("./template_contexts.ts"),
-  ]);
-  await withRuntime(this, async (runtime) => {
-    const now = clockNow();
-    const all = runtime.allContainers();
-    // what an empty store, or no --filter, never needs loads only when it is needed
-    const keep = flags.filter.length === 0
-      ? undefined
-      : (await import("../container/filters.ts")).containerFilter(flags.filter, {
-        now,
-        created: (name) => runtime.lookupContainer(name).config.created,
-      });
-    if (all.length === 0 && flags.sort === undefined) {
-      if (flags.quiet) return;
-      if (flags.format === "json") return println("[]");
-      const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
-      const noHeading = flags.noheading === true;
-      return await printRows([], flags.format, defaultTable, PS_HEADERS, noHeading, PS_TEMPLATE);
-    }
-    const [{ filterView, psJson, psReport, PS_SORT_KEYS, sortContainers }, { syncForDisplay }] =
-      await Promise.all([import("../container/ps.ts"), import("../container/lifecycle/sync.ts")]);
-    const sort = flags.sort ?? "created";
-    if (!(PS_SORT_KEYS as readonly string[]).includes(sort)) {
-      throw new InvalidArgError(
-        `invalid argument "${sort}" for "--sort" flag: "${sort}" is not a valid value.  Choose from: "${
-          PS_SORT_KEYS.join(", ")
-        }"`,
-      );
-    }
-    let ctrs: Container[] = [];
-    for (const ctr of all) {
-      if (await syncForDisplay(ctr)) ctrs.push(ctr);
-    }
-    // podman: a filter does not imply -a; --latest and --last do
-    if (!flags.all && !flags.latest && (flags.last === undefined || flags.last < 0)) {
-      ctrs = ctrs.filter((c) => c.state.status === "running" || c.state.status === "stopping");
-    }
-    if (keep) ctrs = ctrs.filter((c) => keep(filterView(c)));
-    // the store lists the newest first; --latest and --last take the newest
-    if (flags.latest) ctrs = ctrs.slice(0, 1);
-    if (flags.last !== undefined && flags.last >= 0) ctrs = ctrs.slice(0, flags.last);
-    ctrs = sortContainers(ctrs, sort, now);
-    const view = { noTrunc: flags.trunc === false, size: flags.size === true, now };
-    if (flags.quiet) {
-      for (const ctr of ctrs) println(view.noTrunc ? ctr.id : ctr.id.slice(0, 12));
-      return;
-    }
-    if (flags.format === "json") {
-      println(JSON.stringify(ctrs.map((c) => psJson(c, view)), null, 2));
-      return;
-    }
-    const rows = ctrs.map((c) => psReport(c, view));
-    const defaultTable = flags.size ? `${PS_DEFAULT}\t{{.Size}}` : PS_DEFAULT;
-    await printRows(
-      rows,
-      flags.format,
-      defaultTable,
-      PS_HEADERS,
-      flags.noheading === true,
-      PS_TEMPLATE,
-    );
-  }, { light: "containers" });
-}
-
-/** `inspect` flags. */
-export interface InspectFlags {
-  format?: string;
-  size?: boolean;
-  type: string;
-}
-
-/** The modules `inspect` needs for a container. */
-type ContainerInspectCode =
-  & typeof import("../container/lifecycle/sync.ts")
-  & typeof import("../container/inspect.ts");
-
-/** `inspect NAME...`: containers and images, as a JSON array or a template per object. */
-export async function inspect(this: Invocation, names: string[], flags: InspectFlags) {
-  // a container's or an image's code loads when one is found (the container's is asked for at
-  // once, so that it loads while the store opens)
-  let containerCodeLoad: Promise<ContainerInspectCode> | undefined;
-  const containerCode = () =>
-    containerCodeLoad ??= Promise.all([
-      import("../container/lifecycle/sync.ts"),
-      import("../container/inspect.ts"),
-    ]).then(([sync, inspect]) => ({ ...sync, ...inspect }));
-  if (flags.type !== "image") containerCode().catch(() => {});
-  const imageCode = () => import("../image/inspect.ts");
-  const [{ printInspect }, { CONTAINER_INSPECT_TEMPLATE, IMAGE_INSPECT_TEMPLATE }] = await Promise
-    .all([import("./output.ts"), import("./template_contexts.ts")]);
-  await withRuntime(this, async (runtime) => {
-    const found: object[] = [];
-    const templates: TemplateOptions[] = [];
-    let failure: DenopodError | undefined;
-    for (const name of names) {
-      const ctr = flags.type === "image" ? undefined : runtime.containers.find(name);
-      if (ctr) {
-        const container = runtime.lookupContainer(ctr.config.id);
-        const { containerInspect, syncForDisplay } = await containerCode();
-        if (await syncForDisplay(container)) {
-          found.push(containerInspect(container, { size: flags.size === true }));
-          templates.push(CONTAINER_INSPECT_TEMPLATE);
-          continue;
-        }
-      }
-      const image = flags.type === "container" ? undefined : runtime.images.find(name);
-      if (image) {
-        found.push((await imageCode()).imageInspect(runtime, image));
-        templates.push(IMAGE_INSPECT_TEMPLATE);
-        continue;
-      }
-      failure = flags.type === "container"
-        ? new NoSuchContainerError(name)
-        : new InvalidArgError(`no such object: "${name}"`);
-    }
-    await printInspect(found, flags.format, templates);
-    if (failure) throw failure;
-  }, { light: "containers" });
-}
-
-/** `container inspect NAME...`: containers only. */
-export function containerInspect(this: Invocation, names: string[], flags: InspectFlags) {
-  return inspect.call(this, names, { ...flags, type: "container" });
 }
 
 /** `mount [NAME...]`: mounts and prints the mount points, or lists the mounted containers. */

@@ -155,7 +155,7 @@ export async function images(this: Invocation, reference: string | undefined, fl
       imageReport(runtime, row, { noTrunc: flags.trunc === false, now })
     );
     await printRows(reports, flags.format, table, IMAGE_HEADERS, noHeading, IMAGES_TEMPLATE);
-  }, { light: "rows" });
+  }, { light: true });
 }
 
 /** podman-rmi(1) EXIT STATUS: 1 no such image, 2 the image is in use. */

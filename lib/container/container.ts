@@ -27,16 +27,15 @@ import {
   unmountOverlay,
 } from "../storage/overlay.ts";
 import { removeTree } from "../storage/layers.ts";
-import { treeSize } from "../storage/size.ts";
 import { logger } from "../log.ts";
 import { journaled, saveWithEvents } from "../events/journal.ts";
 import { crashPoint } from "../util/crash.ts";
-import type { ContainerConfig, ContainerState } from "./config.ts";
-import type { RuntimeContext } from "./context.ts";
-import type { ContainerRecord } from "./repo.ts";
+import type { ContainerConfig } from "./config.ts";
 import { canDelete, isActive } from "./status.ts";
 import { releaseVolumes } from "./volume_mounts.ts";
 import { dropOverlayVolumes } from "./overlay_volumes.ts";
+import { ContainerView } from "./view.ts";
+import { rwSize } from "./rw_size.ts";
 
 const log = logger("container");
 
@@ -44,45 +43,10 @@ const log = logger("container");
 export const ARTIFACTS_DIR = "artifacts";
 
 /** One container; see the module doc. */
-export class Container {
-  #config: ContainerConfig;
-  #state: ContainerState;
+export class Container extends ContainerView {
   #lock: HeldLock | null = null;
   #removed = false;
 
-  constructor(readonly ctx: RuntimeContext, record: ContainerRecord) {
-    this.#config = record.config;
-    this.#state = record.state;
-  }
-
-  /** The 64-hex ID. */
-  get id(): string {
-    return this.#config.id;
-  }
-  /** The container's name. */
-  get name(): string {
-    return this.#config.name;
-  }
-  /** The config (a copy is not made: do not change it). */
-  get config(): Readonly<ContainerConfig> {
-    return this.#config;
-  }
-  /** The state as last loaded or changed. */
-  get state(): ContainerState {
-    return this.#state;
-  }
-  /** The bundle directory (`config.json`, `artifacts/`). */
-  get bundlePath(): string {
-    return this.ctx.paths.bundleDir(this.id);
-  }
-  /** The run directory on the runroot. */
-  get runDir(): string {
-    return this.ctx.paths.runDir(this.id);
-  }
-  /** Where the shm tmpfs is mounted. */
-  get shmDir(): string {
-    return this.ctx.paths.shmDir(this.id);
-  }
   /** Path of a named artifact in the bundle. */
   artifactPath(name: string): string {
     return join(this.bundlePath, ARTIFACTS_DIR, name);
@@ -103,14 +67,13 @@ export class Container {
       this.assertValid();
       return;
     }
-    this.#config = record.config;
-    this.#state = record.state;
+    this.setRecord(record.config, record.state);
   }
 
   /** Saves the state to the database. */
   save(): void {
     this.assertValid();
-    if (!this.ctx.containers.saveState(this.id, this.#state)) {
+    if (!this.ctx.containers.saveState(this.id, this.state)) {
       this.#removed = true;
       this.assertValid();
     }
@@ -122,11 +85,11 @@ export class Container {
    */
   replaceConfig(config: ContainerConfig): void {
     this.assertValid();
-    if (!this.ctx.containers.saveConfigAndState(this.id, config, this.#state)) {
+    if (!this.ctx.containers.saveConfigAndState(this.id, config, this.state)) {
       this.#removed = true;
       this.assertValid();
     }
-    this.#config = config;
+    this.setRecord(config, this.state);
   }
 
   /** Marks the object as removed (after its row was deleted). */
@@ -213,7 +176,7 @@ export class Container {
    */
   async setupStorage(): Promise<void> {
     this.assertValid();
-    if (this.#state.status !== "configured") {
+    if (this.state.status !== "configured") {
       throw new ContainerStateError(
         `container ${this.id} must be in Configured state to have storage set up`,
       );
@@ -230,14 +193,14 @@ export class Container {
    * Mounts the shm tmpfs and the overlay rootfs (each only if not mounted yet), and records the
    * mount point. When a later step fails, what was mounted here is undone. The state says
    * "mounted" before the first mount is made, so a client killed on the way leaves a state that
-   * tells the next command to unmount (see `hasLeftoverStorage` in `lifecycle/sync.ts`).
+   * tells the next command to unmount (see `hasLeftoverStorage` in `status.ts`).
    */
   mountStorage(): string {
     this.assertValid();
-    if (this.#state.mounted && isMountPoint(this.#state.mountpoint)) return this.#state.mountpoint;
+    if (this.state.mounted && isMountPoint(this.state.mountpoint)) return this.state.mountpoint;
     let shmMounted = false;
-    this.#state.mounted = true;
-    this.#state.mountpoint = containerLayerPaths(this.ctx.paths, this.id).merged;
+    this.state.mounted = true;
+    this.state.mountpoint = containerLayerPaths(this.ctx.paths, this.id).merged;
     this.save();
     try {
       if (!isMountPoint(this.shmDir)) {
@@ -247,16 +210,16 @@ export class Container {
           target: this.shmDir,
           flags: MS_NOEXEC | MS_NOSUID | MS_NODEV,
           data: formatMountLabel(
-            `mode=1777,size=${this.#config.shmSize}`,
-            this.#config.selinux?.mountLabel ?? "",
+            `mode=1777,size=${this.config.shmSize}`,
+            this.config.selinux?.mountLabel ?? "",
           ),
         });
         shmMounted = true;
       }
-      const image = this.ctx.images.get(this.#config.imageId);
+      const image = this.ctx.images.get(this.config.imageId);
       if (!image) {
         throw new ContainerStateError(
-          `container ${this.id} has no image ${this.#config.imageId} to mount`,
+          `container ${this.id} has no image ${this.config.imageId} to mount`,
         );
       }
       const mountpoint = mountOverlay(this.ctx.paths, this.id, image.layers);
@@ -268,8 +231,8 @@ export class Container {
     } catch (err) {
       // the overlay is the last step: when it failed, only the shm may need undoing
       if (shmMounted) unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
-      this.#state.mounted = false;
-      this.#state.mountpoint = "";
+      this.state.mounted = false;
+      this.state.mountpoint = "";
       this.save();
       throw err;
     }
@@ -282,15 +245,15 @@ export class Container {
   cleanupStorage(): void {
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
     unmountOverlay(this.ctx.paths, this.id);
-    dropOverlayVolumes(this.ctx.paths, this.id, this.#config.volumes);
-    if (!this.#state.mounted && this.#state.mountpoint === "" && this.#state.mountCount === 0) {
+    dropOverlayVolumes(this.ctx.paths, this.id, this.config.volumes);
+    if (!this.state.mounted && this.state.mountpoint === "" && this.state.mountCount === 0) {
       return;
     }
-    this.#state.mounted = false;
-    this.#state.mountpoint = "";
-    this.#state.mountCount = 0;
+    this.state.mounted = false;
+    this.state.mountpoint = "";
+    this.state.mountCount = 0;
     this.save();
-    releaseVolumes(this.ctx, this.id, this.#config.volumes);
+    releaseVolumes(this.ctx, this.id, this.config.volumes);
   }
 
   /**
@@ -298,15 +261,15 @@ export class Container {
    * artifacts, unmounts, deletes the RW layer, the bundle and the run directory.
    */
   async teardownStorage(): Promise<void> {
-    if (!canDelete(this.#state.status)) {
+    if (!canDelete(this.state.status)) {
       throw new ContainerStateError(
-        `cannot remove storage for container ${this.id} as it is ${this.#state.status}`,
+        `cannot remove storage for container ${this.id} as it is ${this.state.status}`,
       );
     }
     await removeTree(join(this.bundlePath, ARTIFACTS_DIR));
     unmount(this.shmDir, { detach: true, ignoreNotMounted: true });
-    releaseVolumes(this.ctx, this.id, this.#config.volumes);
-    dropOverlayVolumes(this.ctx.paths, this.id, this.#config.volumes);
+    releaseVolumes(this.ctx, this.id, this.config.volumes);
+    dropOverlayVolumes(this.ctx.paths, this.id, this.config.volumes);
     await deleteContainerLayer(this.ctx.paths, this.id);
     crashPoint("remove:layer");
     await removeTree(this.ctx.paths.containerDir(this.id));
@@ -318,7 +281,7 @@ export class Container {
   /** Mounts the rootfs for a user (`denopod mount`), counting users; returns the mount point. */
   mount(): string {
     const mountpoint = this.mountStorage();
-    this.#state.mountCount++;
+    this.state.mountCount++;
     saveWithEvents(this, "mount");
     return mountpoint;
   }
@@ -328,18 +291,18 @@ export class Container {
    * last user is gone and the container is not running. Returns true when it was unmounted.
    */
   unmount(force: boolean): boolean {
-    if (isActive(this.#state.status)) {
+    if (isActive(this.state.status)) {
       if (force) {
         throw new ContainerStateError(
-          `cannot unmount storage for container ${this.id} as it is ${this.#state.status}`,
+          `cannot unmount storage for container ${this.id} as it is ${this.state.status}`,
         );
       }
-      this.#state.mountCount = Math.max(0, this.#state.mountCount - 1);
+      this.state.mountCount = Math.max(0, this.state.mountCount - 1);
       this.save();
       return false;
     }
-    this.#state.mountCount = force ? 0 : Math.max(0, this.#state.mountCount - 1);
-    if (this.#state.mountCount > 0) {
+    this.state.mountCount = force ? 0 : Math.max(0, this.state.mountCount - 1);
+    if (this.state.mountCount > 0) {
       this.save();
       return false;
     }
@@ -349,25 +312,8 @@ export class Container {
 
   // ---- sizes ----
 
-  /** Size of the image's layers (kept figures, never a walk), the seed's rootFsSize. */
-  rootFsSize(): number {
-    return this.ctx.images.get(this.#config.imageId)?.size ?? 0;
-  }
-
-  /**
-   * Size of the container's own RW layer (a walk of its upper dir only), the seed's rwSize. When
-   * it cannot be measured, logs a warning and returns 0 (as podman shows 0B), so one container
-   * never fails a whole listing.
-   */
+  /** Size of the container's own RW layer (see `rw_size.ts`). */
   rwSize(): number {
-    try {
-      return treeSize(containerLayerPaths(this.ctx.paths, this.id).upper);
-    } catch (err) {
-      log.warn("getting rw size for container {id}: {err}", {
-        id: this.id,
-        err: err instanceof Error ? err.message : String(err),
-      });
-      return 0;
-    }
+    return rwSize(this);
   }
 }

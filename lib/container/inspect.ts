@@ -4,13 +4,13 @@
  *
  * @example
  * ```ts
- * JSON.stringify([containerInspect(ctr, { size: false })], null, 5);
+ * JSON.stringify([containerInspect(ctr, {})], null, 5);
  * ```
  * @module
  */
 import { join } from "../util/path.ts";
-import { containerLayerPaths } from "../storage/overlay.ts";
-import type { Container } from "./container.ts";
+import { containerLayerPaths } from "../storage/layer_paths.ts";
+import type { ContainerView } from "./view.ts";
 import { isActive, statusName } from "./status.ts";
 import type { Confinement } from "./confinement.ts";
 import { DEFAULT_CAPABILITIES, defaultConfinement, OCI_VERSION } from "./defaults.ts";
@@ -22,12 +22,18 @@ export const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 /** Options for {@linkcode containerInspect}. */
 export interface InspectOptions {
-  /** Add `SizeRw` and `SizeRootFs` (`inspect --size`). */
-  size: boolean;
+  /**
+   * `inspect --size`: the RW layer's size the caller measured (`rw_size.ts`), shown as `SizeRw`
+   * beside `SizeRootFs`; absent, neither key is shown.
+   */
+  sizeRw?: number;
 }
 
 /** The `inspect` object of a container: podman 4.3's keys, order and types. */
-export function containerInspect(ctr: Container, options: InspectOptions): Record<string, unknown> {
+export function containerInspect(
+  ctr: ContainerView,
+  options: InspectOptions,
+): Record<string, unknown> {
   const { config, state } = ctr;
   const image = ctr.ctx.images.get(config.imageId);
   const layer = containerLayerPaths(ctr.ctx.paths, ctr.id);
@@ -216,8 +222,8 @@ export function containerInspect(ctr: Container, options: InspectOptions): Recor
       ...confinementHostConfig(config.confinement ?? defaultConfinement()),
     },
   };
-  if (options.size) {
-    inspect.SizeRw = ctr.rwSize();
+  if (options.sizeRw !== undefined) {
+    inspect.SizeRw = options.sizeRw;
     inspect.SizeRootFs = ctr.rootFsSize();
   }
   return inspect;

@@ -11,7 +11,7 @@
  */
 import { formatPsPorts, inspectPorts } from "../network/ports.ts";
 import type { PortMapping } from "../network/types.ts";
-import type { Container } from "./container.ts";
+import type { ContainerView } from "./view.ts";
 import { addressesByFamily } from "../network/status.ts";
 
 /** One network's entry in `NetworkSettings.Networks`. */
@@ -32,7 +32,7 @@ export interface InspectNetwork {
 }
 
 /** `inspect`'s `NetworkSettings` for the container. */
-export function networkSettings(ctr: Container): Record<string, unknown> {
+export function networkSettings(ctr: ContainerView): Record<string, unknown> {
   const { config, state } = ctr;
   const names = config.network === "bridge" ? config.networks ?? [] : [];
   const networks: Record<string, InspectNetwork> = {};
@@ -77,17 +77,17 @@ export function networkSettings(ctr: Container): Record<string, unknown> {
 }
 
 /** The `ps` PORTS column text. */
-export function psPorts(ctr: Container): string {
+export function psPorts(ctr: ContainerView): string {
   return formatPsPorts(ctr.config.portMappings ?? []);
 }
 
 /** `ps --format json`'s `Ports`: netavark's mappings, or null when none. */
-export function psPortsJson(ctr: Container): PortMapping[] | null {
+export function psPortsJson(ctr: ContainerView): PortMapping[] | null {
   const ports = ctr.config.portMappings ?? [];
   return ports.length > 0 ? ports : null;
 }
 
 /** `ps`'s `Networks`: the names of the networks the container joins. */
-export function psNetworks(ctr: Container): string[] {
+export function psNetworks(ctr: ContainerView): string[] {
   return ctr.config.network === "bridge" ? [...(ctr.config.networks ?? [])] : [];
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { humanSize, psStatus, timeAgo } from "../util/humanize.ts";
-import type { Container } from "./container.ts";
+import type { ContainerView } from "./view.ts";
 import { isActive, statusName } from "./status.ts";
 import type { FilterView } from "./filters.ts";
 import type { PortMapping } from "../network/types.ts";
@@ -49,15 +49,19 @@ export interface PsJson {
 /** Options for {@linkcode psJson} and {@linkcode psReport}. */
 export interface PsViewOptions {
   noTrunc: boolean;
-  size: boolean;
   now: Date;
+  /**
+   * `ps --size`: what measures a container's RW layer (`rwSize` of `rw_size.ts`, loaded only
+   * then); absent, no size is shown.
+   */
+  rwSize?: (ctr: ContainerView) => number;
 }
 
 function unix(iso: string): number {
   return iso ? Math.floor(Date.parse(iso) / 1000) : GO_ZERO_UNIX;
 }
 
-function statusText(ctr: Container, now: Date): string {
+function statusText(ctr: ContainerView, now: Date): string {
   const { state } = ctr;
   return psStatus({
     state: state.status,
@@ -68,12 +72,12 @@ function statusText(ctr: Container, now: Date): string {
   });
 }
 
-function exited(ctr: Container): boolean {
+function exited(ctr: ContainerView): boolean {
   return ctr.state.status === "exited" || ctr.state.status === "stopped";
 }
 
 /** The `ps --format json` element of a container. */
-export function psJson(ctr: Container, options: PsViewOptions): PsJson {
+export function psJson(ctr: ContainerView, options: PsViewOptions): PsJson {
   const { config, state } = ctr;
   const labels = Object.keys(config.labels).length > 0 ? { ...config.labels } : null;
   return {
@@ -96,7 +100,7 @@ export function psJson(ctr: Container, options: PsViewOptions): PsJson {
     Pod: "",
     PodName: "",
     Ports: psPortsJson(ctr),
-    Size: options.size ? { rootFsSize: ctr.rootFsSize(), rwSize: ctr.rwSize() } : null,
+    Size: options.rwSize ? { rootFsSize: ctr.rootFsSize(), rwSize: options.rwSize(ctr) } : null,
     StartedAt: unix(state.startedAt),
     State: statusName(state.status),
     Status: statusText(ctr, options.now),
@@ -116,8 +120,8 @@ class Namespaces {
 }
 
 /** The fields a `ps --format` template reads, podman's values and types. */
-export function psReport(ctr: Container, options: PsViewOptions): Record<string, unknown> {
-  const json = psJson(ctr, { ...options, size: false });
+export function psReport(ctr: ContainerView, options: PsViewOptions): Record<string, unknown> {
+  const json = psJson(ctr, { ...options, rwSize: undefined });
   const command = ctr.config.command.join(" ");
   const created = new Date(ctr.config.created);
   const cut = (id: string) => (options.noTrunc ? id : id.slice(0, 12));
@@ -144,7 +148,9 @@ export function psReport(ctr: Container, options: PsViewOptions): Record<string,
     ExitedAt: json.ExitedAt,
     StartedAt: json.StartedAt,
     AutoRemove: json.AutoRemove,
-    Size: options.size ? `${humanSize(ctr.rwSize())} (virtual ${humanSize(ctr.rootFsSize())})` : "",
+    Size: options.rwSize
+      ? `${humanSize(options.rwSize(ctr))} (virtual ${humanSize(ctr.rootFsSize())})`
+      : "",
     Networks: json.Networks.join(","),
     Pod: "",
     PodName: "",
@@ -154,7 +160,7 @@ export function psReport(ctr: Container, options: PsViewOptions): Record<string,
 }
 
 /** What `ps --filter` looks at in a container. */
-export function filterView(ctr: Container): FilterView {
+export function filterView(ctr: ContainerView): FilterView {
   const { config, state } = ctr;
   return {
     id: ctr.id,
@@ -183,22 +189,30 @@ export const PS_SORT_KEYS = [
   "status",
 ] as const;
 
-/** Sorts containers for `ps --sort KEY` (created: oldest first, as podman lists). */
-export function sortContainers(ctrs: Container[], key: string, now: Date): Container[] {
-  const by = <T>(f: (c: Container) => T) => (a: Container, b: Container) => {
+/**
+ * Sorts containers for `ps --sort KEY` (created: oldest first, as podman lists); `size` sorts by
+ * the image's size plus `rwSize`, the RW layer's (`rw_size.ts`), which that key needs.
+ */
+export function sortContainers<C extends ContainerView>(
+  ctrs: C[],
+  key: string,
+  now: Date,
+  rwSize: (ctr: ContainerView) => number = () => 0,
+): C[] {
+  const by = <T>(f: (c: C) => T) => (a: C, b: C) => {
     const x = f(a);
     const y = f(b);
     return x < y ? -1 : x > y ? 1 : 0;
   };
-  const created = (c: Container) => Date.parse(c.config.created);
-  const order: Record<string, (a: Container, b: Container) => number> = {
+  const created = (c: C) => Date.parse(c.config.created);
+  const order: Record<string, (a: C, b: C) => number> = {
     command: by((c) => c.config.command.join(" ")),
     created: by(created),
     id: by((c) => c.id),
     image: by((c) => c.config.imageName),
     names: by((c) => c.config.name),
     runningfor: by((c) => -created(c)),
-    size: by((c) => c.rootFsSize() + c.rwSize()),
+    size: by((c) => c.rootFsSize() + rwSize(c)),
     status: by((c) => statusText(c, now)),
   };
   return [...ctrs].sort(order[key] ?? order.created);

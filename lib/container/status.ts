@@ -8,6 +8,7 @@
  * ```
  * @module
  */
+import type { ContainerState } from "./config.ts";
 
 /** The lifecycle of a container, podman's names. */
 export type ContainerStatus =
@@ -106,4 +107,24 @@ export function canUnpause(status: ContainerStatus): boolean {
 /** The status as podman shows it: a configured container is `created` to the user. */
 export function statusName(status: ContainerStatus): string {
   return status === "configured" ? "created" : status;
+}
+
+/**
+ * True when the state says the container's storage is mounted though nothing uses it: the
+ * container is not running (configured or exited: runc knows nothing of it) and no user holds a
+ * `mount` of it. Only a client killed during `start` or `run` (after mounting, before the
+ * container ran) leaves that; the next sync unmounts it.
+ */
+export function hasLeftoverStorage(state: ContainerState): boolean {
+  return (state.status === "configured" || state.status === "exited") && state.mounted &&
+    state.mountCount === 0;
+}
+
+/**
+ * True when showing the container needs its sync first (`syncForDisplay` in `lifecycle/sync.ts`):
+ * runc knows it (its process may have ended), or its storage was left mounted. Otherwise its rows
+ * are what a listing shows.
+ */
+export function needsSyncForDisplay(state: ContainerState): boolean {
+  return runtimeKnows(state.status) || hasLeftoverStorage(state);
 }

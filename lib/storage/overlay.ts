@@ -10,31 +10,20 @@
  * ```
  * @module
  */
-import { join } from "../util/path.ts";
 import { InvalidArgError } from "../errors.ts";
 import type { Paths } from "../paths.ts";
 import { isMountPoint, mountFsFrom, unmount } from "../sys/mount.ts";
 import { removeTree } from "./layers.ts";
 import { layerLink, LINK_DIR } from "./layer_links.ts";
 import { logger } from "../log.ts";
+import { containerLayerPaths } from "./layer_paths.ts";
 
 const log = logger("storage");
 
 /** mount(2) copies at most one page of option data (the kernel's limit, PAGE_SIZE here). */
 const MOUNT_DATA_MAX = 4096;
 
-/** The paths of a container's RW layer. */
-export interface ContainerLayerPaths {
-  upper: string;
-  work: string;
-  merged: string;
-}
-
-/** Returns where a container's RW layer lives. */
-export function containerLayerPaths(paths: Paths, ctrId: string): ContainerLayerPaths {
-  const dir = paths.layerDir(ctrId);
-  return { upper: join(dir, "diff"), work: join(dir, "work"), merged: join(dir, "merged") };
-}
+export { type ContainerLayerPaths, containerLayerPaths } from "./layer_paths.ts";
 
 /** Makes the (empty) RW layer directories for a new container. */
 export async function createContainerLayer(paths: Paths, ctrId: string): Promise<void> {

@@ -18,8 +18,7 @@ import { isProcessAlive } from "../../sys/process.ts";
 import { unmount } from "../../sys/mount.ts";
 import { logger } from "../../log.ts";
 import type { Container } from "../container.ts";
-import type { ContainerState } from "../config.ts";
-import { runtimeKnows } from "../status.ts";
+import { hasLeftoverStorage, runtimeKnows } from "../status.ts";
 import { journaled } from "../../events/journal.ts";
 import { teardownIfBridged } from "../network_teardown.ts";
 
@@ -55,17 +54,6 @@ export async function observeContainer(ctr: Container): Promise<Observation | nu
     if (record) return { exited: true, exitCode: record.exitCode, finishedAt: record.exitedAt };
   }
   return { exited: true, exitCode: -1, finishedAt: new Date() };
-}
-
-/**
- * True when the state says the container's storage is mounted though nothing uses it: the
- * container is not running (configured or exited: runc knows nothing of it) and no user holds a
- * `mount` of it. Only a client killed during `start` or `run` (after mounting, before the
- * container ran) leaves that; the next sync unmounts it.
- */
-export function hasLeftoverStorage(state: ContainerState): boolean {
-  return (state.status === "configured" || state.status === "exited") && state.mounted &&
-    state.mountCount === 0;
 }
 
 /**
