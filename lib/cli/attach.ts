@@ -18,6 +18,7 @@ import { startContainer } from "../container/lifecycle/start.ts";
 import { waitForContainer } from "../container/lifecycle/wait.ts";
 import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
 import { followLog } from "../container/logs.ts";
+import { type ChangeWatch, watchForChanges } from "../util/change_watch.ts";
 import { removeContainer } from "../container/remove.ts";
 import { readExitRecord } from "../oci/exitfile.ts";
 import { ContainerStateError, DenopodError } from "../errors.ts";
@@ -116,6 +117,8 @@ export async function startAndAttach(
     return undefined;
   }
   const log = await Deno.open(runtime.paths.logPath(ctr.id), { read: true });
+  // watching from before the start: the log's growth and the exit file wake the follower
+  const watch = await watchExitAndLog(runtime, ctr);
   // listening from before the start: a signal that comes while it starts is passed on after
   const caller = callerSessionFor(runtime, ctr, flags);
   try {
@@ -129,17 +132,30 @@ export async function startAndAttach(
       throw err;
     }
     caller.started();
-    await followLog(log, { follow: true, timestamps: false, offset }, {
-      stdout: Deno.stdout,
-      stderr: Deno.stderr,
-    }, () => stillRunning(runtime, ctr));
+    const sinks = { stdout: Deno.stdout, stderr: Deno.stderr };
+    const following = { follow: true, timestamps: false, offset };
+    await followLog(log, following, sinks, () => stillRunning(runtime, ctr), watch);
     const code = await exitCodeOf(runtime, ctr);
     await cleanupContainer(runtime, ctr.id);
     await markAttached(runtime, ctr, false);
     return code;
   } finally {
+    watch?.close();
     caller.session.end();
     log.close();
+  }
+}
+
+/**
+ * A watch of the container's log and of the exit file's directory, for an attached follower; none
+ * when it cannot be had (e.g. the host's inotify limits reached: the follower then polls).
+ */
+async function watchExitAndLog(runtime: Runtime, ctr: Container): Promise<ChangeWatch | undefined> {
+  try {
+    await Deno.mkdir(runtime.paths.exitsDir, { recursive: true, mode: 0o700 });
+    return watchForChanges([runtime.paths.exitsDir, runtime.paths.logPath(ctr.id)]);
+  } catch {
+    return undefined;
   }
 }
 
