@@ -30,7 +30,7 @@ import { allocateLabels, labelLevel } from "./selinux_labels.ts";
 import { parseRestartPolicy } from "./restart_policy.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
-import { writeBundleSpec, writeRundirFiles } from "./files.ts";
+import { bundleSpec, writeBundleSpec, writeRundirFiles } from "./files.ts";
 import { mergeEnv, readEnvFile, validateEnvFlags, validateImageEnv } from "./env.ts";
 import { normalizeUserSpec } from "./user_spec.ts";
 import { removeTree } from "../storage/layers.ts";
@@ -324,6 +324,16 @@ function insertWithFreeName(
   }
 }
 
+/** How {@linkcode createContainer} prepares the container's files. */
+export interface CreateFilesOptions {
+  /**
+   * A start follows at once (`run`): the rundir files and `config.json` are left to it, so each
+   * is written once (a rewrite of a file is also the slower write on ext4); the spec is still
+   * built, so a bad value (a missing seccomp profile) is refused here, with nothing left behind.
+   */
+  startFollows?: boolean;
+}
+
 /**
  * Creates a container: config, row, storage, rundir files and bundle spec. On failure nothing of
  * it is left behind.
@@ -331,6 +341,7 @@ function insertWithFreeName(
 export async function createContainer(
   ctx: RuntimeContext,
   options: CreateOptions,
+  files: CreateFilesOptions = {},
 ): Promise<Container> {
   const image = ctx.images.resolve(options.image);
   const imageName = image.names.find((n) => n.endsWith(`/${options.image}`)) ??
@@ -371,8 +382,12 @@ export async function createContainer(
     crashPoint("create:inserted");
     await ctr.setupStorage();
     crashPoint("create:storage");
-    await writeRundirFiles(ctr);
-    await writeBundleSpec(ctr);
+    if (files.startFollows) {
+      await bundleSpec(ctr);
+    } else {
+      await writeRundirFiles(ctr);
+      await writeBundleSpec(ctr);
+    }
     intents.clear(intent);
   } catch (err) {
     for (const name of createdVolumes) await removeTree(volumeStore(ctx.paths).volumeDir(name));
