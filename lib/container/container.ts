@@ -261,7 +261,7 @@ export class Container {
       }
       // a --rm container's layer is deleted with it: no sync of it at unmount (as podman)
       const mountpoint = mountOverlay(this.ctx.paths, this.id, image.layers, {
-        volatile: this.#config.autoRemove,
+        volatile: this.config.autoRemove,
       });
       log.debug("created root filesystem for container {id} at {mountpoint}", {
         id: this.id,

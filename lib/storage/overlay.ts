@@ -72,7 +72,7 @@ export interface OverlayMountOptions {
  * again while the mark is there (the upper layer may be incomplete after a crash).
  */
 function volatileMark(work: string): string {
-  return join(work, "work", "incompat", "volatile");
+  return `${work}/work/incompat/volatile`;
 }
 
 /**
