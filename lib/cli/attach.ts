@@ -24,17 +24,14 @@ import { readExitRecord } from "../oci/exitfile.ts";
 import { ContainerStateError, DenopodError } from "../errors.ts";
 import { isActive } from "../container/status.ts";
 import { attachedMarkerPath, type Runtime } from "../runtime.ts";
-import {
-  AttachConnection,
-  type AttachEnd,
-  attachSocketPath,
-  parseDetachKeys,
-  requestResize,
-  runAttachSession,
-} from "../oci/attach.ts";
+import type { AttachConnection, AttachEnd } from "../oci/attach.ts";
+import { parseDetachKeys } from "../util/detach_keys.ts";
 import { syncContainer } from "../container/lifecycle/sync.ts";
 import { isProcessAlive } from "../sys/process.ts";
 import { CallerSession, callerTerminalSize } from "./terminal.ts";
+
+/** The attach socket's code: loaded only by the clients that use it (`-t`, `-i`, `attach`). */
+type SocketAttach = typeof import("../oci/attach.ts");
 
 /** How an attached client behaves (`-i`, `--detach-keys`, `--sig-proxy`). */
 export interface AttachFlags {
@@ -168,13 +165,14 @@ function callerSessionFor(
   runtime: Runtime,
   ctr: Container,
   flags: AttachFlags,
+  socket?: SocketAttach,
 ): { session: CallerSession; started: () => void } {
   const terminal = ctr.config.terminal === true;
   let running = false;
   const pending: number[] = [];
   const session = CallerSession.begin({
     raw: terminal && flags.interactive,
-    onResize: terminal ? (size) => requestResize(ctr.bundlePath, size) : undefined,
+    onResize: terminal && socket ? (size) => socket.requestResize(ctr.bundlePath, size) : undefined,
     // podman's --sig-proxy is for containers without a terminal; with one, keys are bytes on it
     onSignal: flags.sigProxy && !terminal
       ? (_name, number) => {
@@ -205,8 +203,9 @@ async function startOnSocket(
   flags: AttachFlags,
 ): Promise<number | "detached"> {
   const detachKeys = parseDetachKeys(flags.detachKeys);
+  const socket = await import("../oci/attach.ts");
   let conn: AttachConnection | null = null;
-  const caller = callerSessionFor(runtime, ctr, flags);
+  const caller = callerSessionFor(runtime, ctr, flags, socket);
   let end: AttachEnd;
   try {
     try {
@@ -215,7 +214,7 @@ async function startOnSocket(
         startContainer(ctr, {
           consoleSize: ctr.config.terminal ? callerTerminalSize() : undefined,
           onCreated: () => {
-            conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
+            conn = socket.AttachConnection.open(socket.attachSocketPath(ctr.runDir, ctr.id));
           },
         })
       );
@@ -226,7 +225,7 @@ async function startOnSocket(
       throw err;
     }
     caller.started();
-    end = await relay(ctr, conn!, flags, detachKeys);
+    end = await relay(socket, ctr, conn!, flags, detachKeys);
   } finally {
     caller.session.end();
   }
@@ -256,16 +255,17 @@ export async function attachToRunning(
       `you can only attach to running containers: container state improper`,
     );
   }
-  const conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
+  const socket = await import("../oci/attach.ts");
+  const conn = socket.AttachConnection.open(socket.attachSocketPath(ctr.runDir, ctr.id));
   if (ctr.config.terminal) {
     const size = callerTerminalSize();
-    if (size !== undefined) requestResize(ctr.bundlePath, size);
+    if (size !== undefined) socket.requestResize(ctr.bundlePath, size);
   }
-  const caller = callerSessionFor(runtime, ctr, flags);
+  const caller = callerSessionFor(runtime, ctr, flags, socket);
   caller.started();
   let end: AttachEnd;
   try {
-    end = await relay(ctr, conn, flags, detachKeys);
+    end = await relay(socket, ctr, conn, flags, detachKeys);
   } finally {
     caller.session.end();
   }
@@ -275,12 +275,13 @@ export async function attachToRunning(
 
 /** One session on the attach socket (the caller's session is set up around it). */
 function relay(
+  socket: SocketAttach,
   ctr: Container,
   conn: AttachConnection,
   flags: AttachFlags,
   detachKeys: Uint8Array,
 ): Promise<AttachEnd> {
-  return runAttachSession(conn, {
+  return socket.runAttachSession(conn, {
     input: flags.interactive,
     detachKeys,
     eofByte: ctr.config.terminal ? 0x04 : undefined,
