@@ -146,21 +146,20 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   state.pid = 0;
   state.monitorPid = 0;
   state.stopRequested = false;
-  // netavark's teardown (a few hundred ms of firewall rules) runs while runc forgets the
-  // container and its storage is unmounted
+  // netavark's teardown (a few hundred ms of firewall rules) and runc's forgetting of the
+  // container (a process of its own) run while its storage is unmounted
   const network = teardownIfBridged(ctr);
   network.catch(() => {}); // awaited below
-  try {
-    await ctr.ctx.oci.runc.delete(ctr.id, { force: true });
-  } catch (err) {
+  const forgotten = ctr.ctx.oci.runc.delete(ctr.id, { force: true }).catch((err) => {
     log.debug("runc delete {id}: {err}", { id: ctr.id, err: String(err) });
-  }
+  });
   if (state.mountCount > 0) {
     unmount(ctr.shmDir, { detach: true, ignoreNotMounted: true });
     ctr.save();
   } else {
     ctr.cleanupStorage();
   }
+  await forgotten;
   await network;
   journaled(ctr.ctx.db, ctr, ["died", "cleanup"], () => {
     ctr.save();
