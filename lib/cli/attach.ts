@@ -15,11 +15,8 @@
  */
 import type { Container } from "../container/container.ts";
 import { startContainer } from "../container/lifecycle/start.ts";
-import { waitForContainer } from "../container/lifecycle/wait.ts";
-import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
 import { followLog } from "../container/logs.ts";
 import { type ChangeWatch, watchForChanges } from "../util/change_watch.ts";
-import { removeContainer } from "../container/remove.ts";
 import { readExitRecord } from "../oci/exitfile.ts";
 import { ContainerStateError, DenopodError } from "../errors.ts";
 import { isActive } from "../container/status.ts";
@@ -32,6 +29,36 @@ import { CallerSession, callerTerminalSize } from "./terminal.ts";
 
 /** The attach socket's code: loaded only by the clients that use it (`-t`, `-i`, `attach`). */
 type SocketAttach = typeof import("../oci/attach.ts");
+
+/** What finishes a container once it ran: its exit code, cleanup and removal. */
+interface Finishing {
+  waitForContainer: typeof import("../container/lifecycle/wait.ts").waitForContainer;
+  cleanupContainer: typeof import("../container/lifecycle/cleanup.ts").cleanupContainer;
+  removeContainer: typeof import("../container/remove.ts").removeContainer;
+}
+
+let finishing: Promise<Finishing> | undefined;
+
+/**
+ * The code that finishes a container, loaded once: a client asks for it before it starts the
+ * container, so that it compiles while the monitor has runc create the container (the client
+ * only waits then), not after the container ran.
+ */
+function finishingCode(): Promise<Finishing> {
+  if (!finishing) {
+    finishing = Promise.all([
+      import("../container/lifecycle/wait.ts"),
+      import("../container/lifecycle/cleanup.ts"),
+      import("../container/remove.ts"),
+    ]).then(([wait, cleanup, remove]) => ({
+      waitForContainer: wait.waitForContainer,
+      cleanupContainer: cleanup.cleanupContainer,
+      removeContainer: remove.removeContainer,
+    }));
+    finishing.catch(() => {}); // a failed load is thrown where the code is used
+  }
+  return finishing;
+}
 
 /** How an attached client behaves (`-i`, `--detach-keys`, `--sig-proxy`). */
 export interface AttachFlags {
@@ -101,6 +128,7 @@ export async function startAndAttach(
   autoRemove: boolean,
   flags: AttachFlags = DEFAULT_ATTACH_FLAGS,
 ): Promise<number | undefined | "detached"> {
+  if (attach) finishingCode(); // compiles while the container starts
   if (attach && (ctr.config.terminal || ctr.config.stdin || flags.interactive)) {
     return await startOnSocket(runtime, ctr, autoRemove, flags);
   }
@@ -133,7 +161,7 @@ export async function startAndAttach(
     const following = { follow: true, timestamps: false, offset };
     await followLog(log, following, sinks, () => stillRunning(runtime, ctr), watch);
     const code = await exitCodeOf(runtime, ctr);
-    await cleanupContainer(runtime, ctr.id);
+    await (await finishingCode()).cleanupContainer(runtime, ctr.id);
     await markAttached(runtime, ctr, false);
     return code;
   } finally {
@@ -234,7 +262,7 @@ async function startOnSocket(
     return "detached";
   }
   const code = await exitCodeOf(runtime, ctr);
-  await cleanupContainer(runtime, ctr.id);
+  await (await finishingCode()).cleanupContainer(runtime, ctr.id);
   await markAttached(runtime, ctr, false);
   return code;
 }
@@ -291,12 +319,12 @@ function relay(
 async function exitCodeOf(runtime: Runtime, ctr: Container): Promise<number> {
   const record = await readExitRecord(runtime.paths.exitsDir, ctr.id);
   if (record) return record.exitCode;
-  return await waitForContainer(runtime, ctr.id);
+  return await (await finishingCode()).waitForContainer(runtime, ctr.id);
 }
 
 async function removeQuietly(ctr: Container): Promise<void> {
   try {
-    await removeContainer(ctr, { force: true });
+    await (await finishingCode()).removeContainer(ctr, { force: true });
   } catch (err) {
     if (!(err instanceof DenopodError)) throw err;
   }
