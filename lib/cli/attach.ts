@@ -40,9 +40,9 @@ interface Finishing {
 let finishing: Promise<Finishing> | undefined;
 
 /**
- * The code that finishes a container, loaded once: a client asks for it before it starts the
- * container, so that it compiles while the monitor has runc create the container (the client
- * only waits then), not after the container ran.
+ * The code that finishes a container, loaded once: an attached client asks for it once the
+ * container is created, so that it compiles while runc starts it and it runs (the client only
+ * waits then), not after it ended.
  */
 function finishingCode(): Promise<Finishing> {
   if (!finishing) {
@@ -128,7 +128,6 @@ export async function startAndAttach(
   autoRemove: boolean,
   flags: AttachFlags = DEFAULT_ATTACH_FLAGS,
 ): Promise<number | undefined | "detached"> {
-  if (attach) finishingCode(); // compiles while the container starts
   if (attach && (ctr.config.terminal || ctr.config.stdin || flags.interactive)) {
     return await startOnSocket(runtime, ctr, autoRemove, flags);
   }
@@ -150,7 +149,10 @@ export async function startAndAttach(
     let offset: number;
     try {
       await markAttached(runtime, ctr, true);
-      offset = await ctr.withLock(() => startContainer(ctr));
+      // the finishing code compiles while runc starts the created container and it runs
+      offset = await ctr.withLock(() =>
+        startContainer(ctr, { onCreated: () => void finishingCode() })
+      );
     } catch (err) {
       if (autoRemove) await removeQuietly(ctr);
       else await markAttached(runtime, ctr, false);
@@ -243,6 +245,7 @@ async function startOnSocket(
           consoleSize: ctr.config.terminal ? callerTerminalSize() : undefined,
           onCreated: () => {
             conn = socket.AttachConnection.open(socket.attachSocketPath(ctr.runDir, ctr.id));
+            finishingCode();
           },
         })
       );
