@@ -68,11 +68,21 @@ export function hasLeftoverStorage(state: ContainerState): boolean {
     state.mountCount === 0;
 }
 
+/** What a caller of {@linkcode syncContainer} lets go on after it returns. */
+export interface SyncOptions {
+  /**
+   * When given, runc's deletion of an ended container is put here instead of awaited: the caller
+   * (who keeps the lock until it has awaited it) does other work meanwhile. `container cleanup`
+   * of a `--rm` container removes its storage while runc runs.
+   */
+  pending?: Promise<unknown>[];
+}
+
 /**
  * Syncs the container with its process (the caller holds its lock): when the process has ended,
  * finishes the container. Returns true when the state changed.
  */
-export async function syncContainer(ctr: Container): Promise<boolean> {
+export async function syncContainer(ctr: Container, options: SyncOptions = {}): Promise<boolean> {
   if (hasLeftoverStorage(ctr.state)) {
     log.debug("unmounting storage container {id}'s last start left mounted", { id: ctr.id });
     ctr.cleanupStorage();
@@ -80,7 +90,7 @@ export async function syncContainer(ctr: Container): Promise<boolean> {
   }
   const seen = await observeContainer(ctr);
   if (!seen || !seen.exited) return false;
-  await finishExit(ctr, seen);
+  await finishExit(ctr, seen, options);
   return true;
 }
 
@@ -138,7 +148,11 @@ async function unmountLeftoverStorage(ctr: Container): Promise<void> {
  * its own table, the network torn down (netavark, namespace, addresses), runc's state deleted, and its storage unmounted unless a
  * user still holds a `mount` of it.
  */
-export async function finishExit(ctr: Container, seen: Observation): Promise<void> {
+export async function finishExit(
+  ctr: Container,
+  seen: Observation,
+  options: SyncOptions = {},
+): Promise<void> {
   const { state } = ctr;
   state.status = "exited";
   state.exitCode = seen.exitCode;
@@ -159,7 +173,8 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   } else {
     ctr.cleanupStorage();
   }
-  await forgotten;
+  if (options.pending) options.pending.push(forgotten);
+  else await forgotten;
   await network;
   journaled(ctr.ctx.db, ctr, ["died", "cleanup"], () => {
     ctr.save();
