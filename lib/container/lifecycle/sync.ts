@@ -38,6 +38,16 @@ export interface Observation {
   finishedAt: Date;
 }
 
+/** What a caller of {@linkcode syncContainer} lets go on after it returns. */
+export interface SyncOptions {
+  /**
+   * When given, runc's deletion of an ended container is put here instead of awaited: the caller
+   * (who keeps the lock until it has awaited it) does other work meanwhile. `container cleanup`
+   * of a `--rm` container removes its storage while runc runs.
+   */
+  pending?: Promise<unknown>[];
+}
+
 /** Looks at the exit file, the container's process and its monitor; never changes anything. */
 export async function observeContainer(ctr: Container): Promise<Observation | null> {
   const { state } = ctr;
@@ -66,16 +76,6 @@ export async function observeContainer(ctr: Container): Promise<Observation | nu
 export function hasLeftoverStorage(state: ContainerState): boolean {
   return (state.status === "configured" || state.status === "exited") && state.mounted &&
     state.mountCount === 0;
-}
-
-/** What a caller of {@linkcode syncContainer} lets go on after it returns. */
-export interface SyncOptions {
-  /**
-   * When given, runc's deletion of an ended container is put here instead of awaited: the caller
-   * (who keeps the lock until it has awaited it) does other work meanwhile. `container cleanup`
-   * of a `--rm` container removes its storage while runc runs.
-   */
-  pending?: Promise<unknown>[];
 }
 
 /**
