@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { mountsUnder, unmount } from "../lib/sys/mount.ts";
-import { PodmanSandbox } from "../test/helpers/podman.ts";
+import { PODMAN_CONF, PodmanSandbox } from "../test/helpers/podman.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const MAIN = join(REPO, "main.ts");
@@ -33,6 +33,8 @@ interface Roots {
 
 async function makeRoots(prefix: string): Promise<Roots> {
   const dir = await Deno.makeTempDir({ prefix });
+  // podman's own containers.conf, as a PodmanSandbox's (never the host's configuration)
+  await Deno.writeTextFile(join(dir, "containers.conf"), PODMAN_CONF);
   return { dir, args: ["--root", join(dir, "root"), "--runroot", join(dir, "run")] };
 }
 
@@ -43,8 +45,14 @@ async function removeRoots(roots: Roots): Promise<void> {
   await Deno.remove(roots.dir, { recursive: true }).catch(() => {});
 }
 
-async function run(cmd: string, args: string[], quiet = true): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+async function run(
+  cmd: string,
+  args: string[],
+  quiet = true,
+  env?: Record<string, string>,
+): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
@@ -62,6 +70,8 @@ function podmanArgs(roots: Roots): string[] {
     join(roots.dir, "proot"),
     "--runroot",
     join(roots.dir, "prun"),
+    "--tmpdir",
+    join(roots.dir, "ptmp"),
     "--storage-driver",
     "overlay",
     "--cgroup-manager",
@@ -80,8 +90,11 @@ const PODMAN_RUN_FLAGS = [
   "none",
 ];
 
+/** podman confined to the benchmark's folder: its root, runroot, tmpdir and containers.conf. */
 function podman(roots: Roots, ...args: string[]): Promise<string> {
-  return run(PODMAN!, [...podmanArgs(roots), ...args]);
+  return run(PODMAN!, [...podmanArgs(roots), ...args], true, {
+    CONTAINERS_CONF: join(roots.dir, "containers.conf"),
+  });
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
