@@ -139,11 +139,12 @@ function lazyOci(paths: Paths, storeCode: () => StoreCode | undefined): OciConte
     cleanupCommand(id: string) {
       // A client attached to the container (`run`, `start -a`) finishes it itself and says so in
       // a marker holding its PID; then the monitor's exit command is one `kill -0`, not a second
-      // denopod competing for the CPU. If that client died, the cleanup runs as usual.
+      // denopod competing for the CPU. If that client died, the cleanup runs as usual. The marker
+      // is read with the shell's own `read` (no `cat` process while the client cleans up).
       return [
         "/bin/sh",
         "-c",
-        'm=$1; shift; p=$(cat "$m" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null && exit 0; exec "$@"',
+        'm=$1; shift; p=; { read -r p < "$m"; } 2>/dev/null; [ -n "$p" ] && kill -0 "$p" 2>/dev/null && exit 0; exec "$@"',
         "sh",
         attachedMarkerPath(paths, id),
         ...selfCommand(),

@@ -3,7 +3,7 @@
  * (GNU tar, du, podman when installed), with the ratio. Run as root:
  *
  *   deno run -A scripts/bench.ts [export] [ps] [run] [monitor] [transport] [df] [prune] [startup] [check]
- *     [tty] [net]
+ *     [tty] [net] [confine]
  *
  * With no argument every benchmark runs. Everything happens in fresh temporary roots, which are
  * unmounted and deleted afterwards.
@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { mountsUnder, unmount } from "../lib/sys/mount.ts";
-import { PodmanSandbox } from "../test/helpers/podman.ts";
+import { PODMAN_CONF, PodmanSandbox } from "../test/helpers/podman.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const MAIN = join(REPO, "main.ts");
@@ -33,6 +33,8 @@ interface Roots {
 
 async function makeRoots(prefix: string): Promise<Roots> {
   const dir = await Deno.makeTempDir({ prefix });
+  // podman's own containers.conf, as a PodmanSandbox's (never the host's configuration)
+  await Deno.writeTextFile(join(dir, "containers.conf"), PODMAN_CONF);
   return { dir, args: ["--root", join(dir, "root"), "--runroot", join(dir, "run")] };
 }
 
@@ -43,8 +45,14 @@ async function removeRoots(roots: Roots): Promise<void> {
   await Deno.remove(roots.dir, { recursive: true }).catch(() => {});
 }
 
-async function run(cmd: string, args: string[], quiet = true): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+async function run(
+  cmd: string,
+  args: string[],
+  quiet = true,
+  env?: Record<string, string>,
+): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
@@ -62,6 +70,8 @@ function podmanArgs(roots: Roots): string[] {
     join(roots.dir, "proot"),
     "--runroot",
     join(roots.dir, "prun"),
+    "--tmpdir",
+    join(roots.dir, "ptmp"),
     "--storage-driver",
     "overlay",
     "--cgroup-manager",
@@ -80,8 +90,11 @@ const PODMAN_RUN_FLAGS = [
   "none",
 ];
 
+/** podman confined to the benchmark's folder: its root, runroot, tmpdir and containers.conf. */
 function podman(roots: Roots, ...args: string[]): Promise<string> {
-  return run(PODMAN!, [...podmanArgs(roots), ...args]);
+  return run(PODMAN!, [...podmanArgs(roots), ...args], true, {
+    CONTAINERS_CONF: join(roots.dir, "containers.conf"),
+  });
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -95,6 +108,28 @@ async function median(n: number, fn: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) times.push(await timed(fn));
   return middle(times);
+}
+
+/**
+ * Medians of `n` timed runs of each of `a` and `b`, taken in turns (the first of a pair changes
+ * every round), so that a load that comes and goes on a shared machine weighs on both alike.
+ */
+async function pairedMedians(
+  n: number,
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+): Promise<[number, number]> {
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      times[0].push(await timed(a));
+      times[1].push(await timed(b));
+    } else {
+      times[1].push(await timed(b));
+      times[0].push(await timed(a));
+    }
+  }
+  return [middle(times[0]), middle(times[1])];
 }
 
 /** Figures in seconds, for a line of output. */
@@ -265,29 +300,36 @@ async function benchRun(): Promise<string[]> {
     const tar = await busyboxTar(roots.dir);
     await denopod(roots, "import", tar, "busybox");
     const lines: string[] = [];
-    const runRm = await median(5, () => denopod(roots, "run", "--rm", "busybox", "true"));
-    const createStart = await median(5, async () => {
+    const runOurs = () => denopod(roots, "run", "--rm", "busybox", "true");
+    const createStartOurs = async () => {
       const id = (await denopod(roots, "create", "busybox", "sleep", "100")).trim();
       await denopod(roots, "start", id);
-    });
-    const ids = (await denopod(roots, "ps", "-q", "--no-trunc")).trim().split("\n");
-    const stop = await median(Math.min(5, ids.length), async () => {
-      await denopod(roots, "stop", "-t", "0", ids.pop()!);
-    });
+    };
+    const runPodman = () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, "busybox", "true");
+    const createStartPodman = async () => {
+      const id = (await podman(roots, "create", ...PODMAN_RUN_FLAGS, "busybox", "sleep", "100"))
+        .trim();
+      await podman(roots, "start", id);
+    };
+    // denopod and podman in turns: on a shared machine the load changes by the second
+    let runRm: number;
+    let createStart: number;
     let refRun: number | undefined;
     let refCreateStart: number | undefined;
     let refStop: number | undefined;
     if (PODMAN) {
       await podman(roots, "import", tar, "busybox");
-      refRun = await median(
-        5,
-        () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, "busybox", "true"),
-      );
-      refCreateStart = await median(5, async () => {
-        const id = (await podman(roots, "create", ...PODMAN_RUN_FLAGS, "busybox", "sleep", "100"))
-          .trim();
-        await podman(roots, "start", id);
-      });
+      [runRm, refRun] = await pairedMedians(7, runOurs, runPodman);
+      [createStart, refCreateStart] = await pairedMedians(5, createStartOurs, createStartPodman);
+    } else {
+      runRm = await median(7, runOurs);
+      createStart = await median(5, createStartOurs);
+    }
+    const ids = (await denopod(roots, "ps", "-q", "--no-trunc")).trim().split("\n");
+    const stop = await median(Math.min(5, ids.length), async () => {
+      await denopod(roots, "stop", "-t", "0", ids.pop()!);
+    });
+    if (PODMAN) {
       const pids = (await podman(roots, "ps", "-q", "--no-trunc")).trim().split("\n");
       refStop = await median(
         Math.min(5, pids.length),
@@ -676,8 +718,9 @@ async function benchStartup(): Promise<string[]> {
 
 /**
  * `confine`: `run --rm` with the defaults (seccomp on, pids limit, own cgroup) beside podman's
- * defaults in the same run, each also unconfined; and what the seccomp conversion costs a
- * container, uncached (read, parse, convert podman's profile) and from the cache under --root.
+ * defaults in the same run (in turns, 11 each), each also unconfined; and what the seccomp
+ * conversion costs a container, uncached (read, parse, convert podman's profile) and from the
+ * cache under --root.
  */
 async function benchConfine(): Promise<string[]> {
   const roots = await makeRoots("denopod-bench-confine-");
@@ -685,23 +728,22 @@ async function benchConfine(): Promise<string[]> {
     const tar = await busyboxTar(roots.dir);
     await denopod(roots, "import", tar, "busybox");
     const unconfined = ["--security-opt", "seccomp=unconfined"];
-    const ours = await median(5, () => denopod(roots, "run", "--rm", "busybox", "true"));
-    const oursOff = await median(
-      5,
-      () => denopod(roots, "run", "--rm", ...unconfined, "busybox", "true"),
-    );
+    const runOurs = (...flags: string[]) => () =>
+      denopod(roots, "run", "--rm", ...flags, "busybox", "true");
+    const runPodman = (...flags: string[]) => () =>
+      podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, ...flags, "busybox", "true");
+    // denopod and podman in turns, 11 of each: on a shared machine the load changes by the second
+    let ours: number;
+    let oursOff: number;
     let ref: number | undefined;
     let refOff: number | undefined;
     if (PODMAN) {
       await podman(roots, "import", tar, "busybox");
-      ref = await median(
-        5,
-        () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, "busybox", "true"),
-      );
-      refOff = await median(
-        5,
-        () => podman(roots, "run", "--rm", ...PODMAN_RUN_FLAGS, ...unconfined, "busybox", "true"),
-      );
+      [ours, ref] = await pairedMedians(11, runOurs(), runPodman());
+      [oursOff, refOff] = await pairedMedians(11, runOurs(...unconfined), runPodman(...unconfined));
+    } else {
+      ours = await median(11, runOurs());
+      oursOff = await median(11, runOurs(...unconfined));
     }
     // a create or start is a fresh process: time one load there, cold, as it happens
     const probe = join(roots.dir, "seccomp_probe.ts");

@@ -175,6 +175,31 @@ Deno.test("mounts are counted: the rootfs goes away with the last user", opts, a
   });
 });
 
+Deno.test(
+  "a --rm container's rootfs is mounted volatile (as podman's), a kept one's is not; it mounts again after an unmount",
+  opts,
+  async () => {
+    await withRoots(async (roots) => {
+      await importBusybox(roots);
+      const rootLine = ["grep", " / ", "/proc/mounts"];
+      const removed = await denopodOk(roots, ["run", "--rm", "busybox", ...rootLine]);
+      assert.match(removed, /^overlay \/ overlay .*volatile/);
+      const kept = await denopodOk(roots, ["run", "--name", "kept", "busybox", ...rootLine]);
+      assert.match(kept, /^overlay \/ overlay /);
+      assert.doesNotMatch(kept, /volatile/);
+      // the mark a volatile mount leaves in the work directory does not stop the next mount
+      await denopodOk(roots, ["create", "--rm", "--name", "later", "busybox", "true"]);
+      const merged = (await denopodOk(roots, ["mount", "later"])).trim();
+      await denopodOk(roots, ["umount", "later"]);
+      assert.equal((await denopodOk(roots, ["mount", "later"])).trim(), merged);
+      assert.match(mountLinesUnder(merged).join("\n"), /volatile/);
+      await denopodOk(roots, ["umount", "later"]);
+      assert.deepEqual(mountLinesUnder(merged), []);
+      await denopodOk(roots, ["rm", "kept", "later"]);
+    });
+  },
+);
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);

@@ -15,25 +15,50 @@
  */
 import type { Container } from "../container/container.ts";
 import { startContainer } from "../container/lifecycle/start.ts";
-import { waitForContainer } from "../container/lifecycle/wait.ts";
-import { cleanupContainer } from "../container/lifecycle/cleanup.ts";
 import { followLog } from "../container/logs.ts";
-import { removeContainer } from "../container/remove.ts";
+import { type ChangeWatch, watchForChanges } from "../util/change_watch.ts";
 import { readExitRecord } from "../oci/exitfile.ts";
 import { ContainerStateError, DenopodError } from "../errors.ts";
 import { isActive } from "../container/status.ts";
 import { attachedMarkerPath, type Runtime } from "../runtime.ts";
-import {
-  AttachConnection,
-  type AttachEnd,
-  attachSocketPath,
-  parseDetachKeys,
-  requestResize,
-  runAttachSession,
-} from "../oci/attach.ts";
+import type { AttachConnection, AttachEnd } from "../oci/attach.ts";
+import { parseDetachKeys } from "../util/detach_keys.ts";
 import { syncContainer } from "../container/lifecycle/sync.ts";
 import { isProcessAlive } from "../sys/process.ts";
 import { CallerSession, callerTerminalSize } from "./terminal.ts";
+
+/** The attach socket's code: loaded only by the clients that use it (`-t`, `-i`, `attach`). */
+type SocketAttach = typeof import("../oci/attach.ts");
+
+/** What finishes a container once it ran: its exit code, cleanup and removal. */
+interface Finishing {
+  waitForContainer: typeof import("../container/lifecycle/wait.ts").waitForContainer;
+  cleanupContainer: typeof import("../container/lifecycle/cleanup.ts").cleanupContainer;
+  removeContainer: typeof import("../container/remove.ts").removeContainer;
+}
+
+let finishing: Promise<Finishing> | undefined;
+
+/**
+ * The code that finishes a container, loaded once: an attached client asks for it once the
+ * container is created, so that it compiles while runc starts it and it runs (the client only
+ * waits then), not after it ended.
+ */
+function finishingCode(): Promise<Finishing> {
+  if (!finishing) {
+    finishing = Promise.all([
+      import("../container/lifecycle/wait.ts"),
+      import("../container/lifecycle/cleanup.ts"),
+      import("../container/remove.ts"),
+    ]).then(([wait, cleanup, remove]) => ({
+      waitForContainer: wait.waitForContainer,
+      cleanupContainer: cleanup.cleanupContainer,
+      removeContainer: remove.removeContainer,
+    }));
+    finishing.catch(() => {}); // a failed load is thrown where the code is used
+  }
+  return finishing;
+}
 
 /** How an attached client behaves (`-i`, `--detach-keys`, `--sig-proxy`). */
 export interface AttachFlags {
@@ -116,30 +141,48 @@ export async function startAndAttach(
     return undefined;
   }
   const log = await Deno.open(runtime.paths.logPath(ctr.id), { read: true });
+  // watching from before the start: the log's growth and the exit file wake the follower
+  const watch = await watchExitAndLog(runtime, ctr);
   // listening from before the start: a signal that comes while it starts is passed on after
   const caller = callerSessionFor(runtime, ctr, flags);
   try {
     let offset: number;
     try {
       await markAttached(runtime, ctr, true);
-      offset = await ctr.withLock(() => startContainer(ctr));
+      // the finishing code compiles while runc starts the created container and it runs
+      offset = await ctr.withLock(() =>
+        startContainer(ctr, { onCreated: () => void finishingCode() })
+      );
     } catch (err) {
       if (autoRemove) await removeQuietly(ctr);
       else await markAttached(runtime, ctr, false);
       throw err;
     }
     caller.started();
-    await followLog(log, { follow: true, timestamps: false, offset }, {
-      stdout: Deno.stdout,
-      stderr: Deno.stderr,
-    }, () => stillRunning(runtime, ctr));
+    const sinks = { stdout: Deno.stdout, stderr: Deno.stderr };
+    const following = { follow: true, timestamps: false, offset };
+    await followLog(log, following, sinks, () => stillRunning(runtime, ctr), watch);
     const code = await exitCodeOf(runtime, ctr);
-    await cleanupContainer(runtime, ctr.id);
+    await (await finishingCode()).cleanupContainer(runtime, ctr.id);
     await markAttached(runtime, ctr, false);
     return code;
   } finally {
+    watch?.close();
     caller.session.end();
     log.close();
+  }
+}
+
+/**
+ * A watch of the container's log and of the exit file's directory, for an attached follower; none
+ * when it cannot be had (e.g. the host's inotify limits reached: the follower then polls).
+ */
+async function watchExitAndLog(runtime: Runtime, ctr: Container): Promise<ChangeWatch | undefined> {
+  try {
+    await Deno.mkdir(runtime.paths.exitsDir, { recursive: true, mode: 0o700 });
+    return watchForChanges([runtime.paths.exitsDir, runtime.paths.logPath(ctr.id)]);
+  } catch {
+    return undefined;
   }
 }
 
@@ -152,13 +195,14 @@ function callerSessionFor(
   runtime: Runtime,
   ctr: Container,
   flags: AttachFlags,
+  socket?: SocketAttach,
 ): { session: CallerSession; started: () => void } {
   const terminal = ctr.config.terminal === true;
   let running = false;
   const pending: number[] = [];
   const session = CallerSession.begin({
     raw: terminal && flags.interactive,
-    onResize: terminal ? (size) => requestResize(ctr.bundlePath, size) : undefined,
+    onResize: terminal && socket ? (size) => socket.requestResize(ctr.bundlePath, size) : undefined,
     // podman's --sig-proxy is for containers without a terminal; with one, keys are bytes on it
     onSignal: flags.sigProxy && !terminal
       ? (_name, number) => {
@@ -189,8 +233,9 @@ async function startOnSocket(
   flags: AttachFlags,
 ): Promise<number | "detached"> {
   const detachKeys = parseDetachKeys(flags.detachKeys);
+  const socket = await import("../oci/attach.ts");
   let conn: AttachConnection | null = null;
-  const caller = callerSessionFor(runtime, ctr, flags);
+  const caller = callerSessionFor(runtime, ctr, flags, socket);
   let end: AttachEnd;
   try {
     try {
@@ -199,7 +244,8 @@ async function startOnSocket(
         startContainer(ctr, {
           consoleSize: ctr.config.terminal ? callerTerminalSize() : undefined,
           onCreated: () => {
-            conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
+            conn = socket.AttachConnection.open(socket.attachSocketPath(ctr.runDir, ctr.id));
+            finishingCode();
           },
         })
       );
@@ -210,7 +256,7 @@ async function startOnSocket(
       throw err;
     }
     caller.started();
-    end = await relay(ctr, conn!, flags, detachKeys);
+    end = await relay(socket, ctr, conn!, flags, detachKeys);
   } finally {
     caller.session.end();
   }
@@ -219,7 +265,7 @@ async function startOnSocket(
     return "detached";
   }
   const code = await exitCodeOf(runtime, ctr);
-  await cleanupContainer(runtime, ctr.id);
+  await (await finishingCode()).cleanupContainer(runtime, ctr.id);
   await markAttached(runtime, ctr, false);
   return code;
 }
@@ -240,16 +286,17 @@ export async function attachToRunning(
       `you can only attach to running containers: container state improper`,
     );
   }
-  const conn = AttachConnection.open(attachSocketPath(ctr.runDir, ctr.id));
+  const socket = await import("../oci/attach.ts");
+  const conn = socket.AttachConnection.open(socket.attachSocketPath(ctr.runDir, ctr.id));
   if (ctr.config.terminal) {
     const size = callerTerminalSize();
-    if (size !== undefined) requestResize(ctr.bundlePath, size);
+    if (size !== undefined) socket.requestResize(ctr.bundlePath, size);
   }
-  const caller = callerSessionFor(runtime, ctr, flags);
+  const caller = callerSessionFor(runtime, ctr, flags, socket);
   caller.started();
   let end: AttachEnd;
   try {
-    end = await relay(ctr, conn, flags, detachKeys);
+    end = await relay(socket, ctr, conn, flags, detachKeys);
   } finally {
     caller.session.end();
   }
@@ -259,12 +306,13 @@ export async function attachToRunning(
 
 /** One session on the attach socket (the caller's session is set up around it). */
 function relay(
+  socket: SocketAttach,
   ctr: Container,
   conn: AttachConnection,
   flags: AttachFlags,
   detachKeys: Uint8Array,
 ): Promise<AttachEnd> {
-  return runAttachSession(conn, {
+  return socket.runAttachSession(conn, {
     input: flags.interactive,
     detachKeys,
     eofByte: ctr.config.terminal ? 0x04 : undefined,
@@ -274,12 +322,12 @@ function relay(
 async function exitCodeOf(runtime: Runtime, ctr: Container): Promise<number> {
   const record = await readExitRecord(runtime.paths.exitsDir, ctr.id);
   if (record) return record.exitCode;
-  return await waitForContainer(runtime, ctr.id);
+  return await (await finishingCode()).waitForContainer(runtime, ctr.id);
 }
 
 async function removeQuietly(ctr: Container): Promise<void> {
   try {
-    await removeContainer(ctr, { force: true });
+    await (await finishingCode()).removeContainer(ctr, { force: true });
   } catch (err) {
     if (!(err instanceof DenopodError)) throw err;
   }

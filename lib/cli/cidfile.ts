@@ -71,12 +71,14 @@ export async function replaceNamed(runtime: Runtime, name: string | undefined): 
 /**
  * `create`/`run`'s making of the container from their flags: `--cidfile` checked free first,
  * `--replace`'s container removed, the container created, then its ID written to `--cidfile`.
+ * `startFollows` (`run`): its rundir files and spec are written by the start, not also here.
  */
 export async function createFromFlags(
   runtime: Runtime,
   flags: CreateFlagValues,
   image: string,
   command: string[],
+  startFollows = false,
 ): Promise<Container> {
   // create's code loads only here: `rm`/`stop --cidfile` read this module too
   const [{ createContainer }, { createOptionsFrom }] = await Promise.all([
@@ -86,7 +88,7 @@ export async function createFromFlags(
   const options = createOptionsFrom(flags, image, command);
   assertCidfileFree(flags.cidfile);
   if (flags.replace) await replaceNamed(runtime, flags.name);
-  const ctr = await createContainer(runtime, options);
+  const ctr = await createContainer(runtime, options, { startFollows });
   if (flags.cidfile !== undefined) await writeCidfile(flags.cidfile, ctr.id);
   return ctr;
 }

@@ -44,7 +44,7 @@ export async function run(
   const { warnWhenNotATerminal } = await import("./terminal.ts");
   const { createFromFlags } = await import("./cidfile.ts");
   await withRuntime(this, async (runtime) => {
-    const ctr = await createFromFlags(runtime, flags, image, command);
+    const ctr = await createFromFlags(runtime, flags, image, command, true);
     if (!flags.detach) warnWhenNotATerminal(flags.tty === true);
     const code = await startAndAttach(runtime, ctr, !flags.detach, flags.rm === true, {
       interactive: flags.interactive === true,

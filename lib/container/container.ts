@@ -222,7 +222,10 @@ export class Container extends ContainerView {
           `container ${this.id} has no image ${this.config.imageId} to mount`,
         );
       }
-      const mountpoint = mountOverlay(this.ctx.paths, this.id, image.layers);
+      // a --rm container's layer is deleted with it: no sync of it at unmount (as podman)
+      const mountpoint = mountOverlay(this.ctx.paths, this.id, image.layers, {
+        volatile: this.config.autoRemove,
+      });
       log.debug("created root filesystem for container {id} at {mountpoint}", {
         id: this.id,
         mountpoint,

@@ -27,15 +27,16 @@ import { parseMount, parseVolume } from "./mount_flags.ts";
 import { findCatatonit } from "./spec/mounts.ts";
 import { ensureVolumes, volumeStore } from "./volume_binds.ts";
 import { allocateLabels, labelLevel } from "./selinux_labels.ts";
+import { selinuxEnabled } from "../sys/selinux.ts";
 import { parseRestartPolicy } from "./restart_policy.ts";
 import type { RuntimeContext } from "./context.ts";
 import { Container } from "./container.ts";
-import { writeBundleSpec, writeRundirFiles } from "./files.ts";
+import { bundleSpec, writeBundleSpec, writeRundirFiles } from "./files.ts";
 import { mergeEnv, readEnvFile, validateEnvFlags, validateImageEnv } from "./env.ts";
 import { normalizeUserSpec } from "./user_spec.ts";
 import { removeTree } from "../storage/layers.ts";
 import { logger } from "../log.ts";
-import { type NetworkSelection, resolveNetworkSelection, resolvePortMappings } from "./network.ts";
+import type { NetworkSelection } from "./network.ts";
 
 const log = logger("container");
 
@@ -324,6 +325,16 @@ function insertWithFreeName(
   }
 }
 
+/** How {@linkcode createContainer} prepares the container's files. */
+export interface CreateFilesOptions {
+  /**
+   * A start follows at once (`run`): the rundir files and `config.json` are left to it, so each
+   * is written once (a rewrite of a file is also the slower write on ext4); the spec is still
+   * built, so a bad value (a missing seccomp profile) is refused here, with nothing left behind.
+   */
+  startFollows?: boolean;
+}
+
 /**
  * Creates a container: config, row, storage, rundir files and bundle spec. On failure nothing of
  * it is left behind.
@@ -331,6 +342,7 @@ function insertWithFreeName(
 export async function createContainer(
   ctx: RuntimeContext,
   options: CreateOptions,
+  files: CreateFilesOptions = {},
 ): Promise<Container> {
   const image = ctx.images.resolve(options.image);
   const imageName = image.names.find((n) => n.endsWith(`/${options.image}`)) ??
@@ -338,19 +350,33 @@ export async function createContainer(
   const publish = options.publish ?? [];
   const publishAll = options.publishAll === true;
   parseNetwork(options.network); // the syntax first, then the names
-  const selection = await resolveNetworkSelection(
-    ctx,
-    options.network,
-    publish.length > 0 || publishAll,
-    { ip: options.ip, mac: options.macAddress },
-  );
+  // the network code loads only for a container that names a network, ports or addresses
+  const network = (options.network ?? "") !== "" || publish.length > 0 || publishAll ||
+      options.ip !== undefined || options.macAddress !== undefined
+    ? await import("./network.ts")
+    : undefined;
+  const selection: NetworkSelection = network
+    ? await network.resolveNetworkSelection(
+      ctx,
+      options.network,
+      publish.length > 0 || publishAll,
+      { ip: options.ip, mac: options.macAddress },
+    )
+    : { mode: "private", networks: [] };
   const config = buildContainerConfig(options, image, imageName, selection);
-  const ports = resolvePortMappings(ctx, publish, publishAll, image.config.config?.ExposedPorts);
+  const ports = network?.resolvePortMappings(
+    ctx,
+    publish,
+    publishAll,
+    image.config.config?.ExposedPorts,
+  ) ?? [];
   if (ports.length > 0) config.portMappings = ports;
-  const usedLevels = new Set(
-    ctx.containers.list().map((r) => labelLevel(r.config.selinux?.processLabel ?? "")),
-  );
-  config.selinux = allocateLabels(config.confinement?.label ?? { disable: false }, usedLevels);
+  const label = config.confinement?.label ?? { disable: false };
+  // the other containers' MCS levels, read (every row) only when a label is to be given
+  const usedLevels = selinuxEnabled() && !label.disable
+    ? new Set(ctx.containers.list().map((r) => labelLevel(r.config.selinux?.processLabel ?? "")))
+    : new Set<string>();
+  config.selinux = allocateLabels(label, usedLevels);
   // held while the container is made, so no housekeeping takes it for an abandoned one
   await Deno.mkdir(ctx.paths.locksDir, { recursive: true });
   const lock = tryLock(ctx.paths.lockPath(config.id));
@@ -371,8 +397,12 @@ export async function createContainer(
     crashPoint("create:inserted");
     await ctr.setupStorage();
     crashPoint("create:storage");
-    await writeRundirFiles(ctr);
-    await writeBundleSpec(ctr);
+    if (files.startFollows) {
+      await bundleSpec(ctr);
+    } else {
+      await writeRundirFiles(ctr);
+      await writeBundleSpec(ctr);
+    }
     intents.clear(intent);
   } catch (err) {
     for (const name of createdVolumes) await removeTree(volumeStore(ctx.paths).volumeDir(name));

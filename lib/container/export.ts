@@ -78,7 +78,9 @@ export async function exportContainer(ctr: Container, target: ExportTarget): Pro
       throw err;
     }
     try {
-      if (mountedHere) mountOverlay(ctr.ctx.paths, ctr.id, image.layers);
+      if (mountedHere) {
+        mountOverlay(ctr.ctx.paths, ctr.id, image.layers, { volatile: ctr.config.autoRemove });
+      }
       crashPoint("export:mounted");
       let bytes: number;
       try {

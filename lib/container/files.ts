@@ -20,7 +20,7 @@ import {
   renderResolvConf,
 } from "./rundir.ts";
 import { addressesOf, firstAddress } from "../network/status.ts";
-import { buildSpec } from "./spec.ts";
+import { buildSpec, type OciSpec } from "./spec.ts";
 import { confinementOptions } from "./spec/confine.ts";
 import { defaultConfinement } from "./confinement.ts";
 import { chownVolumes, volumeBinds } from "./volume_binds.ts";
@@ -151,6 +151,22 @@ export async function writeBundleSpec(
   user?: ProcessUser,
   consoleSize?: { rows: number; cols: number },
 ): Promise<string> {
+  const spec = await bundleSpec(ctr, user, consoleSize);
+  const path = join(ctr.bundlePath, "config.json");
+  await Deno.writeTextFile(path, JSON.stringify(spec, null, 2), { mode: 0o600 });
+  return path;
+}
+
+/**
+ * The OCI spec for the container's current config, built and checked (a missing seccomp profile,
+ * a bad device or capability throw here) but not written. With `user` (at start, the name
+ * resolved in the rootfs), its `U` volumes are chowned and its `:z`/`:Z` ones relabelled.
+ */
+export async function bundleSpec(
+  ctr: Container,
+  user?: ProcessUser,
+  consoleSize?: { rows: number; cols: number },
+): Promise<OciSpec> {
   const { config } = ctr;
   const resolved = user ?? numericUser(config.user) ?? { uid: 0, gid: 0 };
   const [, hardNofile] = libc().getrlimit(RLIMIT_NOFILE);
@@ -175,7 +191,7 @@ export async function writeBundleSpec(
     hardNofile,
     hardNproc,
   });
-  const spec = buildSpec({
+  return buildSpec({
     args: config.command,
     env: config.env,
     cwd: config.workdir,
@@ -198,7 +214,4 @@ export async function writeBundleSpec(
     hardNproc,
     extra,
   });
-  const path = join(ctr.bundlePath, "config.json");
-  await Deno.writeTextFile(path, JSON.stringify(spec, null, 2), { mode: 0o600 });
-  return path;
 }

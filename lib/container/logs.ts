@@ -11,6 +11,7 @@
  * @module
  */
 import { parseK8sLogLine } from "../oci/k8s_log.ts";
+import type { ChangeWatch } from "../util/change_watch.ts";
 
 /** Where log records go: the container's stdout and stderr, each a synchronous writer. */
 export interface LogSinks {
@@ -36,6 +37,11 @@ const encoder = new TextEncoder();
 const POLL_MS = 10;
 /** How many first looks at a followed log come after 1 ms, not POLL_MS: a short run's end is seen at once. */
 const QUICK_POLLS = 50;
+/**
+ * With a watch of the log and the exit file, the longest wait between looks: what no watch
+ * announces (a monitor that died, a container removed by another command) is seen this late.
+ */
+const WATCHED_POLL_MS = 100;
 
 function writeAll(writer: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
   let at = 0;
@@ -101,13 +107,16 @@ export async function readLogs(
 
 /**
  * As {@linkcode readLogs}, on a log file opened beforehand: reading goes on through the open
- * descriptor even when a `--rm` cleanup deletes the file meanwhile.
+ * descriptor even when a `--rm` cleanup deletes the file meanwhile. With `watch` (a watch of the
+ * log and of what `stillRunning` reads), the next look comes when one of them changes, not on a
+ * timer.
  */
 export async function followLog(
   file: Deno.FsFile,
   options: LogOptions,
   sinks: LogSinks,
   stillRunning: () => Promise<boolean>,
+  watch?: ChangeWatch,
 ): Promise<void> {
   const decoder = new TextDecoder();
   const buf = new Uint8Array(256 * 1024);
@@ -132,8 +141,8 @@ export async function followLog(
       if (rest !== "") emit(rest, options, sinks);
       return;
     }
-    if (!got) {
-      await new Promise((resolve) => setTimeout(resolve, polls < QUICK_POLLS ? 1 : POLL_MS));
-    }
+    if (got) continue;
+    if (watch) await watch.wait(WATCHED_POLL_MS);
+    else await new Promise((resolve) => setTimeout(resolve, polls < QUICK_POLLS ? 1 : POLL_MS));
   }
 }

@@ -51,6 +51,8 @@ export interface RemoveOptions {
   timeout?: number;
   /** `rm -v`: also remove the container's anonymous volumes. */
   volumes?: boolean;
+  /** Work to finish before the cgroup is removed (runc's deletion of the container, under way). */
+  runtimeDeleted?: Promise<unknown>;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function removeContainer(ctr: Container, options: RemoveOptions): P
       const intent = recordRemoval(ctr);
       crashPoint("remove:intent");
       await ctr.teardownStorage();
+      await options.runtimeDeleted;
       // runc removes the cgroup on delete; one left by a crash goes with the container
       for (const dir of await removeCgroup(containerCgroupPath(ctr.id))) {
         log.warn("cgroup {dir} of container {id} still in use; left in place", { dir, id: ctr.id });

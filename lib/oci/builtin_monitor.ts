@@ -27,8 +27,6 @@ import { LineReader, readFirstLine } from "./stream_lines.ts";
 import { type ExecSession, execSessionPaths, type ExecSessionRequest } from "./exec_session.ts";
 import { readExitRecord } from "./exitfile.ts";
 
-export { builtinMonitorMain } from "./monitor_main.ts";
-
 /** The hidden subcommand the CLI maps to `builtinMonitorMain`. */
 export const MONITOR_SUBCOMMAND = "__monitor";
 

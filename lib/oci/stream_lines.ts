@@ -35,9 +35,24 @@ export async function readFirstLine(
   }
 }
 
-/** Reads the stream to its end and returns it as text. */
+/**
+ * Reads the stream to its end and returns it as text (UTF-8). Read here rather than through
+ * `new Response(stream).text()`, whose first use in a process cost 0.5-3 ms more CPU (measured
+ * on conmon's start, which every container start pays).
+ */
 export async function readAllText(stream: ReadableStream<Uint8Array>): Promise<string> {
-  return await new Response(stream).text();
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text + decoder.decode();
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /**

@@ -45,18 +45,51 @@ export function overlayOptions(lowers: string[], upper: string, work: string): s
   return `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work}`;
 }
 
+/** How a container's rootfs is mounted. */
+export interface OverlayMountOptions {
+  /**
+   * overlay's `volatile` (podman's choice for `--rm` containers): no sync of the upper layer, so
+   * the unmount does not wait for the disk (a sync of the whole file system under `--root`,
+   * other programs' writes included). A crash may lose the layer's writes: only for a layer
+   * that is deleted with its container anyway.
+   */
+  volatile?: boolean;
+}
+
+/**
+ * Where overlay marks a work directory last mounted `volatile`; the kernel refuses to mount it
+ * again while the mark is there (the upper layer may be incomplete after a crash).
+ */
+function volatileMark(work: string): string {
+  return `${work}/work/incompat/volatile`;
+}
+
 /**
  * Mounts the container's merged rootfs over the image layers (given bottom first) and returns the
  * mount point; when it is already mounted, returns it unchanged. The lower, upper and work
  * directories are named relative to the layers directory, the lowers by their short links
  * (`l/NAME`, see `layer_links.ts`), so that the options fit mount(2)'s one page for images of
- * up to ~130 layers (overlay itself takes at most 500).
+ * up to ~130 layers (overlay itself takes at most 500). A `volatile` mount first removes the mark
+ * its last one left, so a `--rm` container's rootfs can be mounted again (`denopod mount`).
  */
-export function mountOverlay(paths: Paths, ctrId: string, imageLayers: string[]): string {
+export function mountOverlay(
+  paths: Paths,
+  ctrId: string,
+  imageLayers: string[],
+  options: OverlayMountOptions = {},
+): string {
   const layer = containerLayerPaths(paths, ctrId);
   if (isMountPoint(layer.merged)) return layer.merged;
   const lowers = imageLayers.map((id) => `${LINK_DIR}/${layerLink(paths, id)}`).reverse();
-  const data = overlayOptions(lowers, `${ctrId}/diff`, `${ctrId}/work`);
+  let data = overlayOptions(lowers, `${ctrId}/diff`, `${ctrId}/work`);
+  if (options.volatile) {
+    data += ",volatile";
+    try {
+      Deno.removeSync(volatileMark(layer.work), { recursive: true });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
   if (new TextEncoder().encode(data).length >= MOUNT_DATA_MAX) {
     throw new InvalidArgError(
       `the image has too many layers (${imageLayers.length}) for one overlay mount`,

@@ -252,8 +252,28 @@ let bound: Libc | undefined;
 
 /** Opens libc on first call and returns the typed wrappers; later calls reuse them. */
 export function libc(): Libc {
-  bound ??= bind(Deno.dlopen("libc.so.6", SYMBOLS).symbols);
+  bound ??= bind(lazySymbols());
   return bound;
+}
+
+/**
+ * The symbols, each bound on its first use: `Deno.dlopen` compiles a call stub per symbol, about
+ * 0.2 ms of CPU each; all of them at once cost ~5 ms of every command that took a lock, most of
+ * which use three or four.
+ */
+function lazySymbols(): LibcSymbols {
+  const symbols = {} as LibcSymbols;
+  for (const name of Object.keys(SYMBOLS) as (keyof typeof SYMBOLS)[]) {
+    Object.defineProperty(symbols, name, {
+      configurable: true,
+      get() {
+        const fn = Deno.dlopen("libc.so.6", { [name]: SYMBOLS[name] }).symbols[name];
+        Object.defineProperty(symbols, name, { value: fn });
+        return fn;
+      },
+    });
+  }
+  return symbols;
 }
 
 const encoder = new TextEncoder();

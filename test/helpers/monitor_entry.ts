@@ -3,7 +3,8 @@
  * `monitorCommand(request, { entry })` runs it as `deno run -A monitor_entry.ts __monitor <json>`.
  * @module
  */
-import { builtinMonitorMain, MONITOR_SUBCOMMAND } from "../../lib/oci/builtin_monitor.ts";
+import { MONITOR_SUBCOMMAND } from "../../lib/oci/builtin_monitor.ts";
+import { builtinMonitorMain } from "../../lib/oci/monitor_main.ts";
 
 if (Deno.args[0] === MONITOR_SUBCOMMAND) {
   Deno.exit(await builtinMonitorMain(Deno.args.slice(1)));

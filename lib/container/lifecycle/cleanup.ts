@@ -42,17 +42,32 @@ async function applyRestartPolicy(ctr: Container): Promise<void> {
   });
 }
 
-/** Finishes (and with `--rm`, removes) the exited container `id`; true when it was removed. */
+/**
+ * Finishes (and with `--rm`, removes) the exited container `id`; true when it was removed. A
+ * `--rm` container is finished and removed under one hold of its lock, its storage removed while
+ * runc deletes it.
+ */
 export async function cleanupContainer(ctx: RuntimeContext, id: string): Promise<boolean> {
   const record = ctx.containers.find(id);
   if (!record) return false;
   const ctr = new Container(ctx, record);
   try {
-    await ctr.withLock(() => syncContainer(ctr));
-    if (ctr.config.autoRemove && hasExited(ctr.state.status)) {
-      await removeContainer(ctr, { force: false, volumes: true });
-      return true;
-    }
+    const removed = await ctr.withLock(async () => {
+      const pending: Promise<unknown>[] = [];
+      try {
+        await syncContainer(ctr, { pending });
+        if (!ctr.config.autoRemove || !hasExited(ctr.state.status)) return false;
+        await removeContainer(ctr, {
+          force: false,
+          volumes: true,
+          runtimeDeleted: Promise.all(pending),
+        });
+        return true;
+      } finally {
+        await Promise.all(pending);
+      }
+    });
+    if (removed) return true;
     await applyRestartPolicy(ctr);
   } catch (err) {
     if (err instanceof ContainerRemovedError || err instanceof NoSuchContainerError) return false;

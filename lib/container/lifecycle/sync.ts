@@ -37,6 +37,16 @@ export interface Observation {
   finishedAt: Date;
 }
 
+/** What a caller of {@linkcode syncContainer} lets go on after it returns. */
+export interface SyncOptions {
+  /**
+   * When given, runc's deletion of an ended container is put here instead of awaited: the caller
+   * (who keeps the lock until it has awaited it) does other work meanwhile. `container cleanup`
+   * of a `--rm` container removes its storage while runc runs.
+   */
+  pending?: Promise<unknown>[];
+}
+
 /** Looks at the exit file, the container's process and its monitor; never changes anything. */
 export async function observeContainer(ctr: Container): Promise<Observation | null> {
   const { state } = ctr;
@@ -60,7 +70,7 @@ export async function observeContainer(ctr: Container): Promise<Observation | nu
  * Syncs the container with its process (the caller holds its lock): when the process has ended,
  * finishes the container. Returns true when the state changed.
  */
-export async function syncContainer(ctr: Container): Promise<boolean> {
+export async function syncContainer(ctr: Container, options: SyncOptions = {}): Promise<boolean> {
   if (hasLeftoverStorage(ctr.state)) {
     log.debug("unmounting storage container {id}'s last start left mounted", { id: ctr.id });
     ctr.cleanupStorage();
@@ -68,7 +78,7 @@ export async function syncContainer(ctr: Container): Promise<boolean> {
   }
   const seen = await observeContainer(ctr);
   if (!seen || !seen.exited) return false;
-  await finishExit(ctr, seen);
+  await finishExit(ctr, seen, options);
   return true;
 }
 
@@ -126,7 +136,11 @@ async function unmountLeftoverStorage(ctr: Container): Promise<void> {
  * its own table, the network torn down (netavark, namespace, addresses), runc's state deleted, and its storage unmounted unless a
  * user still holds a `mount` of it.
  */
-export async function finishExit(ctr: Container, seen: Observation): Promise<void> {
+export async function finishExit(
+  ctr: Container,
+  seen: Observation,
+  options: SyncOptions = {},
+): Promise<void> {
   const { state } = ctr;
   state.status = "exited";
   state.exitCode = seen.exitCode;
@@ -134,21 +148,21 @@ export async function finishExit(ctr: Container, seen: Observation): Promise<voi
   state.pid = 0;
   state.monitorPid = 0;
   state.stopRequested = false;
-  // netavark's teardown (a few hundred ms of firewall rules) runs while runc forgets the
-  // container and its storage is unmounted
+  // netavark's teardown (a few hundred ms of firewall rules) and runc's forgetting of the
+  // container (a process of its own) run while its storage is unmounted
   const network = teardownIfBridged(ctr);
   network.catch(() => {}); // awaited below
-  try {
-    await ctr.ctx.oci.runc.delete(ctr.id, { force: true });
-  } catch (err) {
+  const forgotten = ctr.ctx.oci.runc.delete(ctr.id, { force: true }).catch((err) => {
     log.debug("runc delete {id}: {err}", { id: ctr.id, err: String(err) });
-  }
+  });
   if (state.mountCount > 0) {
     unmount(ctr.shmDir, { detach: true, ignoreNotMounted: true });
     ctr.save();
   } else {
     ctr.cleanupStorage();
   }
+  if (options.pending) options.pending.push(forgotten);
+  else await forgotten;
   await network;
   journaled(ctr.ctx.db, ctr, ["died", "cleanup"], () => {
     ctr.save();
