@@ -133,6 +133,9 @@ function monitorRelayMain(): void {
       }
     };
 
+    // milliseconds since the relay began: small integers, which the compiled loop keeps as such
+    const began = Date.now();
+    const clock = () => Date.now() - began;
     // clients in an array (a handful at most): no iterator objects on the way
     const clients: Client[] = [];
     // one packet: the stream byte, then what the terminal gave (read in place behind it)
@@ -162,7 +165,7 @@ function monitorRelayMain(): void {
     /** Adds the first `n` bytes of `src` (at most LOG_BATCH_MAX) to the log batch. */
     const toLog = (src: Uint8Array, n: number) => {
       if (logLen + n > LOG_BATCH_MAX) postLog();
-      if (logLen === 0) logSince = Date.now();
+      if (logLen === 0) logSince = clock();
       if (n <= 64) {
         for (let k = 0; k < n; k++) logBuf[logLen + k] = src[k];
       } else logBuf.set(src.subarray(0, n), logLen);
@@ -401,56 +404,61 @@ function monitorRelayMain(): void {
       pollShorts[4 * count + 3] = 0;
       count++;
     };
-    while (!closing) {
+    /** Writes the poll set; returns poll's time limit in ms (-1: none). */
+    const preparePoll = (): number => {
       count = 0;
       if (framesOpen) want(config.frames, POLLIN);
       want(config.listen, POLLIN);
       want(config.ctl, POLLIN);
       let timeout = -1;
-      if (pausedUntil !== 0 && Date.now() >= pausedUntil) pausedUntil = 0;
+      if (pausedUntil !== 0 && clock() >= pausedUntil) pausedUntil = 0;
       if (master >= 0) {
         const events = (pausedUntil === 0 ? POLLIN : 0) | (masterPending.length ? POLLOUT : 0);
         if (events !== 0) want(master, events);
-        if (pausedUntil !== 0) timeout = Math.max(0, pausedUntil - Date.now());
+        if (pausedUntil !== 0) timeout = Math.max(0, pausedUntil - clock());
       }
       for (let i = 0; i < clients.length; i++) {
         const c = clients[i];
         want(c.fd, (c.readable ? POLLIN : 0) | (c.queue.length > 0 ? POLLOUT : 0));
       }
       if (logLen > 0) {
-        const logIn = Math.max(0, logSince + LOG_DELAY_MS - Date.now());
+        const logIn = Math.max(0, logSince + LOG_DELAY_MS - clock());
         timeout = timeout < 0 ? logIn : Math.min(timeout, logIn);
       }
+      return timeout;
+    };
+    const masterReady = (revents: number) => {
+      if (revents & POLLOUT) flushMaster();
+      const had = revents & POLLIN ? readMaster() >= 0 : !(revents & ~POLLOUT);
+      // end of file or a hang-up: nobody holds the terminal now; look again in a while
+      if (!had) pausedUntil = clock() + 100;
+    };
+    /** Handles what poll reported for descriptor `fd`. */
+    const ready = (fd: number, revents: number) => {
+      if (fd === master) return masterReady(revents);
+      for (let k = 0; k < clients.length; k++) {
+        if (clients[k].fd === fd) return clientReady(clients[k], revents);
+      }
+      if (fd === config.frames) readFrames();
+      else if (fd === config.listen) accept();
+      else if (fd === config.ctl) readCtl();
+    };
+    /** One round: wait in poll, then handle each descriptor it reported. */
+    const round = () => {
+      const timeout = preparePoll();
       const n = lib.poll(pollBuf, BigInt(count), timeout);
       if (n < 0) {
-        if (errno() === EINTR) continue;
+        if (errno() === EINTR) return;
         throw new Error(`poll failed: errno ${errno()}`);
       }
-      if (logLen > 0 && Date.now() - logSince >= LOG_DELAY_MS) postLog();
-      if (n === 0) continue;
-      const ready = count;
-      for (let i = 0; i < ready; i++) {
+      if (logLen > 0 && clock() - logSince >= LOG_DELAY_MS) postLog();
+      const polled = count;
+      for (let i = 0; i < polled && n > 0; i++) {
         const revents = pollShorts[4 * i + 3] & 0xffff;
-        if (revents === 0) continue;
-        const fd = pollInts[2 * i];
-        if (fd === config.frames) readFrames();
-        else if (fd === config.listen) accept();
-        else if (fd === config.ctl) readCtl();
-        else if (fd === master) {
-          if (revents & POLLOUT) flushMaster();
-          const had = revents & POLLIN ? readMaster() >= 0 : !(revents & ~POLLOUT);
-          // end of file or a hang-up: nobody holds the terminal now; look again in a while
-          if (!had) pausedUntil = Date.now() + 100;
-        } else {
-          for (let k = 0; k < clients.length; k++) {
-            if (clients[k].fd === fd) {
-              clientReady(clients[k], revents);
-              break;
-            }
-          }
-        }
+        if (revents !== 0) ready(pollInts[2 * i], revents);
       }
-    }
+    };
+    while (!closing) round();
 
     // closing: what is left in the terminal, then let every client go (end of file)
     drainMaster();
