@@ -8,7 +8,9 @@
  *   deno run -A scripts/bench.ts tty          # BENCH_TTY_ROUNDS=15 for more rounds (default 5)
  *
  * On this shared 2-core machine the figures move a lot with the load (podman's own from 85 to
- * 290 µs per key between runs): compare ratios within one run, and run it more than once.
+ * 290 µs per key between runs): compare ratios within one run, and run it more than once. Beside
+ * the ratio of the medians, each line gives the median of the rounds' own ratios (ours and
+ * podman's measured seconds apart, under the same load), which moves less.
  * @module
  */
 import { join } from "node:path";
@@ -78,8 +80,11 @@ export async function benchTty(): Promise<string[]> {
       podman = await PodmanSandbox.create();
       await podman.output("import", tar, "busybox");
     }
-    // rounds interleave the three, so a busy moment on a shared machine hits all of them
+    // rounds interleave the three, so a busy moment on a shared machine hits all of them;
+    // a failed run is NaN, so each round's figures stay side by side
     const runs: Record<string, number[]> = { conmon: [], builtin: [], podman: [] };
+    const figureOf = (r: { failed: unknown; bench: number | null }) =>
+      r.failed === null && r.bench !== null ? r.bench : NaN;
     for (let round = 0; round < ROUNDS; round++) {
       for (const monitor of ["conmon", "builtin"]) {
         const r = await ptyRun(
@@ -87,7 +92,7 @@ export async function benchTty(): Promise<string[]> {
           STEPS,
           { DENOPOD_MONITOR: monitor },
         );
-        if (r.failed === null && r.bench !== null) runs[monitor].push(r.bench);
+        runs[monitor].push(figureOf(r));
       }
       if (podman !== undefined) {
         const r = await ptyRun(
@@ -95,17 +100,24 @@ export async function benchTty(): Promise<string[]> {
           STEPS,
           podman.env(),
         );
-        if (r.failed === null && r.bench !== null) runs.podman.push(r.bench);
+        runs.podman.push(figureOf(r));
       }
     }
+    const done = (figures: number[]) => figures.filter((f) => !Number.isNaN(f));
     const ours: Record<string, number | null> = {
-      conmon: median(runs.conmon),
-      builtin: median(runs.builtin),
+      conmon: median(done(runs.conmon)),
+      builtin: median(done(runs.builtin)),
     };
-    const reference = podman === undefined ? undefined : median(runs.podman);
+    const reference = podman === undefined ? undefined : median(done(runs.podman));
     for (const monitor of ["conmon", "builtin"]) {
       const figure = ours[monitor];
-      const ratio = figure && reference ? `, ratio ${(figure / reference).toFixed(2)}` : "";
+      // each round's ratio is measured under that moment's load: their median moves less
+      const paired = median(done(runs[monitor].map((f, i) => f / runs.podman[i])));
+      const ratio = figure && reference
+        ? `, ratio ${(figure / reference).toFixed(2)} (median of the rounds' ratios ${
+          paired?.toFixed(2)
+        })`
+        : "";
       lines.push(
         `keystroke round trip through run -it (${monitor}), ${KEYSTROKES} one-byte writes, ` +
           `median of ${ROUNDS}: ` +

@@ -34,6 +34,22 @@ testEachMonitor(
 );
 
 testEachMonitor(
+  "run -it shows the terminal's output once: a line's echo, then cat's copy (podman 4.3.1)",
+  async (_cli, roots, monitor) => {
+    const r = await inPty(roots, monitor, ["run", "--rm", "-it", "busybox", "cat"], [
+      { sleep: 0.5 },
+      { send: "once-only\n" },
+      { expect: "once-only\r\n(.*)once-only\r\n" },
+      // the log is written in batches meanwhile: none of it may come back to the client
+      { sleep: 0.5 },
+      { send: "\x04" },
+    ]);
+    assertPty(r, 0);
+    assert.equal(r.output.split("once-only").length - 1, 2, `the screen showed:\n${r.output}`);
+  },
+);
+
+testEachMonitor(
   "Ctrl-C in run -it reaches a trapping process, which exits 130",
   async (_c, roots, monitor) => {
     const script = 'trap "echo trapped; exit 130" INT; echo ready; while true; do sleep 0.1; done';

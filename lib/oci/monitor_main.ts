@@ -134,11 +134,16 @@ class OutputGate {
     this.#log = log;
   }
 
+  /** Output of the pipes: to the log, and to the clients once the gate is open. */
   write(stream: LogStream, chunk: Uint8Array): void {
-    if (this.#open) {
-      this.#log.write(stream, chunk);
-      this.onOutput(stream, chunk);
-    } else this.#held.push([stream, chunk.slice()]);
+    this.logOnly(stream, chunk);
+    if (this.#open) this.onOutput(stream, chunk);
+  }
+
+  /** Output the clients already have (the terminal's, sent by the relay thread): the log only. */
+  logOnly(stream: LogStream, chunk: Uint8Array): void {
+    if (this.#open) this.#log.write(stream, chunk);
+    else this.#held.push([stream, chunk.slice()]);
   }
 
   /** The held output of one stream, as text. */
@@ -368,7 +373,8 @@ async function monitor(request: MonitorStartRequest, reporter: Reporter): Promis
     request.bundle,
     request.runDir,
     join(request.runDir, request.id),
-    (bytes) => gate.write("stdout", bytes),
+    // the terminal's output: the relay thread has sent it to the clients already
+    (bytes) => gate.logOnly("stdout", bytes),
   );
   // the pipes' output (no terminal) goes to the clients through the relay thread
   gate.onOutput = (stream, chunk) =>

@@ -72,6 +72,10 @@ interface RelayWorkerConfig {
  * The worker's body: runs on the worker thread from its own source text, so it must not refer to
  * anything outside itself. Waits for one config message, relays until a close frame, posts
  * `{ type: "closed" }` and returns.
+ *
+ * A keystroke's path allocates nothing: input is read into one buffer and written to the
+ * terminal from it, the echo is read into the packet buffer behind its stream byte and sent from
+ * there, and copied into the log batch; only what must wait (a full socket or terminal) is copied.
  */
 function monitorRelayMain(): void {
   const scope = self as unknown as {
@@ -91,6 +95,7 @@ function monitorRelayMain(): void {
   interface Client {
     fd: number;
     readable: boolean;
+    /** Packets not sent yet (copies), oldest first. */
     queue: Uint8Array[];
     queued: number;
   }
@@ -113,27 +118,30 @@ function monitorRelayMain(): void {
     const SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000, TIOCSWINSZ = 0x5414n;
     const T = config.types;
     const STDOUT = 2, PACKET_DATA_MAX = 8192, CLIENT_QUEUE_MAX = 8 * 1024 * 1024;
-    const errno = () => {
-      const p = lib.__errno_location();
-      return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-    };
-    /** read(2): bytes (a copy), an empty array at end of file or EIO, null when nothing waits. */
-    const readSome = (
-      fd: number,
-      buf: Uint8Array<ArrayBuffer>,
-    ): Uint8Array<ArrayBuffer> | null => {
+    // errno is thread-local: its address on this thread does not change
+    const errnoAt = lib.__errno_location();
+    const errnoView = errnoAt === null ? null : new Deno.UnsafePointerView(errnoAt);
+    const errno = () => errnoView === null ? 0 : errnoView.getInt32();
+    /** read(2) into `buf`: the count; 0 at end of file, EIO or another error; -1 if none waits. */
+    const readInto = (fd: number, buf: Uint8Array): number => {
       for (;;) {
         const n = Number(lib.read(fd, buf, BigInt(buf.length)));
-        if (n >= 0) return buf.slice(0, n);
+        if (n >= 0) return n;
         const code = errno();
         if (code === EINTR) continue;
-        if (code === EAGAIN) return null;
-        return new Uint8Array(0);
+        return code === EAGAIN ? -1 : 0;
       }
     };
 
-    const clients = new Map<number, Client>();
-    const readBuf = new Uint8Array(32768);
+    // milliseconds since the relay began: small integers, which the compiled loop keeps as such
+    const began = Date.now();
+    const clock = () => Date.now() - began;
+    // clients in an array (a handful at most): no iterator objects on the way
+    const clients: Client[] = [];
+    // one packet: the stream byte, then what the terminal gave (read in place behind it)
+    const packet = new Uint8Array(1 + PACKET_DATA_MAX);
+    const packetData = packet.subarray(1);
+    const inBuf = new Uint8Array(32768);
     let master = -1;
     let masterPending: Uint8Array[] = [];
     let pausedUntil = 0;
@@ -145,71 +153,86 @@ function monitorRelayMain(): void {
     // the terminal's output goes to the main thread (the log) in batches, at most LOG_DELAY_MS
     // late, so a keystroke's echo does not wake it each time
     const LOG_DELAY_MS = 25, LOG_BATCH_MAX = 65536;
-    let logParts: Uint8Array[] = [];
-    let logBytes = 0;
+    const logBuf = new Uint8Array(LOG_BATCH_MAX);
+    let logLen = 0;
     let logSince = 0;
     const postLog = () => {
-      if (logParts.length === 0) return;
-      const bytes = new Uint8Array(logBytes);
-      let at = 0;
-      for (const part of logParts) {
-        bytes.set(part, at);
-        at += part.length;
-      }
-      logParts = [];
-      logBytes = 0;
+      if (logLen === 0) return;
+      const bytes = logBuf.slice(0, logLen);
+      logLen = 0;
       scope.postMessage({ type: "output", bytes }, [bytes.buffer]);
     };
-    const toLog = (bytes: Uint8Array) => {
-      if (logParts.length === 0) logSince = Date.now();
-      logParts.push(bytes);
-      logBytes += bytes.length;
-      if (logBytes >= LOG_BATCH_MAX) postLog();
+    /** Adds the first `n` bytes of `src` (at most LOG_BATCH_MAX) to the log batch. */
+    const toLog = (src: Uint8Array, n: number) => {
+      if (logLen + n > LOG_BATCH_MAX) postLog();
+      if (logLen === 0) logSince = clock();
+      if (n <= 64) {
+        for (let k = 0; k < n; k++) logBuf[logLen + k] = src[k];
+      } else logBuf.set(src.subarray(0, n), logLen);
+      logLen += n;
     };
-    const postClients = () => scope.postMessage({ type: "clients", count: clients.size });
+    const postClients = () => scope.postMessage({ type: "clients", count: clients.length });
     const drop = (client: Client) => {
-      if (!clients.delete(client.fd)) return;
+      const at = clients.indexOf(client);
+      if (at < 0) return;
+      clients.splice(at, 1);
       lib.close(client.fd);
       postClients();
+    };
+    /** send(2) of one packet: 1 sent, 0 when the socket is full, -1 when the client is gone. */
+    const sendPacket = (fd: number, bytes: Uint8Array, length: number): number => {
+      for (;;) {
+        const n = Number(lib.send(fd, bytes, BigInt(length), MSG_DONTWAIT | MSG_NOSIGNAL));
+        if (n >= 0) return 1; // a SOCK_SEQPACKET send is whole or nothing
+        const code = errno();
+        if (code === EINTR) continue;
+        return code === EAGAIN ? 0 : -1;
+      }
     };
     /** Sends what is queued; false when the client is gone. */
     const flush = (client: Client): boolean => {
       while (client.queue.length > 0) {
-        const packet = client.queue[0];
-        const n = Number(
-          lib.send(client.fd, packet, BigInt(packet.length), MSG_DONTWAIT | MSG_NOSIGNAL),
-        );
-        if (n < 0) {
-          const code = errno();
-          if (code === EINTR) continue;
-          if (code === EAGAIN) return true;
+        const p = client.queue[0];
+        const r = sendPacket(client.fd, p, p.length);
+        if (r === 0) return true;
+        if (r < 0) {
           drop(client);
           return false;
         }
-        client.queued -= packet.length;
+        client.queued -= p.length;
         client.queue.shift();
       }
       return true;
     };
+    /** Sends `packet`'s first `length` bytes to every client; queues a copy where it must wait. */
+    const sendToClients = (length: number) => {
+      for (let i = 0; i < clients.length; i++) {
+        const client = clients[i];
+        if (client.queue.length === 0) {
+          const r = sendPacket(client.fd, packet, length);
+          if (r > 0) continue;
+          if (r < 0) {
+            drop(client);
+            i--;
+            continue;
+          }
+        }
+        client.queue.push(packet.slice(0, length));
+        client.queued += length;
+        if (client.queued > CLIENT_QUEUE_MAX) {
+          drop(client);
+          i--;
+        }
+      }
+    };
+    /** Sends output of `stream` (from the main thread) to every client, in packets. */
     const broadcast = (stream: number, bytes: Uint8Array) => {
-      if (clients.size === 0 || bytes.length === 0) return;
-      const packets: Uint8Array[] = [];
+      if (clients.length === 0) return;
+      packet[0] = stream;
       for (let at = 0; at < bytes.length; at += PACKET_DATA_MAX) {
         const part = bytes.subarray(at, at + PACKET_DATA_MAX);
-        const packet = new Uint8Array(part.length + 1);
-        packet[0] = stream;
         packet.set(part, 1);
-        packets.push(packet);
-      }
-      // deleting the entry being visited (a dropped client) is safe while iterating a Map
-      for (const client of clients.values()) {
-        const hadQueue = client.queue.length > 0;
-        for (const p of packets) {
-          client.queue.push(p);
-          client.queued += p.length;
-        }
-        if (client.queued > CLIENT_QUEUE_MAX) drop(client);
-        else if (!hadQueue) flush(client);
+        sendToClients(part.length + 1);
       }
     };
     const flushMaster = () => {
@@ -229,23 +252,48 @@ function monitorRelayMain(): void {
         masterPending.shift();
       }
     };
-    /** Reads the terminal once; false when it had nothing (end of file, a HUP). */
-    const readMaster = (): boolean => {
-      const bytes = readSome(master, readBuf);
-      if (bytes === null) return true;
-      if (bytes.length === 0) return false;
-      broadcast(STDOUT, bytes);
-      toLog(bytes);
-      return true;
+    /** Writes the first `n` bytes of `src` to the terminal; keeps a copy of what must wait. */
+    const toMaster = (src: Uint8Array, n: number) => {
+      if (masterPending.length > 0) {
+        masterPending.push(src.slice(0, n));
+        return;
+      }
+      let done = 0;
+      while (done < n) {
+        const w = Number(
+          lib.write(master, done === 0 ? src : src.subarray(done), BigInt(n - done)),
+        );
+        if (w >= 0) {
+          done += w;
+          continue;
+        }
+        const code = errno();
+        if (code === EINTR) continue;
+        if (code !== EAGAIN) return; // the terminal is gone: input has nowhere to go
+        break;
+      }
+      if (done < n) masterPending.push(src.slice(done, n));
+    };
+    /**
+     * Reads the terminal once: 1 when it gave output (sent to the clients and the log), 0 when
+     * it had none now, -1 at end of file or a hang-up (no slave open).
+     */
+    const readMaster = (): number => {
+      const n = readInto(master, packetData);
+      if (n < 0) return 0;
+      if (n === 0) return -1;
+      if (clients.length > 0) {
+        packet[0] = STDOUT;
+        sendToClients(n + 1);
+      }
+      toLog(packetData, n);
+      return 1;
     };
     /** Reads what is in the terminal now, then says so (the main thread logs all before). */
     const drainMaster = () => {
       if (master >= 0) {
         for (let i = 0; i < 1024; i++) {
-          const bytes = readSome(master, readBuf);
-          if (bytes === null || bytes.length === 0) break;
-          broadcast(STDOUT, bytes);
-          toLog(bytes);
+          if (readMaster() <= 0) break;
         }
       }
       postLog();
@@ -260,9 +308,9 @@ function monitorRelayMain(): void {
       lib.ioctl(master, TIOCSWINSZ, size);
     };
     const readCtl = () => {
-      const bytes = readSome(config.ctl, readBuf);
-      if (bytes === null || bytes.length === 0) return;
-      ctlText += new TextDecoder().decode(bytes);
+      const n = readInto(config.ctl, inBuf);
+      if (n <= 0) return;
+      ctlText += new TextDecoder().decode(inBuf.subarray(0, n));
       let nl: number;
       while ((nl = ctlText.indexOf("\n")) >= 0) {
         const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(ctlText.slice(0, nl));
@@ -278,22 +326,24 @@ function monitorRelayMain(): void {
       for (;;) {
         const fd = lib.accept4(config.listen, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;
-        clients.set(fd, { fd, readable: true, queue: [], queued: 0 });
+        clients.push({ fd, readable: true, queue: [], queued: 0 });
       }
       postClients();
     };
     const clientReady = (client: Client, revents: number) => {
       if (revents & POLLNVAL) return drop(client);
       if (revents & POLLIN && client.readable) {
-        const bytes = readSome(client.fd, readBuf);
-        if (bytes !== null && bytes.length > 0) {
+        const n = readInto(client.fd, inBuf);
+        if (n > 0) {
           if (master >= 0) {
-            masterPending.push(bytes);
-            flushMaster();
-            // the terminal's echo is there at once: relay it without another round of poll
-            if (masterPending.length === 0 && Date.now() >= pausedUntil) readMaster();
-          } else scope.postMessage({ type: "input", bytes }, [bytes.buffer]);
-        } else if (bytes !== null) {
+            toMaster(inBuf, n);
+            // the terminal's echo may be there already: relay it without another round of poll
+            if (masterPending.length === 0 && pausedUntil === 0) readMaster();
+          } else {
+            const bytes = inBuf.slice(0, n);
+            scope.postMessage({ type: "input", bytes }, [bytes.buffer]);
+          }
+        } else if (n === 0) {
           client.readable = false;
           scope.postMessage({ type: "inputEnd" });
         }
@@ -305,16 +355,16 @@ function monitorRelayMain(): void {
       }
     };
     const readFrames = () => {
-      const bytes = readSome(config.frames, readBuf);
-      if (bytes === null) return;
-      if (bytes.length === 0) {
+      const got = readInto(config.frames, inBuf);
+      if (got < 0) return;
+      if (got === 0) {
         framesOpen = false;
         closing = true;
         return;
       }
-      const all = new Uint8Array(frames.length + bytes.length);
+      const all = new Uint8Array(frames.length + got);
       all.set(frames);
-      all.set(bytes, frames.length);
+      all.set(inBuf.subarray(0, got), frames.length);
       let at = 0;
       while (all.length - at >= 8) {
         const view = new DataView(all.buffer, at);
@@ -335,76 +385,85 @@ function monitorRelayMain(): void {
       frames = all.slice(at);
     };
 
-    // the poll set is written in place each round (no allocation on a keystroke's path)
+    // the poll set (struct pollfd: int fd, short events, short revents), written in place each
+    // round through typed arrays in the machine's byte order, as the kernel reads it
     let pollBuf = new Uint8Array(8 * 16);
-    let pollView = new DataView(pollBuf.buffer);
-    let pollFdsOf = new Int32Array(16);
+    let pollInts = new Int32Array(pollBuf.buffer);
+    let pollShorts = new Int16Array(pollBuf.buffer);
     let count = 0;
     const want = (fd: number, events: number) => {
-      if (count === pollFdsOf.length) {
+      if (8 * count === pollBuf.length) {
         const bigger = new Uint8Array(pollBuf.length * 2);
         bigger.set(pollBuf);
         pollBuf = bigger;
-        pollView = new DataView(pollBuf.buffer);
-        const fds = new Int32Array(pollFdsOf.length * 2);
-        fds.set(pollFdsOf);
-        pollFdsOf = fds;
+        pollInts = new Int32Array(pollBuf.buffer);
+        pollShorts = new Int16Array(pollBuf.buffer);
       }
-      pollFdsOf[count] = fd;
-      pollView.setInt32(8 * count, fd, true);
-      pollView.setInt16(8 * count + 4, events, true);
-      pollView.setInt16(8 * count + 6, 0, true);
+      pollInts[2 * count] = fd;
+      pollShorts[4 * count + 2] = events;
+      pollShorts[4 * count + 3] = 0;
       count++;
     };
-    while (!closing) {
-      const now = Date.now();
+    /** Writes the poll set; returns poll's time limit in ms (-1: none). */
+    const preparePoll = (): number => {
       count = 0;
       if (framesOpen) want(config.frames, POLLIN);
       want(config.listen, POLLIN);
       want(config.ctl, POLLIN);
+      let timeout = -1;
+      if (pausedUntil !== 0 && clock() >= pausedUntil) pausedUntil = 0;
       if (master >= 0) {
-        const events = (now >= pausedUntil ? POLLIN : 0) | (masterPending.length ? POLLOUT : 0);
+        const events = (pausedUntil === 0 ? POLLIN : 0) | (masterPending.length ? POLLOUT : 0);
         if (events !== 0) want(master, events);
+        if (pausedUntil !== 0) timeout = Math.max(0, pausedUntil - clock());
       }
-      for (const c of clients.values()) {
+      for (let i = 0; i < clients.length; i++) {
+        const c = clients[i];
         want(c.fd, (c.readable ? POLLIN : 0) | (c.queue.length > 0 ? POLLOUT : 0));
       }
-      const view = pollView;
-      let timeout = master >= 0 && now < pausedUntil ? pausedUntil - now : -1;
-      if (logParts.length > 0) {
-        const logIn = Math.max(0, logSince + LOG_DELAY_MS - now);
+      if (logLen > 0) {
+        const logIn = Math.max(0, logSince + LOG_DELAY_MS - clock());
         timeout = timeout < 0 ? logIn : Math.min(timeout, logIn);
       }
+      return timeout;
+    };
+    const masterReady = (revents: number) => {
+      if (revents & POLLOUT) flushMaster();
+      const had = revents & POLLIN ? readMaster() >= 0 : !(revents & ~POLLOUT);
+      // end of file or a hang-up: nobody holds the terminal now; look again in a while
+      if (!had) pausedUntil = clock() + 100;
+    };
+    /** Handles what poll reported for descriptor `fd`. */
+    const ready = (fd: number, revents: number) => {
+      if (fd === master) return masterReady(revents);
+      for (let k = 0; k < clients.length; k++) {
+        if (clients[k].fd === fd) return clientReady(clients[k], revents);
+      }
+      if (fd === config.frames) readFrames();
+      else if (fd === config.listen) accept();
+      else if (fd === config.ctl) readCtl();
+    };
+    /** One round: wait in poll, then handle each descriptor it reported. */
+    const round = () => {
+      const timeout = preparePoll();
       const n = lib.poll(pollBuf, BigInt(count), timeout);
       if (n < 0) {
-        if (errno() === EINTR) continue;
+        if (errno() === EINTR) return;
         throw new Error(`poll failed: errno ${errno()}`);
       }
-      if (logParts.length > 0 && Date.now() - logSince >= LOG_DELAY_MS) postLog();
-      if (n === 0) continue;
-      for (let i = 0; i < count; i++) {
-        const revents = view.getUint16(8 * i + 6, true);
-        if (revents === 0) continue;
-        const fd = pollFdsOf[i];
-        if (fd === config.frames) readFrames();
-        else if (fd === config.listen) accept();
-        else if (fd === config.ctl) readCtl();
-        else if (fd === master) {
-          if (revents & POLLOUT) flushMaster();
-          const had = revents & POLLIN ? readMaster() : !(revents & ~POLLOUT);
-          // end of file or a hang-up: nobody holds the terminal now; look again in a while
-          if (!had) pausedUntil = Date.now() + 100;
-        } else {
-          const client = clients.get(fd);
-          if (client !== undefined) clientReady(client, revents);
-        }
+      if (logLen > 0 && clock() - logSince >= LOG_DELAY_MS) postLog();
+      const polled = count;
+      for (let i = 0; i < polled && n > 0; i++) {
+        const revents = pollShorts[4 * i + 3] & 0xffff;
+        if (revents !== 0) ready(pollInts[2 * i], revents);
       }
-    }
+    };
+    while (!closing) round();
 
     // closing: what is left in the terminal, then let every client go (end of file)
     drainMaster();
     if (master >= 0) lib.close(master);
-    for (const client of [...clients.values()]) {
+    for (const client of [...clients]) {
       flush(client);
       drop(client);
     }

@@ -74,35 +74,40 @@ function relayMain(): void {
     const EINTR = 4, EAGAIN = 11, EIO = 5;
     const POLLIN = 1, POLLOUT = 4, POLLERR = 8, POLLHUP = 16, POLLNVAL = 32;
     const MSG_NOSIGNAL = 0x4000, SHUT_WR = 1;
-    const errno = () => {
-      const p = lib.__errno_location();
-      return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+    // errno is thread-local: its address on this thread does not change
+    const errnoAt = lib.__errno_location();
+    const errnoView = errnoAt === null ? null : new Deno.UnsafePointerView(errnoAt);
+    const errno = () => errnoView === null ? 0 : errnoView.getInt32();
+    const waitBuf = new Uint8Array(8);
+    const waitView = new DataView(waitBuf.buffer);
+    /** Waits (up to a second) until `fd` can be written; false when it is gone. */
+    const waitWritable = (fd: number): boolean => {
+      waitView.setInt32(0, fd, true);
+      waitView.setInt16(4, POLLOUT, true);
+      waitView.setInt16(6, 0, true);
+      if (lib.poll(waitBuf, 1n, 1000) <= 0) return true;
+      return (waitView.getUint16(6, true) & (POLLERR | POLLHUP | POLLNVAL)) === 0;
     };
-    const pollOne = (fd: number, events: number, ms: number): number => {
-      const b = new Uint8Array(8);
-      const v = new DataView(b.buffer);
-      v.setInt32(0, fd, true);
-      v.setInt16(4, events, true);
-      return lib.poll(b, 1n, ms) > 0 ? v.getUint16(6, true) : 0;
-    };
-    /** Writes all of `bytes` (waiting while full); false once the other end is gone. */
-    const writeAll = (fd: number, bytes: Uint8Array, socket: boolean): boolean => {
+    /**
+     * Writes the first `n` bytes of `buf` to `fd` (a socket: `send`), all of them, waiting
+     * while it is full; false once the other end is gone. Allocates nothing when written at once.
+     */
+    const writeAll = (fd: number, buf: Uint8Array, n: number, socket: boolean): boolean => {
       let at = 0;
-      while (at < bytes.length) {
-        const rest = bytes.subarray(at);
-        const n = Number(
+      while (at < n) {
+        const part = at === 0 ? buf : buf.subarray(at);
+        const w = Number(
           socket
-            ? lib.send(fd, rest, BigInt(rest.length), MSG_NOSIGNAL)
-            : lib.write(fd, rest, BigInt(rest.length)),
+            ? lib.send(fd, part, BigInt(n - at), MSG_NOSIGNAL)
+            : lib.write(fd, part, BigInt(n - at)),
         );
-        if (n >= 0) {
-          at += n;
+        if (w >= 0) {
+          at += w;
           continue;
         }
         const code = errno();
         if (code === EINTR) continue;
-        if (code !== EAGAIN) return false;
-        if (pollOne(fd, POLLOUT, 1000) & (POLLERR | POLLHUP | POLLNVAL)) return false;
+        if (code !== EAGAIN || !waitWritable(fd)) return false;
       }
       return true;
     };
@@ -115,11 +120,71 @@ function relayMain(): void {
     let held = 0;
     let last = 0x0a;
     let reading = config.input;
+    // a packet is read whole: its stream byte, then the data, written on from behind that byte
     const out = new Uint8Array(socket ? 8193 : 8192);
+    const outData = socket ? out.subarray(1) : out;
     const inBuf = new Uint8Array(32768);
     const forward = new Uint8Array(inBuf.length + keys.length);
     const fds = new Uint8Array(16);
     const view = new DataView(fds.buffer);
+    const EXITED = "exited", DETACHED = "detached";
+
+    /** The connection is readable: its output goes on; says how the relay ends, or null. */
+    const fromConnection = (): string | null => {
+      const n = Number(lib.read(config.fd, out, BigInt(out.length)));
+      if (n > 0) {
+        if (!socket) writeAll(outFd, out, n, false);
+        else if (n > 1) writeAll(out[0] === 3 ? errFd : outFd, outData, n - 1, false);
+        return null;
+      }
+      if (n === 0) return EXITED;
+      const code = errno();
+      // EIO: a terminal whose last process is gone; anything else but a retry ends it too
+      return code === EIO || (code !== EINTR && code !== EAGAIN) ? EXITED : null;
+    };
+    /** The input ended: the terminal's EOF character, or the socket's write side shut. */
+    const inputEnded = () => {
+      reading = false;
+      if (config.eofByte >= 0) {
+        // a partial line needs one EOF to be read, and one more to read as end of file
+        const eof = last === 0x0a ? [config.eofByte] : [config.eofByte, config.eofByte];
+        writeAll(config.fd, new Uint8Array(eof), eof.length, socket);
+      } else {
+        lib.shutdown(config.fd, SHUT_WR);
+      }
+    };
+    /** Input is readable: it goes on (through the detach keys); says "detached", or null. */
+    const fromInput = (): string | null => {
+      const n = Number(lib.read(inputFd, inBuf, BigInt(inBuf.length)));
+      if (n < 0) {
+        const code = errno();
+        if (code === EINTR || code === EAGAIN) return null;
+      }
+      if (n <= 0) {
+        inputEnded();
+        return null;
+      }
+      // what goes on, in a buffer of its own (no allocation per keystroke)
+      let count = 0;
+      let detach = false;
+      for (let i = 0; i < n && !detach; i++) {
+        const byte = inBuf[i];
+        if (keys.length > 0 && byte === keys[held]) {
+          held++;
+          if (held === keys.length) detach = true;
+          continue;
+        }
+        for (let k = 0; k < held; k++) forward[count++] = keys[k];
+        held = 0;
+        if (keys.length > 0 && byte === keys[0]) held = 1;
+        else forward[count++] = byte;
+      }
+      if (count > 0) {
+        last = forward[count - 1];
+        if (!writeAll(config.fd, forward, count, socket)) reading = false;
+      }
+      return detach ? DETACHED : null;
+    };
 
     for (;;) {
       view.setInt32(0, config.fd, true);
@@ -130,64 +195,13 @@ function relayMain(): void {
       view.setInt16(14, 0, true);
       // a time limit, so a terminate() from the main thread takes effect soon
       if (lib.poll(fds, 2n, 250) <= 0) continue;
-      const connReady = view.getUint16(6, true);
-      const inReady = view.getUint16(14, true);
-
-      if (connReady !== 0) {
-        const n = Number(lib.read(config.fd, out, BigInt(out.length)));
-        if (n > 0) {
-          if (socket) {
-            const target = out[0] === 3 ? errFd : outFd;
-            writeAll(target, out.subarray(1, n), false);
-          } else {
-            writeAll(outFd, out.subarray(0, n), false);
-          }
-        } else if (n === 0) {
-          return "exited";
-        } else {
-          const code = errno();
-          // EIO: a terminal whose last process is gone; anything else but a retry ends it too
-          if (code === EIO || (code !== EINTR && code !== EAGAIN)) return "exited";
-        }
+      if (view.getUint16(6, true) !== 0) {
+        const end = fromConnection();
+        if (end !== null) return end;
       }
-
-      if (reading && inReady !== 0) {
-        const n = Number(lib.read(inputFd, inBuf, BigInt(inBuf.length)));
-        if (n < 0) {
-          const code = errno();
-          if (code === EINTR || code === EAGAIN) continue;
-        }
-        if (n <= 0) {
-          reading = false;
-          if (config.eofByte >= 0) {
-            // a partial line needs one EOF to be read, and one more to read as end of file
-            const eof = last === 0x0a ? [config.eofByte] : [config.eofByte, config.eofByte];
-            writeAll(config.fd, new Uint8Array(eof), socket);
-          } else {
-            lib.shutdown(config.fd, SHUT_WR);
-          }
-          continue;
-        }
-        // what goes on, in a buffer of its own (no allocation per keystroke)
-        let count = 0;
-        let detach = false;
-        for (let i = 0; i < n && !detach; i++) {
-          const byte = inBuf[i];
-          if (keys.length > 0 && byte === keys[held]) {
-            held++;
-            if (held === keys.length) detach = true;
-            continue;
-          }
-          for (let k = 0; k < held; k++) forward[count++] = keys[k];
-          held = 0;
-          if (keys.length > 0 && byte === keys[0]) held = 1;
-          else forward[count++] = byte;
-        }
-        if (count > 0) {
-          last = forward[count - 1];
-          if (!writeAll(config.fd, forward.subarray(0, count), socket)) reading = false;
-        }
-        if (detach) return "detached";
+      if (reading && view.getUint16(14, true) !== 0) {
+        const end = fromInput();
+        if (end !== null) return end;
       }
     }
   }
