@@ -111,7 +111,7 @@ export class LayerClaim {
 }
 
 /** Bytes of a layer read between two {@linkcode releaseCleanCodePages} calls. */
-const RELEASE_INTERVAL_BYTES = 16 * 1024 * 1024;
+const RELEASE_INTERVAL_BYTES = 32 * 1024 * 1024;
 
 /**
  * `source` passed through, releasing the process's clean code pages (`../sys/resident.ts`) before
