@@ -261,7 +261,16 @@ export class LayerStore {
       );
     }
     const { replayTarSplit } = await import("./tar/split.ts");
-    const result = await replayTarSplit(this.paths.layerDir(id), sink);
+    releaseCleanCodePages(); // as commit() does: start-up's code is not run again
+    let untilRelease = RELEASE_INTERVAL_BYTES;
+    const result = await replayTarSplit(this.paths.layerDir(id), (chunk) => {
+      sink(chunk);
+      untilRelease -= chunk.length;
+      if (untilRelease <= 0) {
+        releaseCleanCodePages();
+        untilRelease = RELEASE_INTERVAL_BYTES;
+      }
+    });
     if (result.diffId !== layer.diffId) {
       throw new LayerTarError(
         `layer ${layer.diffId} no longer reproduces its tar (got ${result.diffId}): its files changed`,
