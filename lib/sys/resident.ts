@@ -29,10 +29,10 @@ const SYMBOLS = {
   madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
 } as const;
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | null | undefined;
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 
-/** A mapping `start`..`end` (byte addresses) of `/proc/self/smaps`. */
-interface Mapping {
+/** A mapping of the address space, from `start` to `end` (byte addresses, end excluded). */
+export interface Mapping {
   start: bigint;
   end: bigint;
 }
@@ -94,7 +94,7 @@ export function readCleanFileMappings(path: string): Mapping[] {
   return parser.found;
 }
 
-/** The clean file mappings of smaps text given line by line; see `cleanFileMappings`. */
+/** The clean file mappings of smaps text given line by line; see `readCleanFileMappings`. */
 class SmapsScanner {
   readonly found: Mapping[] = [];
   #candidate: Mapping | undefined;
@@ -113,8 +113,8 @@ class SmapsScanner {
   }
 }
 
-const ANONYMOUS = new TextEncoder().encode("Anonymous:");
-const DEV = new TextEncoder().encode("/dev/");
+const ANONYMOUS = "Anonymous:";
+const DEV = "/dev/";
 
 /**
  * A mapping header `start-end perms offset dev inode [path]` as a candidate, or undefined when
@@ -138,9 +138,12 @@ function parseHeader(bytes: Uint8Array, from: number, to: number): Mapping | und
   return { start: hexValue(bytes, range, dash), end: hexValue(bytes, dash + 1, space) };
 }
 
-function startsWith(bytes: Uint8Array, from: number, to: number, prefix: Uint8Array): boolean {
+/** Whether `bytes[from, to)` starts with the ASCII text `prefix`. */
+function startsWith(bytes: Uint8Array, from: number, to: number, prefix: string): boolean {
   if (to - from < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[from + i] !== prefix[i]) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    if (bytes[from + i] !== prefix.charCodeAt(i)) return false;
+  }
   return true;
 }
 
