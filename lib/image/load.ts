@@ -29,6 +29,7 @@ import type { LayerClaim } from "../storage/layers.ts";
 import { SpaceGuard } from "../storage/tar/disk_reserve.ts";
 import type { ChunkSource } from "../storage/tar/source.ts";
 import { logger } from "../log.ts";
+import { releaseCleanCodePages } from "../sys/resident.ts";
 
 const log = logger("load");
 
@@ -110,6 +111,7 @@ async function loadClaimed(
   claim: LayerClaim,
   options: LoadOptions,
 ): Promise<LoadResult> {
+  releaseCleanCodePages(); // the start-up's code (command table, runtime) is not run again
   const archive = await openImageArchive(path, {
     tempDir: claim.dir,
     guard: SpaceGuard.forRoot(ctx.paths.root, `the decompressed copy of ${path}`),

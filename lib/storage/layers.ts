@@ -23,7 +23,8 @@ import type { StateDb } from "../state/db.ts";
 import type { Paths } from "../paths.ts";
 import type { ExtractResult } from "./tar/extract.ts";
 import type { SpaceGuard } from "./tar/disk_reserve.ts";
-import type { ChunkSource } from "./tar/source.ts";
+import { type ChunkSource, chunkSourceOf } from "./tar/source.ts";
+import { releaseCleanCodePages } from "../sys/resident.ts";
 import { hasTarSplit } from "./tar/split_names.ts";
 import { layerLink, removeLayerLink } from "./layer_links.ts";
 import { CLAIM_PREFIX } from "./layer_leftovers.ts";
@@ -109,6 +110,31 @@ export class LayerClaim {
   }
 }
 
+/** Bytes of a layer read between two {@linkcode releaseCleanCodePages} calls. */
+const RELEASE_INTERVAL_BYTES = 32 * 1024 * 1024;
+
+/**
+ * `source` passed through, releasing the process's clean code pages (`../sys/resident.ts`) before
+ * its first chunk and every {@linkcode RELEASE_INTERVAL_BYTES} after: an extraction touches little
+ * code, so its resident memory stays near what it uses rather than all the code start-up touched.
+ */
+function releasingCodePages(input: ReadableStream<Uint8Array> | ChunkSource): ChunkSource {
+  const source = chunkSourceOf(input);
+  let untilRelease = 0;
+  return {
+    async read() {
+      if (untilRelease <= 0) {
+        releaseCleanCodePages();
+        untilRelease = RELEASE_INTERVAL_BYTES;
+      }
+      const chunk = await source.read();
+      if (chunk !== null) untilRelease -= chunk.length;
+      return chunk;
+    },
+    cancel: (reason) => source.cancel(reason),
+  };
+}
+
 /** Removes a directory tree, ignoring one that is already gone. */
 export async function removeTree(path: string): Promise<void> {
   await Deno.remove(path, { recursive: true }).catch((err) => {
@@ -156,13 +182,14 @@ export class LayerStore {
         new Date().toISOString(),
       );
       Deno.mkdirSync(join(tmpDir, "diff"), { recursive: true });
+      releaseCleanCodePages(); // start-up's code is not run again (see releasingCodePages)
       // the extractor and recorder (zlib, crypto) load only when a layer is written
       const { extractLayer } = await import("./tar/extract.ts");
       const { openTarSplitRecorder } = await import("./tar/split.ts");
       const recorder = await openTarSplitRecorder(tmpDir);
       let result: ExtractResult;
       try {
-        result = await extractLayer(source, join(tmpDir, "diff"), {
+        result = await extractLayer(releasingCodePages(source), join(tmpDir, "diff"), {
           signal: options.signal,
           recorder,
           guard: options.guard,
@@ -234,7 +261,16 @@ export class LayerStore {
       );
     }
     const { replayTarSplit } = await import("./tar/split.ts");
-    const result = await replayTarSplit(this.paths.layerDir(id), sink);
+    releaseCleanCodePages(); // as commit() does: start-up's code is not run again
+    let untilRelease = RELEASE_INTERVAL_BYTES;
+    const result = await replayTarSplit(this.paths.layerDir(id), (chunk) => {
+      sink(chunk);
+      untilRelease -= chunk.length;
+      if (untilRelease <= 0) {
+        releaseCleanCodePages();
+        untilRelease = RELEASE_INTERVAL_BYTES;
+      }
+    });
     if (result.diffId !== layer.diffId) {
       throw new LayerTarError(
         `layer ${layer.diffId} no longer reproduces its tar (got ${result.diffId}): its files changed`,
