@@ -32,6 +32,14 @@ export const f = {
     help: "Seconds to wait for stop before killing the container",
   }),
   quiet: (help: string): FlagSpec => ({ name: "quiet", short: "q", type: "bool", help }),
+  filter: (help: string): FlagSpec => ({
+    name: "filter",
+    short: "f",
+    type: "string",
+    repeatable: true,
+    valueName: "strings",
+    help,
+  }),
 };
 
 /** Completion of an argument or flag value from the store's container names. */
@@ -57,14 +65,7 @@ export const ps: CommandSpec = {
       type: "bool",
       help: "Show all the containers, default is only running containers",
     },
-    {
-      name: "filter",
-      short: "f",
-      type: "string",
-      repeatable: true,
-      valueName: "strings",
-      help: "Filter output based on conditions given",
-    },
+    f.filter("Filter output based on conditions given"),
     f.format("Pretty-print containers to JSON or using a Go template"),
     {
       name: "last",
@@ -148,14 +149,7 @@ export const images: CommandSpec = {
       help: "Show all images (default hides intermediate images)",
     },
     { name: "digests", type: "bool", help: "Show digests" },
-    {
-      name: "filter",
-      short: "f",
-      type: "string",
-      repeatable: true,
-      valueName: "strings",
-      help: "Filter output based on conditions provided (default [])",
-    },
+    f.filter("Filter output based on conditions provided (default [])"),
     f.format(),
     f.noTrunc(),
     { name: "noheading", short: "n", type: "bool", help: "Do not print column headings" },
