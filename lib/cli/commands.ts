@@ -7,6 +7,7 @@
  */
 import type { CommandSpec, FlagSpec } from "./table/spec.ts";
 import { parseSize } from "../util/size.ts";
+import { SYSTEMD_RESTART_POLICIES } from "../generate/restart_policies.ts";
 import {
   CONTAINERS,
   f,
@@ -1514,15 +1515,7 @@ const generateSystemd: CommandSpec = {
       type: "string",
       default: undefined,
       help: 'Systemd restart-policy (default "on-failure")',
-      complete: [
-        "no",
-        "on-success",
-        "on-failure",
-        "on-abnormal",
-        "on-watchdog",
-        "on-abort",
-        "always",
-      ],
+      complete: SYSTEMD_RESTART_POLICIES,
     },
     {
       name: "separator",

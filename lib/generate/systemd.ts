@@ -23,17 +23,7 @@
  * @module
  */
 import { InvalidArgError } from "../errors.ts";
-
-/** systemd's `Restart=` values podman accepts for `--restart-policy`. */
-export const SYSTEMD_RESTART_POLICIES = [
-  "no",
-  "on-success",
-  "on-failure",
-  "on-abnormal",
-  "on-watchdog",
-  "on-abort",
-  "always",
-];
+import { SYSTEMD_RESTART_POLICIES } from "./restart_policies.ts";
 
 /** podman's minimum `TimeoutStopSec=` beyond the stop timeout. */
 const MIN_TIMEOUT_STOP_SEC = 60;
