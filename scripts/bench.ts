@@ -770,16 +770,46 @@ console.log(performance.now() - start);
     for (let i = 0; i < n; i++) cachedRuns.push(await probeMs(cacheDir));
     const uncached = middle(uncachedRuns);
     const cached = middle(cachedRuns);
+    const migration = await cgroupMigrationMs(7);
     return [
       line("run --rm busybox true (defaults: seccomp, pids 2048, own cgroup)", ours, "podman", ref),
       line("run --rm --security-opt seccomp=unconfined busybox true", oursOff, "podman", refOff),
       `seccomp profile per container (one load in a fresh process, median of ${n}): converted ${
         uncached.toFixed(2)
       } ms, from the cache under --root ${cached.toFixed(2)} ms`,
+      migration === undefined
+        ? "cgroup migration: no cgroup.procs file to write here"
+        : `cgroup migration (what runc create waits for unless warmed; median of 7): first after a pause ${
+          migration.cold.toFixed(2)
+        } ms, right after another ${migration.warm.toFixed(2)} ms`,
     ];
   } finally {
     await removeRoots(roots);
   }
+}
+
+/**
+ * What moving a process between cgroups costs: this process written into its own cgroup, first
+ * after a 300 ms pause (the kernel's migration lock cold: an RCU grace period), then at once again
+ * (warm). lib/sys/cgroup_warmup.ts takes the cold one beside conmon's start, not in runc create.
+ */
+async function cgroupMigrationMs(n: number): Promise<{ cold: number; warm: number } | undefined> {
+  const { ownCgroupProcsFile } = await import("../lib/sys/cgroup_warmup.ts");
+  const file = ownCgroupProcsFile();
+  if (file === undefined) return undefined;
+  const writeMs = () => {
+    const start = performance.now();
+    Deno.writeTextFileSync(file, String(Deno.pid));
+    return performance.now() - start;
+  };
+  const cold: number[] = [];
+  const warm: number[] = [];
+  for (let i = 0; i < n; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    cold.push(writeMs());
+    warm.push(writeMs());
+  }
+  return { cold: middle(cold), warm: middle(warm) };
 }
 
 async function benchTtySection(): Promise<string[]> {

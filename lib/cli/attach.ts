@@ -162,6 +162,9 @@ export async function startAndAttach(
     const sinks = { stdout: Deno.stdout, stderr: Deno.stderr };
     const following = { follow: true, timestamps: false, offset };
     await followLog(log, following, sinks, () => stillRunning(runtime, ctr), watch);
+    // closed before the cleanup: the kernel frees an inotify watch's marks after an RCU grace
+    // period (~10 ms here), which then passes beside the cleanup; at exit the process waited for it
+    watch?.close();
     const code = await exitCodeOf(runtime, ctr);
     await (await finishingCode()).cleanupContainer(runtime, ctr.id);
     await markAttached(runtime, ctr, false);

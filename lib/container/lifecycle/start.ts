@@ -23,6 +23,7 @@ import { mountOverlayVolumes } from "../overlay_volumes.ts";
 import { join } from "../../util/path.ts";
 import { syncContainer } from "./sync.ts";
 import { journaled } from "../../events/journal.ts";
+import { warmCgroupMigration } from "../../sys/cgroup_warmup.ts";
 import { IntentLog } from "../../state/intents.ts";
 import { crashPoint } from "../../util/crash.ts";
 import { teardownIfBridged } from "../network_teardown.ts";
@@ -83,6 +84,8 @@ export async function startContainer(ctr: Container, options: StartOptions = {})
     await copyUpVolumes(ctx.paths, config.volumes, mountpoint);
     await writeBundleSpec(ctr, resolveUser(mountpoint, config.user), options.consoleSize);
     await removeExitFile(ctx.paths.exitsDir, ctr.id);
+    // runc's first write into the container's cgroup would wait for the kernel (see the module)
+    void warmCgroupMigration();
     const started = await monitor.start({
       id: ctr.id,
       name: config.name,
