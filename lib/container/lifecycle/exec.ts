@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { warmCgroupMigration } from "../../sys/cgroup_warmup.ts";
 import { join } from "../../util/path.ts";
 import { ContainerStateError } from "../../errors.ts";
 import type { ExecStdio, RuncExecResult } from "../../oci/runc.ts";
@@ -103,6 +104,8 @@ export async function execInContainer(
     detach: options.detach === true,
     onStarted: options.onStarted,
   };
+  // runc exec moves the process into the container's cgroup (see sys/cgroup_warmup.ts)
+  void warmCgroupMigration();
   if (user !== undefined) {
     return await ctr.ctx.oci.runc.exec(ctr.id, {
       args: options.command,
@@ -152,6 +155,7 @@ export async function startExecSession(
       mode: 0o600,
     });
     const monitor = await ctr.ctx.oci.monitor();
+    void warmCgroupMigration();
     const session = await monitor.startExec({
       id: ctr.id,
       name: ctr.config.name,
